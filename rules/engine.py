@@ -1,0 +1,257 @@
+"""Evaluates the rule base for one question: goals, experience and a HardwareProfile.
+
+Order-independent by construction: knock-outs first; then each framework's score is its prior
+plus, for every group of correlated rules, the strongest ``points x certainty`` that fired (an
+ungrouped rule is a group of its own). Ties are never decided silently: a gap below the rule base's
+``low`` threshold is answered as "not-enough-evidence".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rules.rulebase import STARTER_DEVICE_LINE, RuleBase, iter_leaves
+from rules.schema import FRAMEWORK_IDS, AllOf, AnyOf, FrameworkEntry, Leaf, NotOf, Platform, Rule
+
+_MISSING = object()
+_OS_NAMES = {"linux": "Linux", "darwin": "macOS", "windows": "Windows"}
+
+
+def _platform_for(entry: FrameworkEntry, os_name: str, arch: str) -> Platform | None:
+    return next((p for p in entry.platforms if os_name in p.os and arch in p.arch), None)
+
+
+def best_device(entry: FrameworkEntry, hardware: Mapping[str, Any]) -> str | None:
+    """The device the framework would use on this hardware; None when it has no build there."""
+    platform = _platform_for(entry, hardware["os"], hardware["arch"])
+    if platform is None:
+        return None
+    present = {accelerator["kind"] for accelerator in hardware.get("accelerators", [])}
+    return next((d for d in platform.devices if d == "cpu" or d in present), platform.devices[-1])
+
+
+def derive_facts(
+    rulebase: RuleBase, hardware: Mapping[str, Any], goals: Sequence[str], experience: str
+) -> dict[str, Any]:
+    accelerators = hardware.get("accelerators", [])
+    facts: dict[str, Any] = {
+        "goals": frozenset(goals),
+        "experience": experience,
+        "os": hardware["os"],
+        "arch": hardware["arch"],
+        "apple_silicon": hardware["os"] == "darwin" and hardware["arch"] == "arm64",
+        "accelerators": frozenset(a["kind"] for a in accelerators),
+        "accelerator_count": sum(a.get("count", 1) for a in accelerators),
+        "accelerator_memory_gb": max((a.get("memory_gb", 0) for a in accelerators), default=0),
+    }
+    if "memory_gb" in hardware:
+        facts["memory_gb"] = hardware["memory_gb"]
+    if "cpu" in hardware:
+        facts["cpu_cores"] = hardware["cpu"]["cores"]
+    for framework_id, entry in rulebase.frameworks.items():
+        device = best_device(entry, hardware)
+        if device is not None:
+            facts[f"{framework_id}.device"] = device
+            facts[f"{framework_id}.uses_accelerator"] = device != "cpu"
+    return facts
+
+
+def _leaf_holds(leaf: Leaf, facts: Mapping[str, Any]) -> bool:
+    actual = facts.get(leaf.fact, _MISSING)
+    if leaf.op == "exists":
+        return (actual is not _MISSING) == (leaf.value is not False)
+    if actual is _MISSING:
+        return False  # an unknown fact satisfies no comparison
+    expected = leaf.value
+    match leaf.op:
+        case "eq":
+            return actual == expected
+        case "ne":
+            return actual != expected
+        case "lt":
+            return actual < expected
+        case "lte":
+            return actual <= expected
+        case "gt":
+            return actual > expected
+        case "gte":
+            return actual >= expected
+        case "in":
+            return actual in expected
+        case "not_in":
+            return actual not in expected
+        case "contains":
+            return expected in actual
+        case "contains_any":
+            return not actual.isdisjoint(expected)
+    raise ValueError(f"unknown operator {leaf.op!r}")  # unreachable: the schema allows no other
+
+
+def holds(condition: Any, facts: Mapping[str, Any]) -> bool:
+    if isinstance(condition, Leaf):
+        return _leaf_holds(condition, facts)
+    if isinstance(condition, AllOf):
+        return all(holds(child, facts) for child in condition.all)
+    if isinstance(condition, AnyOf):
+        return any(holds(child, facts) for child in condition.any)
+    if isinstance(condition, NotOf):
+        return not holds(condition.not_, facts)
+    raise TypeError(f"not a condition: {condition!r}")
+
+
+def _json_value(value: Any) -> Any:
+    return sorted(value) if isinstance(value, frozenset) else value
+
+
+def _matched_facts(rule: Rule, facts: Mapping[str, Any]) -> dict[str, Any]:
+    return {leaf.fact: _json_value(facts[leaf.fact]) for leaf in iter_leaves(rule.when) if leaf.fact in facts}
+
+
+def _platform_knockout(framework_id: str, entry: FrameworkEntry, hardware: Mapping[str, Any]) -> dict[str, Any]:
+    where = ", ".join(
+        f"{'/'.join(_OS_NAMES[o] for o in p.os)} {'/'.join(p.arch)}" for p in entry.platforms
+    )
+    return {
+        "rule": f"platform-{framework_id}",
+        "message": (
+            f"{entry.name} has no build for {_OS_NAMES[hardware['os']]} {hardware['arch']}; "
+            f"it runs on {where}."
+        ),
+        "points": 0.0,
+        "certainty": 1.0,
+        "group": None,
+        "counted": True,
+        "knockout": True,
+        "matched": {"os": hardware["os"], "arch": hardware["arch"]},
+        "refs": list(entry.refs),
+    }
+
+
+def install_command(entry: FrameworkEntry, hardware: Mapping[str, Any], device: str | None) -> str:
+    os_name, arch = hardware["os"], hardware["arch"]
+    if device is None:
+        return f"# {entry.name} has no build for {_OS_NAMES[os_name]} {arch}"
+    for wanted in (device, "cpu"):
+        for row in entry.install:
+            if row.device == wanted and os_name in row.os and arch in row.arch:
+                return row.command
+    return f"# no install command recorded for {entry.name} on {_OS_NAMES[os_name]} {arch}"
+
+
+def render_starter(rulebase: RuleBase, framework_id: str, device: str) -> dict[str, str]:
+    """The framework's starter with its DEVICE line set to the framework's own name for ``device``."""
+    spec = rulebase.frameworks[framework_id].starter
+    device_name = spec.device_names.get(device, spec.device_names["cpu"])
+    code = rulebase.starters[framework_id].replace(STARTER_DEVICE_LINE, f'DEVICE = "{device_name}"\n', 1)
+    return {"filename": spec.filename, "code": code, "run": f"python {spec.filename}", "device": device}
+
+
+def _score(prior: float, reasons: list[dict[str, Any]]) -> float:
+    """Prior plus the strongest counted contribution of each group; marks the others uncounted."""
+    strongest: dict[str, dict[str, Any]] = {}
+    for reason in reasons:
+        key = reason["group"] or f"rule:{reason['rule']}"
+        best = strongest.get(key)
+        if best is None or (abs(reason["points"]), reason["rule"]) > (abs(best["points"]), best["rule"]):
+            strongest[key] = reason
+    counted = {id(reason) for reason in strongest.values()}
+    for reason in reasons:
+        reason["counted"] = id(reason) in counted
+    return prior + sum(reason["points"] for reason in strongest.values())
+
+
+def _confidence(rulebase: RuleBase, ranking: list[dict[str, Any]]) -> dict[str, Any]:
+    supported = [item for item in ranking if item["supported"]]
+    thresholds = rulebase.meta.confidence
+    if not supported:
+        return {"label": "not-enough-evidence", "gap": 0.0, "message": "No framework runs on this hardware."}
+    first = supported[0]
+    if len(supported) == 1:
+        return {"label": "high", "gap": 0.0, "message": f"{first['name']} is the only framework that runs here."}
+    second = supported[1]
+    gap = round(first["score"] - second["score"], 6)
+    if gap < thresholds.low:
+        label = "not-enough-evidence"
+        message = (
+            f"{first['name']} and {second['name']} are {gap:g} points apart: the rule base does not separate "
+            f"them for these answers (listed in catalog order). Add a goal, or run the probe to measure both here."
+        )
+    else:
+        label = "high" if gap >= thresholds.high else "medium" if gap >= thresholds.medium else "low"
+        message = f"{first['name']} leads {second['name']} by {gap:g} points ({label} confidence)."
+    return {"label": label, "gap": gap, "message": message}
+
+
+def recommend(
+    rulebase: RuleBase,
+    goals: Sequence[str],
+    experience: str,
+    hardware: Mapping[str, Any],
+    installed_versions: Mapping[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """Rank all frameworks. ``hardware`` must already be a valid HardwareProfile."""
+    facts = derive_facts(rulebase, hardware, goals, experience)
+    reasons: dict[str, list[dict[str, Any]]] = {framework_id: [] for framework_id in FRAMEWORK_IDS}
+    knocked_out: set[str] = set()
+
+    for framework_id in FRAMEWORK_IDS:
+        entry = rulebase.frameworks[framework_id]
+        if f"{framework_id}.device" not in facts:
+            reasons[framework_id].append(_platform_knockout(framework_id, entry, hardware))
+            knocked_out.add(framework_id)
+
+    for rule in rulebase.rules:
+        if not holds(rule.when, facts):
+            continue
+        effect = rule.then
+        targets = effect.knockout if effect.knockout is not None else list(effect.points)
+        matched = _matched_facts(rule, facts)
+        for framework_id in targets:
+            is_knockout = effect.knockout is not None
+            if is_knockout:
+                knocked_out.add(framework_id)
+            reasons[framework_id].append({
+                "rule": rule.id,
+                "message": rule.message,
+                "points": 0.0 if is_knockout else round(effect.points[framework_id] * rule.certainty, 6),
+                "certainty": rule.certainty,
+                "group": rule.group,
+                "counted": True,
+                "knockout": is_knockout,
+                "matched": matched,
+                "refs": list(rule.refs),
+            })
+
+    ranking = []
+    for framework_id in FRAMEWORK_IDS:
+        entry = rulebase.frameworks[framework_id]
+        device = facts.get(f"{framework_id}.device")
+        framework_reasons = reasons[framework_id]
+        score = _score(entry.prior, [r for r in framework_reasons if not r["knockout"]])
+        framework_reasons.sort(key=lambda r: (not r["knockout"], not r["counted"], -abs(r["points"]), r["rule"]))
+        ranking.append({
+            "framework": framework_id,
+            "name": entry.name,
+            "score": round(score, 3),
+            "supported": framework_id not in knocked_out,
+            "device": device or "cpu",
+            "reasons": framework_reasons,
+            "install": install_command(entry, hardware, device),
+            "installed_version": (installed_versions or {}).get(framework_id),
+            "starter": render_starter(rulebase, framework_id, device or "cpu"),
+        })
+
+    catalog_order = {framework_id: index for index, framework_id in enumerate(FRAMEWORK_IDS)}
+    ranking.sort(key=lambda item: (not item["supported"], -item["score"], catalog_order[item["framework"]]))
+    for rank, item in enumerate(ranking, start=1):
+        item["rank"] = rank
+
+    return {
+        "ranking": ranking,
+        "hardware": dict(hardware),
+        "goals": list(goals),
+        "experience": experience,
+        "confidence": _confidence(rulebase, ranking),
+        "rulebase": {"version": rulebase.version, "sha256": rulebase.sha256},
+    }

@@ -1,0 +1,213 @@
+"""Loading a rule base: the shipped base directory plus optional extra directories merged over it.
+
+Loading is all or nothing: any problem raises RuleFileError (``file:line:column: message``) and no
+partially loaded rule base is ever returned, so a bad file stops the service from starting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate
+from rules.schema import (
+    FRAMEWORK_IDS,
+    AllOf,
+    AnyOf,
+    FactSpec,
+    FrameworkEntry,
+    Leaf,
+    NotOf,
+    Rule,
+    RulebaseMeta,
+    RuleFile,
+)
+
+BASE_DIR = Path(__file__).resolve().parent / "base"
+STARTER_DIR = Path(__file__).resolve().parent / "starters"
+RULES_DIRS_ENV = "FRAMEWORK_ADVISOR_RULES_DIRS"
+MAX_FILES_PER_DIR = 200
+# The one line of each starter the service rewrites to the framework's own name for the device.
+STARTER_DEVICE_LINE = 'DEVICE = "cpu"\n'
+
+
+@dataclass(frozen=True)
+class RuleBase:
+    meta: RulebaseMeta
+    facts: dict[str, FactSpec]
+    frameworks: dict[str, FrameworkEntry]
+    rules: tuple[Rule, ...]
+    sha256: str
+    sources: tuple[str, ...]
+    starters: dict[str, str] = field(default_factory=dict)  # framework id -> starter source
+    rule_locations: dict[str, Location] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.meta.version
+
+    def fact_spec(self, name: str) -> FactSpec | None:
+        """The declaration of a fact name as rules write it (``pytorch.device`` included)."""
+        if name in self.facts and not self.facts[name].per_framework:
+            return self.facts[name]
+        framework, _, fact = name.partition(".")
+        spec = self.facts.get(fact)
+        if framework in FRAMEWORK_IDS and spec is not None and spec.per_framework:
+            return spec
+        return None
+
+
+def extra_dirs_from_env(environ: dict[str, str] | None = None) -> list[Path]:
+    value = (environ if environ is not None else os.environ).get(RULES_DIRS_ENV, "")
+    return [Path(part) for part in value.split(os.pathsep) if part.strip()]
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise RuleFileError(f"{directory}:1:1", "rule directory does not exist or is not a directory")
+    files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if len(files) > MAX_FILES_PER_DIR:
+        raise RuleFileError(f"{directory}:1:1", f"more than {MAX_FILES_PER_DIR} rule files")
+    return files
+
+
+def _validate_file(path: Path, data: Any) -> RuleFile:
+    if not isinstance(data, dict):
+        raise RuleFileError(f"{path}:1:1", "a rule file must be a mapping with rulebase/facts/frameworks/rules keys")
+    try:
+        return RuleFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = locate(data, tuple(first["loc"])) or f"{path}:1:1"
+        loc = ".".join(str(step) for step in first["loc"] if step not in ("leaf",))
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise RuleFileError(where, f"{loc}: {first['msg']}{more}") from None
+
+
+def load_rulebase(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR) -> RuleBase:
+    """Load the base directory, then each extra directory over it (later wins, by id)."""
+    meta: RulebaseMeta | None = None
+    facts: dict[str, FactSpec] = {}
+    frameworks: dict[str, FrameworkEntry] = {}
+    rules: dict[str, Rule] = {}
+    rule_locations: dict[str, Location] = {}
+    digest = hashlib.sha256()
+    sources: list[str] = []
+
+    for directory in (base_dir, *extra_dirs):
+        overriding = directory != base_dir
+        for path in _yaml_files(Path(directory)):
+            data = load_rule_yaml(path)
+            parsed = _validate_file(path, data)
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            sources.append(str(path))
+            if parsed.rulebase is not None:
+                meta = parsed.rulebase
+            facts.update(parsed.facts or {})
+            frameworks.update(parsed.frameworks or {})
+            for index, rule in enumerate(parsed.rules or []):
+                where = locate(data, ("rules", index)) or Location(str(path), 1, 1)
+                if rule.id in rules and not overriding:
+                    raise RuleFileError(where, f"duplicate rule id {rule.id!r} (first at {rule_locations[rule.id]})")
+                rules[rule.id] = rule
+                rule_locations[rule.id] = where
+
+    if meta is None:
+        raise RuleFileError(f"{base_dir}:1:1", "no file declares 'rulebase' (version and confidence thresholds)")
+    starters = _read_starters(frameworks)
+    for framework_id in sorted(starters):
+        digest.update(framework_id.encode() + b"\0" + starters[framework_id].encode() + b"\0")
+
+    rulebase = RuleBase(
+        meta=meta,
+        facts=facts,
+        frameworks=frameworks,
+        rules=tuple(rules[rule_id] for rule_id in sorted(rules)),
+        sha256=digest.hexdigest(),
+        sources=tuple(sources),
+        starters=starters,
+        rule_locations=rule_locations,
+    )
+    check_references(rulebase)
+    return rulebase
+
+
+def _read_starters(frameworks: dict[str, FrameworkEntry]) -> dict[str, str]:
+    starters = {}
+    for framework_id, entry in frameworks.items():
+        path = STARTER_DIR / entry.starter.file
+        try:
+            source = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RuleFileError(f"{path}:1:1", f"{framework_id}: cannot read starter: {exc.strerror}") from None
+        if source.count(STARTER_DEVICE_LINE) != 1:
+            raise RuleFileError(f"{path}:1:1", f"starter must contain the line {STARTER_DEVICE_LINE!r} exactly once")
+        starters[framework_id] = source
+    return starters
+
+
+def iter_leaves(condition: Any) -> Iterable[Leaf]:
+    if isinstance(condition, Leaf):
+        yield condition
+    elif isinstance(condition, (AllOf, AnyOf)):
+        for child in condition.all if isinstance(condition, AllOf) else condition.any:
+            yield from iter_leaves(child)
+    elif isinstance(condition, NotOf):
+        yield from iter_leaves(condition.not_)
+
+
+_OPS_BY_TYPE = {
+    "enum": {"eq", "ne", "in", "not_in", "exists"},
+    "set": {"contains", "contains_any", "exists"},
+    "number": {"eq", "ne", "lt", "lte", "gt", "gte", "exists"},
+    "bool": {"eq", "ne", "exists"},
+}
+
+
+def leaf_problem(rulebase: RuleBase, leaf: Leaf) -> str | None:
+    """Why a condition leaf cannot be evaluated against the declared facts, or None when it fits."""
+    spec = rulebase.fact_spec(leaf.fact)
+    if spec is None:
+        return f"unknown fact {leaf.fact!r}"
+    if leaf.op not in _OPS_BY_TYPE[spec.type]:
+        return f"operator {leaf.op!r} does not apply to {spec.type} fact {leaf.fact!r} (use one of {sorted(_OPS_BY_TYPE[spec.type])})"
+    if leaf.op == "exists":
+        return None if leaf.value in (None, True, False) else "'exists' takes no value (or true/false)"
+    many = leaf.op in ("in", "not_in", "contains_any")
+    values = leaf.value if many else [leaf.value]
+    if many and (not isinstance(leaf.value, list) or not leaf.value):
+        return f"operator {leaf.op!r} needs a non-empty list value"
+    for value in values:
+        if spec.type in ("enum", "set") and value not in (spec.values or []):
+            return f"{value!r} is not a value of {leaf.fact!r} (one of {spec.values})"
+        if spec.type == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"{leaf.fact!r} is a number; {value!r} is not"
+            if spec.range and not spec.range[0] <= value <= spec.range[1]:
+                return f"{value!r} is outside the range of {leaf.fact!r} {list(spec.range)}"
+        if spec.type == "bool" and not isinstance(value, bool):
+            return f"{leaf.fact!r} is true or false; {value!r} is neither"
+    return None
+
+
+def check_references(rulebase: RuleBase) -> None:
+    """Structure checks that need the whole merged base; the first problem found is raised."""
+    missing = [fid for fid in FRAMEWORK_IDS if fid not in rulebase.frameworks]
+    if missing:
+        raise RuleFileError(f"{BASE_DIR}:1:1", f"the catalog lacks frameworks {missing}")
+    for rule in rulebase.rules:
+        for leaf in iter_leaves(rule.when):
+            problem = leaf_problem(rulebase, leaf)
+            if problem:
+                raise RuleFileError(rulebase.rule_locations[rule.id], f"rule {rule.id!r}: {problem}")
+    for framework_id, entry in rulebase.frameworks.items():
+        devices = {device for platform in entry.platforms for device in platform.devices}
+        unnamed = devices - set(entry.starter.device_names)
+        if unnamed:
+            raise RuleFileError(f"{BASE_DIR}:1:1", f"{framework_id}: starter.device_names lacks {sorted(unnamed)}")

@@ -1,0 +1,52 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+
+from rules.rulebase import load_rulebase
+from service.api import api
+from service.config import Settings
+from service.contract import validator
+from service.machine import ThisMachine
+from service.problems import register_problem_handlers
+from service.storage import Store
+from service.web import web
+
+_CONTRACT_SCHEMAS = ("RecommendationRequest", "HardwareProfile")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app; a bad rule file or an unusable store raises here, before serving anything."""
+    settings = settings or Settings.from_env()
+    rulebase = load_rulebase(settings.rules_dirs)
+    store = Store.open(settings.database_path)
+    for schema_name in _CONTRACT_SCHEMAS:  # compile once, at start-up
+        validator(schema_name)
+
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.config.update(
+        MAX_CONTENT_LENGTH=None,  # the body limit is enforced in json_body, chunked bodies included
+        FRAMEWORK_ADVISOR_MAX_BODY=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    app.extensions["framework_advisor.settings"] = settings
+    app.extensions["framework_advisor.rulebase"] = rulebase
+    app.extensions["framework_advisor.store"] = store
+    app.extensions["framework_advisor.machine"] = ThisMachine(
+        {fid: list(entry.distributions) for fid, entry in rulebase.frameworks.items()},
+        settings.hardware_cache_seconds,
+    )
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+    register_problem_handlers(app)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+        return response
+
+    return app

@@ -1,0 +1,157 @@
+"""The command line: ``framework-advisor serve | hardware | recommend | rules``.
+
+Human-readable output by default, the API's JSON with ``--json``. A bad argument or input file
+gives one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from rules.rulebase import RuleFileError, load_rulebase
+from rules.safe_yaml import load_rule_yaml
+from rules.schema import EXPERIENCE_LEVELS, GOALS, rule_file_json_schema
+from service import __version__
+from service.config import DATA_DIR_ENV, Settings
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad arguments or input: reported on one line, exit status 2."""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _add_rules_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rules", metavar="DIR", type=Path, action="append", default=[],
+                        help="extra rule directory merged over the base (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog="framework-advisor", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"framework-advisor {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+
+    serve = commands.add_parser("serve", help="serve the API and the web form with gunicorn")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--data-dir", type=Path, help=f"where the SQLite store lives (env {DATA_DIR_ENV})")
+    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    _add_rules_option(serve)
+
+    hardware = commands.add_parser("hardware", help="this machine's HardwareProfile (imports no framework)")
+    hardware.add_argument("--json", action="store_true", help="print the HardwareProfile as JSON")
+
+    recommend = commands.add_parser("recommend", help="rank the frameworks for goals, experience and hardware")
+    recommend.add_argument("--goal", dest="goals", action="append", required=True, choices=GOALS,
+                           metavar="GOAL", help=f"repeatable; one of: {', '.join(GOALS)}")
+    recommend.add_argument("--experience", required=True, choices=EXPERIENCE_LEVELS,
+                           help=f"one of: {', '.join(EXPERIENCE_LEVELS)}")
+    recommend.add_argument("--hardware", type=Path, metavar="FILE",
+                           help="a HardwareProfile as JSON or YAML (default: this machine)")
+    recommend.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    _add_rules_option(recommend)
+
+    rules = commands.add_parser("rules", help="work with the rule base")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_OneLineParser)
+    rules_commands.add_parser("schema", help="print the JSON Schema of a rule file (for editors)")
+    return parser
+
+
+def _load_hardware_file(path: Path) -> dict[str, Any]:
+    from service.contract import ContractViolation, validate
+
+    try:
+        if path.suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            data = load_rule_yaml(path)  # the strict loader: no aliases, tags or duplicate keys
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: not valid JSON: {exc}") from None
+    except RuleFileError as exc:
+        raise UsageError(str(exc)) from None
+    data = json.loads(json.dumps(data, default=str))  # plain dicts and lists, as the API would see them
+    try:
+        validate("HardwareProfile", data)
+    except ContractViolation as violation:
+        first = violation.errors[0]
+        raise UsageError(f"{path}: {first.pointer or '/'}: {first.message}") from None
+    return data
+
+
+def _print_json(document: Any) -> None:
+    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _cmd_hardware(args: argparse.Namespace) -> int:
+    from probes.inventory import take_inventory
+    from service.render import print_hardware
+
+    profile = take_inventory()
+    _print_json(profile) if args.json else print_hardware(profile)
+    return 0
+
+
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    from probes.installed import installed_versions
+    from probes.inventory import take_inventory
+    from rules.engine import recommend
+    from service.render import print_recommendation
+
+    rulebase = load_rulebase(args.rules)
+    if args.hardware:
+        hardware, source, installed = _load_hardware_file(args.hardware), "request", None
+    else:
+        hardware, source = take_inventory(), "this-machine"
+        installed = installed_versions({fid: list(e.distributions) for fid, e in rulebase.frameworks.items()})
+    answer = recommend(rulebase, list(dict.fromkeys(args.goals)), args.experience, hardware, installed)
+    answer["hardware_source"] = source
+    _print_json(answer) if args.json else print_recommendation(answer)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from service.server import serve
+
+    settings = Settings.from_env(data_dir=args.data_dir, rules_dirs=tuple(args.rules) or None)
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be 1-65535, not {args.port}")
+    return serve(settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    if args.rules_command == "schema":
+        _print_json(rule_file_json_schema())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"serve": _cmd_serve, "hardware": _cmd_hardware, "recommend": _cmd_recommend,
+               "rules": _cmd_rules}[args.command]
+    try:
+        return handler(args)
+    except UsageError as exc:
+        print(f"framework-advisor: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RuleFileError as exc:
+        print(f"framework-advisor: error: rule base: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Service settings: defaults, then environment variables, then CLI flags (applied by the CLI)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rules.rulebase import extra_dirs_from_env
+
+DATA_DIR_ENV = "FRAMEWORK_ADVISOR_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "framework-advisor"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    rules_dirs: tuple[Path, ...] = ()
+    max_body_bytes: int = 64 * 1024
+    hardware_cache_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        values = {
+            "data_dir": Path(os.environ[DATA_DIR_ENV]) if os.environ.get(DATA_DIR_ENV) else default_data_dir(),
+            "rules_dirs": tuple(extra_dirs_from_env()),
+        }
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "framework-advisor.sqlite3"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rules.rulebase import STARTER_DEVICE_LINE, RuleBase, iter_leaves
+from rules.rulebase import STARTER_DEVICE_ASSIGNMENT, RuleBase, iter_leaves
 from rules.schema import FRAMEWORK_IDS, AllOf, AnyOf, FrameworkEntry, Leaf, NotOf, Platform, Rule
 
 _MISSING = object()
@@ -143,7 +143,7 @@ def render_starter(rulebase: RuleBase, framework_id: str, device: str) -> dict[s
     """The framework's starter with its DEVICE line set to the framework's own name for ``device``."""
     spec = rulebase.frameworks[framework_id].starter
     device_name = spec.device_names.get(device, spec.device_names["cpu"])
-    code = rulebase.starters[framework_id].replace(STARTER_DEVICE_LINE, f'DEVICE = "{device_name}"\n', 1)
+    code = STARTER_DEVICE_ASSIGNMENT.sub(f'DEVICE = "{device_name}"', rulebase.starters[framework_id], count=1)
     return {"filename": spec.filename, "code": code, "run": f"python {spec.filename}", "device": device}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +34,8 @@ BASE_DIR = Path(__file__).resolve().parent / "base"
 STARTER_DIR = Path(__file__).resolve().parent / "starters"
 RULES_DIRS_ENV = "FRAMEWORK_ADVISOR_RULES_DIRS"
 MAX_FILES_PER_DIR = 200
-# The one line of each starter the service rewrites to the framework's own name for the device.
-STARTER_DEVICE_LINE = 'DEVICE = "cpu"\n'
+# The one assignment in each starter the service rewrites to the framework's own name for the device.
+STARTER_DEVICE_ASSIGNMENT = re.compile(r'^DEVICE = "cpu"', re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,14 @@ def _validate_file(path: Path, data: Any) -> RuleFile:
     try:
         return RuleFile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # A misspelt key shows up twice (unknown key + missing field): report the misspelling, at its line.
+        errors = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")
+        first = errors[0]
         where = locate(data, tuple(first["loc"])) or f"{path}:1:1"
         loc = ".".join(str(step) for step in first["loc"] if step not in ("leaf",))
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise RuleFileError(where, f"{loc}: {first['msg']}{more}") from None
+        message = f"unknown key {first['loc'][-1]!r}" if first["type"] == "extra_forbidden" else first["msg"]
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise RuleFileError(where, f"{loc}: {message}{more}") from None
 
 
 def load_rulebase(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR) -> RuleBase:
@@ -146,8 +150,8 @@ def _read_starters(frameworks: dict[str, FrameworkEntry]) -> dict[str, str]:
             source = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise RuleFileError(f"{path}:1:1", f"{framework_id}: cannot read starter: {exc.strerror}") from None
-        if source.count(STARTER_DEVICE_LINE) != 1:
-            raise RuleFileError(f"{path}:1:1", f"starter must contain the line {STARTER_DEVICE_LINE!r} exactly once")
+        if len(STARTER_DEVICE_ASSIGNMENT.findall(source)) != 1:
+            raise RuleFileError(f"{path}:1:1", 'a starter must begin exactly one line with DEVICE = "cpu"')
         starters[framework_id] = source
     return starters
 

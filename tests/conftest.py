@@ -1,0 +1,32 @@
+"""Shared fixtures. The repo root goes on sys.path so the suite also runs from a plain checkout."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+@pytest.fixture(scope="session")
+def rulebase():
+    from rules.rulebase import load_rulebase
+
+    return load_rulebase()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    from service.app import create_app
+    from service.config import Settings
+
+    return create_app(Settings(data_dir=tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()

@@ -1,0 +1,106 @@
+"""Bad input gets a 4xx application/problem+json that names what is wrong; never a 500 or HTML."""
+
+from __future__ import annotations
+
+import pytest
+
+GOOD = {"goals": ["learning"], "experience": "beginner"}
+
+
+def post(client, data, content_type="application/json", **kwargs):
+    return client.post("/v1/recommendations", data=data, content_type=content_type, **kwargs)
+
+
+def assert_problem(response, status, *needles):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json(force=True)
+    assert body["status"] == status and body["title"] and body["type"] == "about:blank"
+    text = body["detail"] + " ".join(e["pointer"] + " " + e["message"] for e in body.get("errors", []))
+    for needle in needles:
+        assert needle in text, f"{needle!r} not in {text!r}"
+    return body
+
+
+def test_unknown_goal_names_the_field_and_the_allowed_values(client):
+    body = assert_problem(client.post("/v1/recommendations", json={**GOOD, "goals": ["gardening"]}), 422,
+                          "/goals/0", "gardening", "scientific-computing")
+    assert body["errors"][0]["pointer"] == "/goals/0"
+
+
+def test_wrong_type(client):
+    assert_problem(client.post("/v1/recommendations", json={**GOOD, "goals": "learning"}), 422, "/goals", "array")
+
+
+def test_wrong_type_deep_in_the_hardware(client):
+    hardware = {"os": "linux", "arch": "x86_64", "accelerators": [{"kind": "cuda", "name": "A100", "count": "8"}]}
+    assert_problem(client.post("/v1/recommendations", json={**GOOD, "hardware": hardware}), 422,
+                   "/hardware/accelerators/0/count", "integer")
+
+
+def test_missing_field(client):
+    assert_problem(client.post("/v1/recommendations", json={"goals": ["learning"]}), 422, "experience", "required")
+
+
+def test_unknown_field_is_refused_so_typos_do_not_pass_silently(client):
+    assert_problem(client.post("/v1/recommendations", json={**GOOD, "hardwre": {}}), 422, "hardwre")
+
+
+def test_body_that_is_not_an_object(client):
+    assert_problem(client.post("/v1/recommendations", json=["learning"]), 422, "object")
+
+
+def test_malformed_json_gives_the_position(client):
+    assert_problem(post(client, '{"goals": ["learning"],'), 400, "malformed JSON", "line 1")
+
+
+def test_non_utf8_body(client):
+    assert_problem(post(client, b'{"goals": ["\xff\xfe"]}'), 400, "not UTF-8")
+
+
+def test_empty_body(client):
+    assert_problem(post(client, b""), 400, "empty")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+def test_wrong_content_type(client, content_type):
+    assert_problem(post(client, "{}", content_type=content_type), 415, "application/json", content_type)
+
+
+def test_missing_content_type(client):
+    response = client.post("/v1/recommendations", data=b"{}")
+    assert_problem(response, 415, "application/json")
+
+
+def test_oversized_body_with_content_length(client):
+    assert_problem(post(client, b" " * (64 * 1024 + 1)), 413, "limit")
+
+
+def test_oversized_chunked_body_is_refused_not_truncated(client):
+    # No Content-Length: the body arrives as a terminated stream, as gunicorn hands over a chunked body.
+    import io
+
+    big = b'{"goals": ["learning"], "experience": "beginner", "pad": "' + b"x" * 70_000 + b'"}'
+    response = client.post("/v1/recommendations", input_stream=io.BytesIO(big), content_type="application/json",
+                           headers={"Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})
+    assert_problem(response, 413, "limit")
+
+
+def test_unknown_path_is_problem_json_not_html(client):
+    assert_problem(client.get("/v2/everything"), 404, "/openapi.yaml")
+
+
+def test_wrong_method_says_what_is_allowed(client):
+    response = client.put("/v1/recommendations", json=GOOD)
+    assert_problem(response, 405, "PUT", "POST")
+    assert "POST" in response.headers["Allow"]
+
+
+def test_unknown_probe_id_is_404(client):
+    assert_problem(client.post("/v1/recommendations", json={**GOOD, "probe_id": "nope"}), 404, "nope")
+
+
+def test_probe_id_with_path_characters_is_refused(client):
+    assert_problem(client.post("/v1/recommendations", json={**GOOD, "probe_id": "../../etc/passwd"}), 422,
+                   "/probe_id")

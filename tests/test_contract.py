@@ -1,0 +1,94 @@
+"""Every response of every endpoint is checked against openapi.yaml with openapi-core.
+
+openapi-core is independent of the service's own jsonschema validation, so the contract is held
+by a second implementation.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from tests.conftest import REPO_ROOT
+
+WINDOWS_LAPTOP = {"os": "windows", "arch": "x86_64", "cpu": {"model": "x", "cores": 8}, "memory_gb": 16,
+                  "accelerators": []}
+H100_SERVER = {"os": "linux", "arch": "x86_64", "cpu": {"model": "Xeon", "cores": 96}, "memory_gb": 2048,
+               "accelerators": [{"kind": "cuda", "name": "NVIDIA H100 80GB HBM3", "count": 8, "memory_gb": 80,
+                                 "cores": 132, "compute_capability": "9.0"}]}
+APPLE_M3 = {"os": "darwin", "arch": "arm64", "cpu": {"model": "Apple M3 Pro", "cores": 12}, "memory_gb": 36,
+            "accelerators": [{"kind": "apple-gpu", "name": "Apple M3 Pro GPU", "memory_gb": 36}]}
+
+
+@pytest.fixture(scope="module")
+def openapi():
+    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+    return OpenAPI.from_file_path(str(REPO_ROOT / "openapi.yaml"), config=config)
+
+
+def call(openapi, client, method, path, **kwargs):
+    """Make the request and validate the response; the request is rebuilt for openapi-core because
+    the service has already consumed the original body stream."""
+    response = client.open(path, method=method.upper(), **kwargs)
+    request = Request(EnvironBuilder(path=path, method=method.upper(), **kwargs).get_environ())
+    openapi.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
+    return response
+
+
+def test_the_document_is_valid_openapi_3_1():
+    import yaml
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    document = yaml.safe_load((REPO_ROOT / "openapi.yaml").read_text())
+    errors = [error.message for error in OpenAPIV31SpecValidator(document).iter_errors()]
+    assert errors == []
+
+
+def test_enums_in_the_contract_match_the_rule_base():
+    from rules import schema
+    from service.contract import enum_of
+
+    assert enum_of("Goal") == list(schema.GOALS)
+    assert enum_of("Experience") == list(schema.EXPERIENCE_LEVELS)
+    assert enum_of("FrameworkId") == list(schema.FRAMEWORK_IDS)
+    assert enum_of("Device") == list(schema.DEVICES)
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/v1/frameworks", "/v1/hardware", "/openapi.yaml"])
+def test_get_endpoints_match_the_contract(openapi, client, path):
+    response = call(openapi, client, "get", path)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("hardware", [WINDOWS_LAPTOP, H100_SERVER, APPLE_M3, None],
+                         ids=["windows", "h100", "apple", "this-machine"])
+@pytest.mark.parametrize("goals,experience", [(["learning"], "beginner"), (["research", "production"], "expert")])
+def test_recommendations_match_the_contract(openapi, client, hardware, goals, experience):
+    body = {"goals": goals, "experience": experience}
+    if hardware is not None:
+        body["hardware"] = hardware
+    response = call(openapi, client, "post", "/v1/recommendations", json=body)
+    assert response.status_code == 200
+    assert [item["rank"] for item in response.json["ranking"]] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("method,path,kwargs,status", [
+    ("get", "/nowhere", {}, 404),
+    ("delete", "/v1/frameworks", {}, 405),
+    ("post", "/v1/recommendations", {"data": "{", "content_type": "application/json"}, 400),
+    ("post", "/v1/recommendations", {"data": "goals=learning", "content_type": "text/plain"}, 415),
+    ("post", "/v1/recommendations", {"json": {"goals": ["gardening"], "experience": "beginner"}}, 422),
+    ("post", "/v1/recommendations", {"data": "x" * 70_000, "content_type": "application/json"}, 413),
+])
+def test_error_responses_match_the_contract(openapi, client, method, path, kwargs, status):
+    if path == "/v1/recommendations":  # documented operations are checked against the contract
+        response = call(openapi, client, method, path, **kwargs)
+    else:  # undocumented paths and methods have no operation to check against
+        response = client.open(path, method=method.upper(), **kwargs)
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"

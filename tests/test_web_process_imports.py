@@ -1,0 +1,30 @@
+"""The web process never imports a deep-learning framework (start-up speed and crash isolation)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO_ROOT
+
+SERVE_SOME_REQUESTS = """
+import json, sys, tempfile
+from pathlib import Path
+from service.app import create_app
+from service.config import Settings
+app = create_app(Settings(data_dir=Path(tempfile.mkdtemp())))
+client = app.test_client()
+for path in ("/", "/healthz", "/v1/frameworks", "/v1/hardware"):
+    assert client.get(path).status_code == 200, path
+assert client.post("/v1/recommendations", json={"goals": ["research"], "experience": "expert"}).status_code == 200
+heavy = ("torch", "jax", "jaxlib", "mlx", "tensorflow", "keras", "numpy")
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy)))
+"""
+
+
+def test_serving_imports_no_framework():
+    result = subprocess.run([sys.executable, "-c", SERVE_SOME_REQUESTS], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+DATA_DIR ?= data
 
 .PHONY: run test lint clean
 
@@ -20,7 +21,7 @@ $(VENV)/.test-installed: pyproject.toml | $(PY)
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
-	$(VENV)/bin/framework-advisor serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/framework-advisor serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
 test: $(VENV)/.test-installed
 	$(PY) -m pytest

@@ -1,0 +1,169 @@
+"""Golden scenarios for the rule base, plus order-independence and a sweep over goals x experience x hardware.
+
+The scenarios in golden_scenarios.yaml state what an expert would recommend (each cites the seed or
+documentation it comes from); the rule base is tuned until they pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rules.engine import recommend
+from rules.schema import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS
+
+SCENARIO_FILE = Path(__file__).resolve().parent / "golden_scenarios.yaml"
+SCENARIOS = yaml.safe_load(SCENARIO_FILE.read_text(encoding="utf-8"))["scenarios"]
+
+
+def _run(rulebase, scenario):
+    return recommend(rulebase, scenario["goals"], scenario["experience"], scenario["hardware"])
+
+
+def _summary(result) -> str:
+    return ", ".join(
+        f"{item['rank']}. {item['framework']} {item['score']:+g}{'' if item['supported'] else ' (unsupported)'}"
+        for item in result["ranking"]
+    )
+
+
+# --- the scenario file itself ------------------------------------------------------------------------
+
+def test_scenario_file_is_well_formed():
+    names = [scenario["name"] for scenario in SCENARIOS]
+    assert 15 <= len(SCENARIOS) <= 25
+    assert len(names) == len(set(names)), "scenario names must be unique"
+    for scenario in SCENARIOS:
+        assert set(scenario) == {"name", "source", "hardware", "goals", "experience", "expect"}, scenario["name"]
+        assert scenario["source"].strip(), scenario["name"]
+        assert set(scenario["goals"]) <= set(GOALS), scenario["name"]
+        assert scenario["experience"] in EXPERIENCE_LEVELS, scenario["name"]
+        expect = scenario["expect"]
+        assert set(expect) <= {"first", "first_any_of", "not_first", "unsupported"}, scenario["name"]
+        assert ("first" in expect) != ("first_any_of" in expect), f"{scenario['name']}: give first or first_any_of"
+        named = [expect.get("first")] + list(expect.get("first_any_of", [])) + list(expect.get("not_first", []))
+        named += list(expect.get("unsupported", []))
+        assert set(filter(None, named)) <= set(FRAMEWORK_IDS), scenario["name"]
+
+
+def test_scenarios_cover_every_goal_and_experience():
+    assert {goal for scenario in SCENARIOS for goal in scenario["goals"]} == set(GOALS)
+    assert {scenario["experience"] for scenario in SCENARIOS} == set(EXPERIENCE_LEVELS)
+
+
+# --- golden expectations -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[scenario["name"] for scenario in SCENARIOS])
+def test_golden_scenario(rulebase, scenario):
+    result = _run(rulebase, scenario)
+    ranking = result["ranking"]
+    expect = scenario["expect"]
+    first = ranking[0]["framework"]
+    by_framework = {item["framework"]: item for item in ranking}
+    context = f"{scenario['name']} ({scenario['source']}): {_summary(result)}"
+
+    if "first" in expect:
+        assert first == expect["first"], context
+    else:
+        assert first in expect["first_any_of"], context
+    assert ranking[0]["supported"], context
+    for framework in expect.get("not_first", []):
+        assert first != framework, context
+    for framework in expect.get("unsupported", []):
+        assert by_framework[framework]["supported"] is False, context
+        assert any(reason["knockout"] for reason in by_framework[framework]["reasons"]), context
+
+
+# --- order independence ----------------------------------------------------------------------------------
+
+def _ranking_key(result):
+    return [(item["framework"], item["score"], item["supported"]) for item in result["ranking"]]
+
+
+def test_shuffling_rules_never_changes_a_ranking(rulebase):
+    expected = {scenario["name"]: _ranking_key(_run(rulebase, scenario)) for scenario in SCENARIOS}
+    for seed in range(20):
+        shuffled = list(rulebase.rules)
+        random.Random(seed).shuffle(shuffled)
+        shuffled_base = dataclasses.replace(rulebase, rules=tuple(shuffled))
+        for scenario in SCENARIOS:
+            got = _ranking_key(_run(shuffled_base, scenario))
+            assert got == expected[scenario["name"]], f"seed {seed} changed {scenario['name']}"
+
+
+# --- sweep over goals x experience x hardware classes ----------------------------------------------------
+
+def _cpu(model, cores):
+    return {"model": model, "cores": cores}
+
+
+HARDWARE_CLASSES = {
+    "linux-x86_64-cpu": {"os": "linux", "arch": "x86_64", "cpu": _cpu("Intel Core i7-1360P", 12),
+                         "memory_gb": 16, "accelerators": []},
+    "windows-x86_64": {"os": "windows", "arch": "x86_64", "cpu": _cpu("AMD Ryzen 7 7700", 8),
+                       "memory_gb": 32, "accelerators": []},
+    "intel-mac": {"os": "darwin", "arch": "x86_64", "cpu": _cpu("Intel Core i7-9750H", 6),
+                  "memory_gb": 16, "accelerators": []},
+    "apple-silicon": {"os": "darwin", "arch": "arm64", "cpu": _cpu("Apple M3 Pro", 12), "memory_gb": 36,
+                      "accelerators": [{"kind": "apple-gpu", "name": "Apple M3 Pro GPU", "count": 1,
+                                        "memory_gb": 36, "cores": 18}]},
+    "linux-8xh100": {"os": "linux", "arch": "x86_64", "cpu": _cpu("Intel Xeon Platinum 8480+", 112),
+                     "memory_gb": 2048,
+                     "accelerators": [{"kind": "cuda", "name": "NVIDIA H100 80GB HBM3", "count": 8,
+                                       "memory_gb": 80, "cores": 132, "compute_capability": "9.0"}]},
+    "linux-tpu-v4": {"os": "linux", "arch": "x86_64", "cpu": _cpu("AMD EPYC 7B12", 120), "memory_gb": 400,
+                     "accelerators": [{"kind": "tpu", "name": "TPU v4", "count": 4, "memory_gb": 32}]},
+    "linux-mi300x": {"os": "linux", "arch": "x86_64", "cpu": _cpu("AMD EPYC 9654", 96), "memory_gb": 1536,
+                     "accelerators": [{"kind": "rocm", "name": "AMD Instinct MI300X", "count": 8,
+                                       "memory_gb": 192, "cores": 304}]},
+    "linux-arm64-cpu": {"os": "linux", "arch": "arm64", "cpu": _cpu("AWS Graviton3", 16), "memory_gb": 64,
+                        "accelerators": []},
+}
+
+GOAL_SETS = [[goal] for goal in GOALS] + [
+    ["research", "production"],
+    ["learning", "scientific-computing"],
+    ["mobile-edge", "production"],
+    ["pretrained-models", "apple-on-device"],
+    ["large-scale-training", "research"],
+]
+
+
+@pytest.fixture(scope="module")
+def sweep(rulebase):
+    results = {}
+    for (hw_name, hardware), goals, experience in itertools.product(
+        HARDWARE_CLASSES.items(), GOAL_SETS, EXPERIENCE_LEVELS
+    ):
+        results[(hw_name, tuple(goals), experience)] = recommend(rulebase, goals, experience, hardware)
+    return results
+
+
+def test_sweep_ranks_all_five_and_unsupported_last(sweep):
+    for key, result in sweep.items():
+        ranking = result["ranking"]
+        assert len(ranking) == 5, key
+        assert sorted(item["framework"] for item in ranking) == sorted(FRAMEWORK_IDS), key
+        assert [item["rank"] for item in ranking] == [1, 2, 3, 4, 5], key
+        supported = [item["supported"] for item in ranking]
+        assert supported == sorted(supported, reverse=True), f"{key}: unsupported ranked above supported"
+        assert ranking[0]["supported"], key
+
+
+def test_sweep_puts_every_framework_first_somewhere(sweep):
+    firsts = {result["ranking"][0]["framework"] for result in sweep.values()}
+    assert firsts == set(FRAMEWORK_IDS), f"never first: {set(FRAMEWORK_IDS) - firsts}"
+
+
+@pytest.mark.parametrize("hw_name", ["windows-x86_64", "intel-mac"])
+def test_sweep_mlx_unsupported_on_windows_and_intel_mac(sweep, hw_name):
+    for (name, goals, experience), result in sweep.items():
+        if name != hw_name:
+            continue
+        mlx = next(item for item in result["ranking"] if item["framework"] == "mlx")
+        assert mlx["supported"] is False, (name, goals, experience)

@@ -1,0 +1,1 @@
+"""Probes: the phase-A hardware inventory (no framework imported) and the phase-B framework workers."""

@@ -1,0 +1,488 @@
+"""Phase-A inventory: fixture machines give the expected accelerators and warnings, every profile
+meets openapi.yaml's HardwareProfile, and the real machine's inventory imports no framework.
+
+The fixture machines are SYNTHESIZED (tests/fixtures/hardware/README.md says where each value comes
+from); they reach the inventory only through the `System` seam: a root directory, recorded command
+answers, an environment, platform names and a fake NVML.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+import probes.system
+from probes.inventory import ROSETTA_WARNING, gfx_arch, take_inventory
+from probes.system import NvmlDevice, NvmlSnapshot, NvmlUnavailable, PynvmlAdapter, System, run_subprocess
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hardware"
+FRAMEWORK_MODULES = ("torch", "jax", "jaxlib", "mlx", "tensorflow", "keras", "numpy")
+
+
+# --- fakes for the seam -------------------------------------------------------------------------
+
+
+class RecordedNvml:
+    """Answers NVML queries from a fixture's recorded `nvml` block."""
+
+    def __init__(self, recorded: dict[str, Any]) -> None:
+        self.recorded = recorded
+        self.calls = 0
+
+    def snapshot(self) -> NvmlSnapshot:
+        self.calls += 1
+        devices = [
+            NvmlDevice(
+                name=record["name"],
+                memory_bytes=record.get("memory_bytes"),
+                compute_capability=tuple(record["compute_capability"]) if record.get("compute_capability") else None,
+                cuda_cores=record.get("cuda_cores"),
+            )
+            for record in self.recorded["devices"]
+            for _ in range(record.get("repeat", 1))
+        ]
+        return NvmlSnapshot(self.recorded.get("driver_version"), self.recorded.get("nvml_version"),
+                            self.recorded.get("binding", "fake"), tuple(devices))
+
+
+class FailingNvml:
+    """NVML that cannot start, as on a machine without the library or with a mismatched driver."""
+
+    def __init__(self, reason: str = "NVML Shared Library Not Found") -> None:
+        self.reason = reason
+        self.calls = 0
+
+    def snapshot(self) -> NvmlSnapshot:
+        self.calls += 1
+        raise NvmlUnavailable(self.reason)
+
+
+class RecordedCommands:
+    """Command runner answering from recorded stdout; any command not recorded fails (None)."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    def __call__(self, argv: list[str], timeout: float) -> str | None:
+        assert timeout > 0, "every command needs a timeout"
+        self.asked.append(" ".join(argv))
+        return self.answers.get(" ".join(argv))
+
+
+def fixture_machine(name: str, root: Path | None = None, nvml: Any = None, system_class: type[System] = System,
+                    **overrides: Any) -> System:
+    """A System over tests/fixtures/hardware/<name> (or over `root`, a modified copy of its tree)."""
+    spec = json.loads((FIXTURES / name / "machine.json").read_text())
+    if nvml is None:
+        nvml = RecordedNvml(spec["nvml"]) if spec["nvml"] else FailingNvml()
+    settings = dict(
+        root=root or FIXTURES / name / "root",  # the Macs have none: every file read misses, as it should
+        commands=RecordedCommands(spec["commands"]),
+        environ=spec["environ"],
+        platform_system=spec["platform_system"],
+        machine=spec["machine"],
+        nvml=nvml,
+        use_psutil=False,
+    )
+    settings.update(overrides)
+    return system_class(**settings)
+
+
+def copy_root(name: str, destination: Path) -> Path:
+    root = destination / name
+    shutil.copytree(FIXTURES / name / "root", root, symlinks=True)
+    return root
+
+
+# --- the contract ---------------------------------------------------------------------------------
+
+
+@functools.cache
+def hardware_profile_validator() -> Draft202012Validator:
+    document = yaml.safe_load((REPO_ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    uri = "urn:test-inventory:openapi"
+    registry = Registry().with_resource(uri, Resource(contents=document, specification=DRAFT202012))
+    return Draft202012Validator({"$ref": f"{uri}#/components/schemas/HardwareProfile"}, registry=registry)
+
+
+def assert_valid(profile: dict[str, Any]) -> None:
+    validator = hardware_profile_validator()
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(profile)]
+    assert not errors, errors
+
+
+def inventory(system: System) -> dict[str, Any]:
+    """take_inventory, held to openapi.yaml's HardwareProfile on every call."""
+    profile = take_inventory(system)
+    assert_valid(profile)
+    return profile
+
+
+ALL_FIXTURES = sorted(path.name for path in FIXTURES.iterdir() if (path / "machine.json").is_file())
+
+
+@pytest.mark.parametrize("name", ALL_FIXTURES)
+def test_every_fixture_profile_meets_the_contract(name):
+    assert_valid(take_inventory(fixture_machine(name)))
+
+
+def test_the_contract_check_is_not_vacuous():
+    validator = hardware_profile_validator()
+    assert not validator.is_valid({"os": "linux", "arch": "aarch64"})  # must be normalised to arm64
+    assert not validator.is_valid({"os": "linux", "arch": "arm64", "gpu": []})  # no keys the schema lacks
+    assert validator.is_valid({"os": "linux", "arch": "arm64"})
+
+
+def test_fixture_set_is_the_documented_one():
+    assert ALL_FIXTURES == ["apple-m2-max", "apple-m2-max-rosetta", "arm-neoverse-v2", "h100-sxm-8x",
+                            "mi300x-8x", "tpu-v4-8"]
+
+
+# --- NVIDIA -----------------------------------------------------------------------------------------
+
+
+H100 = {"kind": "cuda", "name": "NVIDIA H100 80GB HBM3", "count": 8}
+
+
+def test_h100_server_through_nvml():
+    profile = inventory(fixture_machine("h100-sxm-8x"))
+
+    assert profile["os"] == "linux" and profile["arch"] == "x86_64"
+    assert profile["cpu"] == {"model": "Intel(R) Xeon(R) Platinum 8480+", "cores": 2, "logical_cores": 4,
+                              "flags": ["avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni",
+                                        "amx_tile", "amx_bf16"]}
+    assert profile["memory_gb"] == 2015.5
+    assert profile["accelerators"] == [{**H100, "memory_gb": 79.6, "cores": 132, "compute_capability": "9.0",
+                                        "driver": "560.35.03", "source": "NVML"}]
+    assert profile["warnings"] == []
+    assert profile["provenance"]["accelerators.cuda"] == "NVML 12.560.35.03 via nvidia-ml-py 13.615.71"
+    assert "fixed table" in profile["provenance"]["accelerators.cuda.cores"]
+    assert profile["provenance"]["memory_gb"] == "/proc/meminfo"
+
+
+def test_h100_server_with_failing_nvml_falls_back_to_the_driver_files():
+    nvml = FailingNvml("Driver/library version mismatch")
+    profile = inventory(fixture_machine("h100-sxm-8x", nvml=nvml))
+
+    assert nvml.calls == 1
+    assert profile["accelerators"] == [{**H100, "driver": "560.35.03", "source": "/proc/driver/nvidia/gpus"}]
+    assert profile["warnings"] == ["NVIDIA device files present but NVML failed: Driver/library version mismatch"]
+    assert profile["provenance"]["accelerators.cuda"].startswith("/proc/driver/nvidia/gpus, NVML unavailable")
+    assert "NVML: Driver/library version mismatch" in profile["provenance"]["probe_failures"]
+
+
+def test_without_driver_files_pci_ids_still_count_the_gpus_but_not_the_nvswitch(tmp_path):
+    root = copy_root("h100-sxm-8x", tmp_path)
+    shutil.rmtree(root / "proc" / "driver")
+    profile = inventory(fixture_machine("h100-sxm-8x", root=root, nvml=FailingNvml()))
+
+    assert profile["accelerators"] == [{"kind": "cuda", "name": "NVIDIA GPU (device 0x2330)", "count": 8,
+                                        "source": "PCI vendor 0x10de"}]
+
+
+def test_nvml_is_not_loaded_without_nvidia_signs():
+    for name in ("tpu-v4-8", "mi300x-8x", "arm-neoverse-v2", "apple-m2-max"):
+        nvml = FailingNvml()
+        inventory(fixture_machine(name, nvml=nvml))
+        assert nvml.calls == 0, name
+
+
+def test_a_hanging_nvml_is_abandoned_at_its_deadline(monkeypatch):
+    release = threading.Event()
+
+    class HangingNvml:
+        def snapshot(self) -> NvmlSnapshot:
+            release.wait(10)
+            raise NvmlUnavailable("released")
+
+    monkeypatch.setattr(probes.system, "NVML_DEADLINE_S", 0.2)
+    try:
+        profile = inventory(fixture_machine("h100-sxm-8x", nvml=HangingNvml()))
+    finally:
+        release.set()
+    assert profile["warnings"] == ["NVIDIA device files present but NVML failed: NVML did not answer within 0.2 s"]
+    assert profile["accelerators"][0]["count"] == 8
+
+
+def test_a_crashing_nvml_binding_becomes_a_warning():
+    class BrokenNvml:
+        def snapshot(self) -> NvmlSnapshot:
+            raise OSError("libnvidia-ml.so.1: cannot open shared object file")
+
+    profile = inventory(fixture_machine("h100-sxm-8x", nvml=BrokenNvml()))
+    assert profile["warnings"] == ["NVIDIA device files present but NVML failed: "
+                                   "OSError: libnvidia-ml.so.1: cannot open shared object file"]
+
+
+# --- Google TPU -------------------------------------------------------------------------------------
+
+
+TPU_V4_8 = {"kind": "tpu", "name": "TPU v4-8", "count": 4, "memory_gb": 32.0, "source": "PCI vendor 0x1ae0 (v4)"}
+
+
+def test_tpu_v4_host():
+    profile = inventory(fixture_machine("tpu-v4-8"))
+
+    assert profile["accelerators"] == [TPU_V4_8]  # the gVNIC (also vendor 0x1ae0) is not a TPU
+    assert profile["warnings"] == []
+    assert "best-known" in profile["provenance"]["accelerators.tpu"]
+    assert profile["provenance"]["accelerators.tpu.name"].startswith("env TPU_ACCELERATOR_TYPE")
+    assert profile["cpu"]["flags"] == ["avx", "avx2", "fma"]
+
+
+def test_tpu_name_falls_back_to_the_generation_table():
+    profile = inventory(fixture_machine("tpu-v4-8", environ={}))
+    assert profile["accelerators"] == [{**TPU_V4_8, "name": "TPU v4"}]
+
+
+def test_tpu_held_by_a_process_is_reported_with_its_pid(tmp_path):
+    root = copy_root("tpu-v4-8", tmp_path)
+    (root / "proc/4242/fd").mkdir(parents=True)
+    (root / "proc/4242/fd/3").symlink_to("/dev/accel0")
+    (root / "proc/4242/fd/4").symlink_to("/dev/null")
+    (root / "proc/4242/comm").write_text("python3\n")
+    (root / "tmp").mkdir()
+    (root / "tmp/libtpu_lockfile").write_text("")  # held by a live process: not stale
+
+    profile = inventory(fixture_machine("tpu-v4-8", root=root))
+
+    assert profile["accelerators"] == [TPU_V4_8]
+    assert profile["warnings"] == ["TPU /dev/accel0 is held by PID 4242 (python3): another process cannot use it "
+                                   "until that one exits"]
+
+
+def test_stale_libtpu_lockfile_is_reported(tmp_path):
+    root = copy_root("tpu-v4-8", tmp_path)
+    (root / "tmp").mkdir()
+    (root / "tmp/libtpu_lockfile").write_text("")
+
+    profile = inventory(fixture_machine("tpu-v4-8", root=root))
+
+    assert len(profile["warnings"]) == 1
+    assert profile["warnings"][0].startswith("stale /tmp/libtpu_lockfile: no process holds the TPU devices")
+
+
+# --- Apple silicon -------------------------------------------------------------------------------------
+
+
+M2_MAX_GPU = {"kind": "apple-gpu", "name": "Apple M2 Max GPU", "count": 1, "memory_gb": 64.0,
+              "usable_memory_gb": 48.0, "cores": 38, "driver": "macOS 14.5", "source": "sysctl"}
+
+
+def test_apple_m2_max():
+    profile = inventory(fixture_machine("apple-m2-max"))
+
+    assert (profile["os"], profile["arch"]) == ("darwin", "arm64")
+    assert profile["cpu"] == {"model": "Apple M2 Max", "cores": 12, "logical_cores": 12, "flags": ["neon"]}
+    assert profile["memory_gb"] == 64.0
+    assert profile["accelerators"] == [M2_MAX_GPU]
+    assert profile["warnings"] == []
+    assert profile["provenance"]["accelerators.apple-gpu.usable_memory_gb"].startswith("estimate")
+
+
+def test_apple_m2_max_under_rosetta_reports_the_hardware_and_warns():
+    profile = inventory(fixture_machine("apple-m2-max-rosetta"))
+
+    assert profile["arch"] == "arm64"
+    assert "Rosetta 2" in profile["provenance"]["arch"] and "x86_64" in profile["provenance"]["arch"]
+    assert profile["warnings"] == [ROSETTA_WARNING]
+    assert profile["accelerators"] == [M2_MAX_GPU]
+
+
+def test_a_small_mac_gets_two_thirds_of_its_memory_as_gpu_working_set():
+    spec = json.loads((FIXTURES / "apple-m2-max" / "machine.json").read_text())
+    commands = {**spec["commands"], "sysctl -n hw.memsize": str(16 * 1024**3), "sw_vers -productVersion": "13.6.1"}
+    profile = inventory(fixture_machine("apple-m2-max", commands=RecordedCommands(commands)))
+
+    assert profile["accelerators"][0]["usable_memory_gb"] == 10.7
+    assert profile["warnings"] == ["macOS 13.6.1: current MLX releases need macOS 14 or newer"]
+
+
+# --- AMD ROCm ---------------------------------------------------------------------------------------------
+
+
+MI300X = {"kind": "rocm", "name": "AMD Instinct MI300X (gfx942)", "count": 8, "memory_gb": 192.0, "cores": 304,
+          "source": "KFD topology"}
+
+
+def test_mi300x_host():
+    profile = inventory(fixture_machine("mi300x-8x"))
+
+    assert profile["accelerators"] == [MI300X]  # the CPU node (simd_count 0) is not a GPU
+    assert profile["warnings"] == []
+    assert profile["cpu"]["model"] == "AMD EPYC 9654 96-Core Processor"
+
+
+def test_mi300x_with_an_inaccessible_kfd_says_which_groups_to_join():
+    class NoDeviceAccess(System):
+        def can_read_write(self, relative: str) -> bool:
+            return False
+
+    profile = inventory(fixture_machine("mi300x-8x", system_class=NoDeviceAccess))
+
+    assert profile["accelerators"] == [MI300X]
+    assert profile["warnings"] == ["/dev/kfd exists but is not readable by this user: add the user to the render "
+                                   "and video groups"]
+
+
+def test_kfd_topology_without_dev_kfd_points_at_container_flags(tmp_path):
+    root = copy_root("mi300x-8x", tmp_path)
+    (root / "dev/kfd").unlink()
+    profile = inventory(fixture_machine("mi300x-8x", root=root))
+    assert profile["warnings"] == ["AMD GPUs are in the KFD topology but /dev/kfd is missing: in a container, "
+                                   "pass --device=/dev/kfd --device=/dev/dri"]
+
+
+@pytest.mark.parametrize(("target_version", "arch"), [(90402, "gfx942"), (90010, "gfx90a"), (110000, "gfx1100"),
+                                                      (90008, "gfx908"), (0, None), (None, None)])
+def test_gfx_target_version_decodes_to_the_gfx_arch(target_version, arch):
+    assert gfx_arch(target_version) == arch
+
+
+# --- CPU-only Arm server, Intel XPU, Windows, odd platforms -----------------------------------------------
+
+
+def test_cpu_only_arm_server():
+    profile = inventory(fixture_machine("arm-neoverse-v2"))
+
+    assert (profile["os"], profile["arch"]) == ("linux", "arm64")  # aarch64 normalised
+    assert profile["cpu"] == {"model": "Arm Neoverse-V2", "cores": 8, "logical_cores": 8, "flags": ["neon", "sve"]}
+    assert profile["memory_gb"] == 15.1
+    assert profile["accelerators"] == []
+    assert profile["warnings"] == []
+    assert profile["provenance"]["accelerators"].startswith("none found")
+
+
+def write_pci_device(root: Path, address: str, vendor: str, device: str, class_code: str) -> None:
+    directory = root / "sys/bus/pci/devices" / address
+    directory.mkdir(parents=True)
+    for attribute, value in (("vendor", vendor), ("device", device), ("class", class_code)):
+        (directory / attribute).write_text(value + "\n")
+
+
+def test_intel_discrete_gpu_is_listed_and_the_integrated_one_is_noted(tmp_path):
+    write_pci_device(tmp_path, "0000:00:02.0", "0x8086", "0xa780", "0x030000")  # Raptor Lake iGPU
+    write_pci_device(tmp_path, "0000:03:00.0", "0x8086", "0x56a0", "0x030000")  # Arc A770
+    (tmp_path / "sys/bus/pci/drivers/i915").mkdir(parents=True)
+    (tmp_path / "sys/bus/pci/devices/0000:03:00.0/driver").symlink_to("../../../bus/pci/drivers/i915")
+    system = System(root=tmp_path, commands=RecordedCommands({}), environ={}, platform_system="Linux",
+                    machine="x86_64", nvml=FailingNvml(), use_psutil=False)
+
+    profile = inventory(system)
+
+    assert profile["accelerators"] == [{"kind": "intel-xpu", "name": "Intel GPU (device 0x56a0)", "count": 1,
+                                        "driver": "i915", "source": "PCI vendor 0x8086"}]
+    assert "0xa780" in profile["provenance"]["accelerators.intel-xpu.integrated"]
+
+
+def test_windows_without_psutil_still_gives_a_valid_profile(tmp_path):
+    nvml = FailingNvml()
+    system = System(root=tmp_path, commands=RecordedCommands({}), environ={}, platform_system="Windows",
+                    machine="AMD64", nvml=nvml, processor="Intel64 Family 6 Model 85 Stepping 7, GenuineIntel",
+                    use_psutil=False)
+
+    profile = inventory(system)
+
+    assert (profile["os"], profile["arch"]) == ("windows", "x86_64")
+    assert nvml.calls == 1  # no /dev or sysfs to sniff on Windows: NVML is asked directly
+    assert profile["accelerators"] == [] and profile["warnings"] == []
+
+
+def test_unknown_platform_names_are_reported_not_raised(tmp_path):
+    system = System(root=tmp_path, commands=RecordedCommands({}), environ={}, platform_system="FreeBSD",
+                    machine="riscv64", nvml=FailingNvml(), use_psutil=False)
+    profile = inventory(system)
+    assert len(profile["warnings"]) == 2 and "'FreeBSD'" in profile["warnings"][0]
+
+
+# --- the seam itself: failures are recorded, never raised -------------------------------------------------
+
+
+def test_reads_are_capped_and_failures_recorded(tmp_path):
+    (tmp_path / "big").write_text("x" * 100)
+    (tmp_path / "a-directory").mkdir()
+    system = System(root=tmp_path, nvml=FailingNvml(), use_psutil=False)
+
+    assert system.read_text("big", limit=10) == "x" * 10
+    assert system.read_text("a-directory") is None
+    assert system.read_text("missing") is None
+    assert system.list_dir("missing") == []
+    assert len(system.failures) == 2  # the oversized file and the directory; a missing file is normal
+
+
+def test_the_default_command_runner_never_raises():
+    failures: list[str] = []
+    assert run_subprocess(["definitely-not-a-command-xyz"], 1.0, failures) is None
+    assert run_subprocess([sys.executable, "-c", "import time; time.sleep(5)"], 0.2, failures) is None
+    assert run_subprocess([sys.executable, "-c", "raise SystemExit(3)"], 2.0, failures) is None
+    assert run_subprocess([sys.executable, "-c", "print('ok')"], 5.0, failures) == "ok\n"
+    assert [f.split(": ", 1)[1] for f in failures] == ["not found", "no answer within 0.2 s", "exit status 3"]
+
+
+def test_the_real_nvml_adapter_answers_or_says_why_not():
+    """On a GPU machine this reads the real GPUs; elsewhere it must fail with a reason, not crash."""
+    try:
+        snapshot = PynvmlAdapter().snapshot()
+    except NvmlUnavailable as unavailable:
+        assert str(unavailable)
+    else:
+        assert all(device.name for device in snapshot.devices)
+        assert snapshot.binding.startswith(("nvidia-ml-py", "pynvml"))
+
+
+# --- the real machine ----------------------------------------------------------------------------------------
+
+REAL_MACHINE_SCRIPT = f"""
+import json, sys, time
+started = time.perf_counter()
+from probes.inventory import take_inventory
+profile = take_inventory()
+elapsed = time.perf_counter() - started
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in {FRAMEWORK_MODULES!r})
+print(json.dumps({{"profile": profile, "loaded": loaded, "seconds": elapsed}}))
+"""
+
+
+def test_real_machine_inventory_is_valid_fast_and_imports_no_framework():
+    completed = subprocess.run([sys.executable, "-c", REAL_MACHINE_SCRIPT], cwd=REPO_ROOT, capture_output=True,
+                               text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, check=False)
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)
+
+    assert result["loaded"] == []
+    assert_valid(result["profile"])
+    assert result["seconds"] < 3.0, f"take_inventory() took {result['seconds']:.2f} s; it should take well under 1 s"
+
+
+INSTALLED_SCRIPT = """
+import json, sys
+from probes.installed import installed_versions
+versions = installed_versions({"yaml": ["pyyaml"], "missing": ["no-such-distribution-xyz"],
+                               "second": ["no-such-distribution-xyz", "PyYAML"]})
+print(json.dumps({"versions": versions, "imported": "yaml" in sys.modules}))
+"""
+
+
+def test_installed_versions_reads_metadata_without_importing():
+    completed = subprocess.run([sys.executable, "-c", INSTALLED_SCRIPT], cwd=REPO_ROOT, capture_output=True,
+                               text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, check=False)
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)
+
+    assert result["versions"] == {"yaml": yaml.__version__, "missing": None, "second": yaml.__version__}
+    assert result["imported"] is False

@@ -179,7 +179,8 @@ def _confidence(rulebase: RuleBase, ranking: list[dict[str, Any]]) -> dict[str, 
         )
     else:
         label = "high" if gap >= thresholds.high else "medium" if gap >= thresholds.medium else "low"
-        message = f"{first['name']} leads {second['name']} by {gap:g} points ({label} confidence)."
+        points = "point" if gap == 1 else "points"
+        message = f"{first['name']} leads {second['name']} by {gap:g} {points} ({label} confidence)."
     return {"label": label, "gap": gap, "message": message}
 
 

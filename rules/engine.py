@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rules.rulebase import STARTER_DEVICE_ASSIGNMENT, RuleBase, iter_leaves
+from rules.rulebase import MESSAGE_PLACEHOLDER, STARTER_DEVICE_ASSIGNMENT, RuleBase, iter_leaves
 from rules.schema import FRAMEWORK_IDS, AllOf, AnyOf, FrameworkEntry, Leaf, NotOf, Platform, Rule
 
 _MISSING = object()
 _OS_NAMES = {"linux": "Linux", "darwin": "macOS", "windows": "Windows"}
+# Framework ids read better as names inside messages ("slower than PyTorch").
+_FRAMEWORK_NAMES = {"pytorch": "PyTorch", "jax": "JAX", "mlx": "MLX", "tensorflow": "TensorFlow", "numpy": "NumPy"}
 
 
 def _platform_for(entry: FrameworkEntry, os_name: str, arch: str) -> Platform | None:
@@ -55,6 +57,43 @@ def derive_facts(
             facts[f"{framework_id}.device"] = device
             facts[f"{framework_id}.uses_accelerator"] = device != "cpu"
     return facts
+
+
+def measured_facts(measurements: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Facts from a probe's derived figures (probes.derived): speed, accelerator reached, failures."""
+    facts: dict[str, Any] = {"probed": True}
+    for framework_id, derived in measurements.items():
+        if framework_id not in FRAMEWORK_IDS:
+            continue
+        if "slowdown" in derived:
+            facts[f"{framework_id}.slowdown"] = max(1.0, float(derived["slowdown"]))
+        if derived.get("fastest") in FRAMEWORK_IDS:
+            facts["fastest_framework"] = derived["fastest"]
+        if "reached_accelerator" in derived:
+            facts[f"{framework_id}.reached_accelerator"] = bool(derived["reached_accelerator"])
+        issue = derived.get("accelerator_issue")
+        if issue:
+            fix = f" Fix: {issue['fix']}" if issue.get("fix") else ""
+            facts[f"{framework_id}.accelerator_fix"] = f"{issue.get('detail', issue.get('reason', ''))}.{fix}"
+        facts[f"{framework_id}.probe_failed"] = bool(derived.get("failed"))
+        if derived.get("failed"):
+            facts[f"{framework_id}.probe_failure"] = (
+                f"{derived.get('failure_kind', 'failure')}: {derived.get('failure_message', '')}".strip())
+    return facts
+
+
+def render_message(template: str, facts: Mapping[str, Any]) -> str:
+    """Fill ``{fact}`` or ``{fact:.Nf}`` placeholders from facts only (no attribute access, no code)."""
+
+    def fill(match: re.Match[str]) -> str:
+        value = facts.get(match.group(1))
+        if value is None:
+            return "unknown"
+        if match.group(2) is not None and isinstance(value, (int, float)):
+            return f"{value:.{int(match.group(2))}f}"
+        return _FRAMEWORK_NAMES.get(value, value) if isinstance(value, str) else str(_json_value(value))
+
+    return MESSAGE_PLACEHOLDER.sub(fill, template)
 
 
 def _leaf_holds(leaf: Leaf, facts: Mapping[str, Any]) -> bool:
@@ -190,9 +229,12 @@ def recommend(
     experience: str,
     hardware: Mapping[str, Any],
     installed_versions: Mapping[str, str | None] | None = None,
+    measurements: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Rank all frameworks. ``hardware`` must already be a valid HardwareProfile."""
+    """Rank all frameworks. ``hardware`` must already be a valid HardwareProfile; ``measurements``
+    are a probe's derived figures for that hardware, when there are any."""
     facts = derive_facts(rulebase, hardware, goals, experience)
+    facts.update(measured_facts(measurements) if measurements else {"probed": False})
     reasons: dict[str, list[dict[str, Any]]] = {framework_id: [] for framework_id in FRAMEWORK_IDS}
     knocked_out: set[str] = set()
 
@@ -214,7 +256,7 @@ def recommend(
                 knocked_out.add(framework_id)
             reasons[framework_id].append({
                 "rule": rule.id,
-                "message": rule.message,
+                "message": render_message(rule.message, facts),
                 "points": 0.0 if is_knockout else round(effect.points[framework_id] * rule.certainty, 6),
                 "certainty": rule.certainty,
                 "group": rule.group,

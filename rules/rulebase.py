@@ -34,6 +34,8 @@ BASE_DIR = Path(__file__).resolve().parent / "base"
 STARTER_DIR = Path(__file__).resolve().parent / "starters"
 RULES_DIRS_ENV = "FRAMEWORK_ADVISOR_RULES_DIRS"
 MAX_FILES_PER_DIR = 200
+# Placeholders a rule message may hold: {fact} or {fact:.Nf}; filled from facts only.
+MESSAGE_PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)?)(?::\.(\d)f)?\}")
 # The one assignment in each starter the service rewrites to the framework's own name for the device.
 STARTER_DEVICE_ASSIGNMENT = re.compile(r'^DEVICE = "cpu"', re.MULTILINE)
 
@@ -171,6 +173,7 @@ _OPS_BY_TYPE = {
     "set": {"contains", "contains_any", "exists"},
     "number": {"eq", "ne", "lt", "lte", "gt", "gte", "exists"},
     "bool": {"eq", "ne", "exists"},
+    "text": {"exists"},  # free text is for messages, not for conditions
 }
 
 
@@ -210,6 +213,10 @@ def check_references(rulebase: RuleBase) -> None:
             problem = leaf_problem(rulebase, leaf)
             if problem:
                 raise RuleFileError(rulebase.rule_locations[rule.id], f"rule {rule.id!r}: {problem}")
+        for placeholder in MESSAGE_PLACEHOLDER.finditer(rule.message):
+            if rulebase.fact_spec(placeholder.group(1)) is None:
+                raise RuleFileError(rulebase.rule_locations[rule.id],
+                                    f"rule {rule.id!r}: message placeholder {{{placeholder.group(1)}}} names no fact")
     for framework_id, entry in rulebase.frameworks.items():
         devices = {device for platform in entry.platforms for device in platform.devices}
         unnamed = devices - set(entry.starter.device_names)

@@ -49,7 +49,7 @@ class _Strict(BaseModel):
 class FactSpec(_Strict):
     """One fact rules may test. ``per_framework`` facts are named ``<framework>.<fact>`` in rules."""
 
-    type: Literal["enum", "set", "number", "bool"]
+    type: Literal["enum", "set", "number", "bool", "text"]
     source: Literal["user", "probe", "benchmark", "derived"]
     description: str = Field(min_length=3)
     values: list[str] | None = None

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timezone
 from contextlib import closing, contextmanager
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATIONS = {
     1: """
         CREATE TABLE probes (
@@ -25,7 +26,18 @@ _MIGRATIONS = {
         );
         CREATE INDEX probes_host ON probes (host, created_at);
     """,
+    2: """
+        ALTER TABLE probes ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE probes ADD COLUMN progress TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE probes ADD COLUMN error TEXT;
+        ALTER TABLE probes ADD COLUMN owner_pid INTEGER;
+        ALTER TABLE probes ADD COLUMN started_at TEXT;
+        ALTER TABLE probes ADD COLUMN finished_at TEXT;
+        CREATE INDEX probes_status ON probes (status, created_at);
+    """,
 }
+ACTIVE_STATUSES = ("queued", "running")
+_COLUMNS = "id, created_at, host, status, report, params, progress, error, owner_pid, started_at, finished_at"
 
 
 class StoreError(Exception):
@@ -87,9 +99,102 @@ class Store:
 
     def get_probe(self, probe_id: str) -> dict[str, Any] | None:
         with self._connect() as db:
-            row = db.execute("SELECT id, created_at, host, status, report FROM probes WHERE id = ?",
-                             (probe_id,)).fetchone()
-        if row is None:
-            return None
-        return {"id": row[0], "created_at": row[1], "host": row[2], "status": row[3],
-                "report": json.loads(row[4]) if row[4] else None}
+            row = db.execute(f"SELECT {_COLUMNS} FROM probes WHERE id = ?", (probe_id,)).fetchone()
+        return _probe_from_row(row) if row else None
+
+    def list_probes(self, host: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        query = f"SELECT {_COLUMNS} FROM probes"
+        args: tuple[Any, ...] = ()
+        if host is not None:
+            query, args = query + " WHERE host = ?", (host,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY created_at DESC, rowid DESC LIMIT ?", (*args, limit)).fetchall()
+        return [_probe_from_row(row, with_report=False) for row in rows]
+
+    def latest_finished_probe(self, host: str) -> dict[str, Any] | None:
+        with self._connect() as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM probes WHERE host = ? AND status = 'finished' "
+                             "ORDER BY finished_at DESC, rowid DESC LIMIT 1", (host,)).fetchone()
+        return _probe_from_row(row) if row else None
+
+    def enqueue_probe(self, probe_id: str, host: str, params: dict[str, Any], max_queued: int) -> tuple[str, bool]:
+        """Queue a probe, or join an active one with the same parameters: returns (id, created).
+
+        Raises QueueFull when ``max_queued`` probes are already waiting."""
+        encoded = json.dumps(params, sort_keys=True)
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                same = db.execute("SELECT id FROM probes WHERE host = ? AND params = ? AND status IN (?, ?) "
+                                  "ORDER BY created_at LIMIT 1", (host, encoded, *ACTIVE_STATUSES)).fetchone()
+                if same:
+                    db.execute("COMMIT")
+                    return same[0], False
+                queued = db.execute("SELECT COUNT(*) FROM probes WHERE status = 'queued'").fetchone()[0]
+                if queued >= max_queued:
+                    raise QueueFull(queued)
+                db.execute("INSERT INTO probes (id, created_at, host, status, params) VALUES (?, ?, ?, 'queued', ?)",
+                           (probe_id, _now(), host, encoded))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return probe_id, True
+
+    def claim_next_probe(self, owner_pid: int) -> dict[str, Any] | None:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT id FROM probes WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1"
+                             ).fetchone()
+            if row:
+                db.execute("UPDATE probes SET status = 'running', owner_pid = ?, started_at = ? WHERE id = ?",
+                           (owner_pid, _now(), row[0]))
+            db.execute("COMMIT")
+        return self.get_probe(row[0]) if row else None
+
+    def update_progress(self, probe_id: str, progress: dict[str, Any]) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE probes SET progress = ? WHERE id = ?", (json.dumps(progress), probe_id))
+
+    def finish_probe(self, probe_id: str, report: dict[str, Any] | None, error: str | None = None) -> None:
+        status = "finished" if error is None else "failed"
+        with self._connect() as db:
+            db.execute("UPDATE probes SET status = ?, report = ?, error = ?, finished_at = ? WHERE id = ?",
+                       (status, json.dumps(report) if report is not None else None, error, _now(), probe_id))
+
+    def save_finished_probe(self, probe_id: str, host: str, params: dict[str, Any], report: dict[str, Any]) -> None:
+        """Store a probe run outside the job queue (the CLI) or uploaded from elsewhere."""
+        now = _now()
+        with self._connect() as db:
+            db.execute("INSERT INTO probes (id, created_at, host, status, report, params, started_at, finished_at) "
+                       "VALUES (?, ?, ?, 'finished', ?, ?, ?, ?)",
+                       (probe_id, now, host, json.dumps(report), json.dumps(params, sort_keys=True), now, now))
+
+    def interrupt_orphans(self, is_alive) -> int:
+        """Mark running probes whose owner process is gone as interrupted; never leave them 'running'."""
+        with self._connect() as db:
+            rows = db.execute("SELECT id, owner_pid FROM probes WHERE status = 'running'").fetchall()
+            orphans = [probe_id for probe_id, pid in rows if pid is None or not is_alive(pid)]
+            for probe_id in orphans:
+                db.execute("UPDATE probes SET status = 'interrupted', finished_at = ?, "
+                           "error = 'the service stopped while this probe ran' WHERE id = ?", (_now(), probe_id))
+        return len(orphans)
+
+
+class QueueFull(Exception):
+    """Too many probes are already waiting."""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _probe_from_row(row: tuple, with_report: bool = True) -> dict[str, Any]:
+    (probe_id, created_at, host, status, report, params, progress, error, owner_pid, started_at,
+     finished_at) = row
+    probe = {"id": probe_id, "created_at": created_at, "host": host, "status": status,
+             "params": json.loads(params), "progress": json.loads(progress), "error": error,
+             "started_at": started_at, "finished_at": finished_at}
+    if with_report:
+        probe["report"] = json.loads(report) if report else None
+    return probe

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+import re
+import socket
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from rules.engine import best_device, install_command, recommend
 from rules.rulebase import RuleBase
@@ -11,9 +14,11 @@ from service.contract import ContractViolation, openapi_text, validate
 from service.json_body import read_json_body
 from service.machine import ThisMachine
 from service.problems import Problem
-from service.storage import Store
+from service.probe_jobs import ProbeJobs
+from service.storage import QueueFull, Store
 
 api = Blueprint("api", __name__)
+PROBE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _rulebase() -> RuleBase:
@@ -26,6 +31,10 @@ def _machine() -> ThisMachine:
 
 def _store() -> Store:
     return current_app.extensions["framework_advisor.store"]
+
+
+def _jobs() -> ProbeJobs:
+    return current_app.extensions["framework_advisor.jobs"]
 
 
 def _rulebase_version() -> dict[str, str]:
@@ -77,18 +86,70 @@ def recommendations() -> Response:
     except ContractViolation as violation:
         raise Problem(422, f"invalid request: {violation}", violation.errors) from None
 
-    installed = None
+    installed, probe = None, None
     if "hardware" in body:
         hardware, source = body["hardware"], "request"
     elif "probe_id" in body:
-        stored = _store().get_probe(body["probe_id"])
-        if stored is None or not stored.get("report"):
+        probe = _store().get_probe(body["probe_id"])
+        if probe is None or not probe.get("report"):
             raise Problem(404, f"no finished probe with id {body['probe_id']!r}; list them with GET /v1/probes")
-        hardware, source = stored["report"]["hardware"], "probe"
+        hardware, source = probe["report"]["hardware"], "probe"
     else:
         hardware, source = _machine().hardware(), "this-machine"
         installed = _machine().installed_versions()
+        probe = _store().latest_finished_probe(socket.gethostname())  # this machine's own measurements
 
-    answer = recommend(_rulebase(), body["goals"], body["experience"], hardware, installed)
+    measurements = probe["report"].get("derived") if probe else None
+    answer = recommend(_rulebase(), body["goals"], body["experience"], hardware, installed, measurements)
     answer["hardware_source"] = source
+    answer["probe_id"] = probe["id"] if probe else None
     return jsonify(answer)
+
+
+def _optional_json_body() -> dict:
+    """An empty body (no content) means defaults; anything sent must be valid JSON."""
+    if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
+        return {}
+    return read_json_body(current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"])
+
+
+@api.post("/v1/probes")
+def start_probe() -> Response:
+    body = _optional_json_body()
+    try:
+        validate("ProbeRequest", body)
+    except ContractViolation as violation:
+        raise Problem(422, f"invalid request: {violation}", violation.errors) from None
+    params = {"quick": bool(body.get("quick", False))}
+    if body.get("frameworks"):
+        params["frameworks"] = sorted(body["frameworks"])
+    try:
+        probe_id, _ = _jobs().submit(socket.gethostname(), params)
+    except QueueFull as full:
+        raise Problem(429, f"{full.args[0]} probes are already queued on this machine; try again later",
+                      headers={"Retry-After": "60"}) from None
+    response = jsonify(_store().get_probe(probe_id))
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_probe", probe_id=probe_id)
+    return response
+
+
+@api.get("/v1/probes")
+def list_probes() -> Response:
+    host = request.args.get("host")
+    limit_text = request.args.get("limit", "50")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 500:
+        raise Problem(400, f"limit must be an integer from 1 to 500, not {limit_text!r}")
+    if host is not None and len(host) > 255:
+        raise Problem(400, "host is at most 255 characters")
+    _jobs().ensure_worker()
+    return jsonify(probes=_store().list_probes(host=host, limit=int(limit_text)))
+
+
+@api.get("/v1/probes/<probe_id>")
+def get_probe(probe_id: str) -> Response:
+    probe = _store().get_probe(probe_id) if PROBE_ID.fullmatch(probe_id) else None
+    if probe is None:
+        raise Problem(404, f"no probe with id {probe_id!r}; list them with GET /v1/probes")
+    _jobs().ensure_worker()
+    return jsonify(probe)

@@ -9,18 +9,30 @@ from service.api import api
 from service.config import Settings
 from service.contract import validator
 from service.machine import ThisMachine
+from service.probe_jobs import ProbeJobs, ProbeRunner
 from service.problems import register_problem_handlers
 from service.storage import Store
 from service.web import web
 
-_CONTRACT_SCHEMAS = ("RecommendationRequest", "HardwareProfile")
+_CONTRACT_SCHEMAS = ("RecommendationRequest", "HardwareProfile", "ProbeRequest")
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the app; a bad rule file or an unusable store raises here, before serving anything."""
+def _run_real_probe(**options):
+    # Imported when a probe runs, not at start-up; frameworks still only load in worker subprocesses.
+    from probes.probe import run_probe
+
+    return run_probe(**options)
+
+
+def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None = None) -> Flask:
+    """Build the app; a bad rule file or an unusable store raises here, before serving anything.
+
+    ``run_probe`` replaces the real probe (tests inject a fast, deterministic one)."""
     settings = settings or Settings.from_env()
     rulebase = load_rulebase(settings.rules_dirs)
     store = Store.open(settings.database_path)
+    jobs = ProbeJobs(store, run_probe or _run_real_probe)
+    jobs.interrupt_orphans_at_start()
     for schema_name in _CONTRACT_SCHEMAS:  # compile once, at start-up
         validator(schema_name)
 
@@ -34,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["framework_advisor.settings"] = settings
     app.extensions["framework_advisor.rulebase"] = rulebase
     app.extensions["framework_advisor.store"] = store
+    app.extensions["framework_advisor.jobs"] = jobs
     app.extensions["framework_advisor.machine"] = ThisMachine(
         {fid: list(entry.distributions) for fid, entry in rulebase.frameworks.items()},
         settings.hardware_cache_seconds,

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from rules.rulebase import RuleFileError, load_rulebase
 from rules.safe_yaml import load_rule_yaml
-from rules.schema import EXPERIENCE_LEVELS, GOALS, rule_file_json_schema
+from rules.schema import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS, rule_file_json_schema
 from service import __version__
 from service.config import DATA_DIR_ENV, Settings
 
@@ -33,6 +33,15 @@ class _OneLineParser(argparse.ArgumentParser):
 def _add_rules_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", metavar="DIR", type=Path, action="append", default=[],
                         help="extra rule directory merged over the base (repeatable)")
+
+
+def _framework_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FRAMEWORK_IDS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown framework {', '.join(unknown) or text!r}; "
+                                         f"choose from {', '.join(FRAMEWORK_IDS)}")
+    return list(dict.fromkeys(names))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a HardwareProfile as JSON or YAML (default: this machine)")
     recommend.add_argument("--json", action="store_true", help="print the API's JSON answer")
     _add_rules_option(recommend)
+
+    probe = commands.add_parser("probe", help="measure every installed framework on this machine")
+    probe.add_argument("--quick", action="store_true", help="shorter budgets (about 10 s instead of 30 s)")
+    probe.add_argument("--frameworks", type=_framework_list, metavar="LIST",
+                       help=f"comma-separated subset of: {', '.join(FRAMEWORK_IDS)}")
+    probe.add_argument("--json", dest="json_out", metavar="FILE|-", help="write the ProbeReport as JSON")
+    probe.add_argument("--data-dir", type=Path, help=f"store the report there too (env {DATA_DIR_ENV})")
+    probe.add_argument("--no-store", action="store_true", help="do not store the report")
 
     rules = commands.add_parser("rules", help="work with the rule base")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_OneLineParser)
@@ -104,6 +121,21 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
     return 0
 
 
+def _latest_probe_of_this_machine() -> dict[str, Any] | None:
+    """This machine's newest stored probe, if a store exists (recommend never creates one)."""
+    import socket
+
+    from service.storage import Store, StoreError
+
+    path = Settings.from_env().database_path
+    if not path.exists():
+        return None
+    try:
+        return Store.open(path).latest_finished_probe(socket.gethostname())
+    except StoreError:
+        return None
+
+
 def _cmd_recommend(args: argparse.Namespace) -> int:
     from probes.installed import installed_versions
     from probes.inventory import take_inventory
@@ -111,14 +143,56 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     from service.render import print_recommendation
 
     rulebase = load_rulebase(args.rules)
+    probe = None
     if args.hardware:
         hardware, source, installed = _load_hardware_file(args.hardware), "request", None
     else:
         hardware, source = take_inventory(), "this-machine"
         installed = installed_versions({fid: list(e.distributions) for fid, e in rulebase.frameworks.items()})
-    answer = recommend(rulebase, list(dict.fromkeys(args.goals)), args.experience, hardware, installed)
+        probe = _latest_probe_of_this_machine()
+    measurements = probe["report"].get("derived") if probe else None
+    answer = recommend(rulebase, list(dict.fromkeys(args.goals)), args.experience, hardware, installed,
+                       measurements)
     answer["hardware_source"] = source
+    answer["probe_id"] = probe["id"] if probe else None
     _print_json(answer) if args.json else print_recommendation(answer)
+    return 0
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    import socket
+
+    from probes.probe import run_probe
+    from service.probe_jobs import machine_probe_lock, new_probe_id
+    from service.render import ProbeProgress, print_probe_summary
+    from service.storage import Store, StoreError
+
+    store = None
+    if not args.no_store:
+        try:
+            store = Store.open(Settings.from_env(data_dir=args.data_dir).database_path)
+        except StoreError as exc:
+            raise UsageError(str(exc)) from None
+    with machine_probe_lock(blocking=False) as free:
+        if not free:
+            print("framework-advisor: another probe is running on this machine; waiting for it to finish",
+                  file=sys.stderr)
+    with machine_probe_lock(), ProbeProgress(enabled=sys.stderr.isatty()) as progress:
+        report = run_probe(frameworks=args.frameworks, quick=args.quick, progress=progress)
+    probe_id = new_probe_id()
+    if store is not None:
+        store.save_finished_probe(probe_id, socket.gethostname(),
+                                  {"quick": args.quick, **({"frameworks": sorted(args.frameworks)}
+                                                           if args.frameworks else {})}, report)
+    if args.json_out == "-":
+        _print_json(report)
+    else:
+        if args.json_out:
+            try:
+                Path(args.json_out).write_text(json.dumps(report, indent=2), encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {args.json_out}: {exc.strerror}") from None
+        print_probe_summary(report, probe_id if store is not None else None)
     return 0
 
 
@@ -140,7 +214,7 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"serve": _cmd_serve, "hardware": _cmd_hardware, "recommend": _cmd_recommend,
-               "rules": _cmd_rules}[args.command]
+               "probe": _cmd_probe, "rules": _cmd_rules}[args.command]
     try:
         return handler(args)
     except UsageError as exc:

@@ -1,0 +1,163 @@
+"""Probe jobs over HTTP: 202 + Location, polling, joining, queue limits, listing, and the measured
+facts entering "this machine" recommendations. The probe itself is a fast stand-in here; the real
+one is exercised by tests/test_probe_e2e.py."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from service.app import create_app
+from service.config import Settings
+from service.contract import validate
+
+HOST = socket.gethostname()
+
+
+def canned_report(quick: bool) -> dict:
+    hardware = {"os": "linux", "arch": "x86_64", "cpu": {"model": "test", "cores": 2}, "memory_gb": 8,
+                "accelerators": []}
+    bench = {"name": "matmul_fp32", "device": "cpu", "unit": "GFLOP/s", "value": 290.0, "checked": True}
+    return {
+        "schema_version": 1, "host": HOST, "created_at": "2026-11-22T00:00:00+00:00", "quick": quick,
+        "hardware": hardware, "inventory_s": 0.01,
+        "frameworks": [{"framework": "pytorch", "version": "2.13.0", "benchmarks": [bench]},
+                       {"framework": "mlx", "version": "0.32.4", "benchmarks": [{**bench, "value": 3.6}]},
+                       {"framework": "jax", "failure": {"kind": "crash", "message": "died from SIGSEGV"}}],
+        "skipped": [], "failures": [{"framework": "jax", "kind": "crash", "message": "died from SIGSEGV"}],
+        "derived": {"pytorch": {"failed": False, "relative_speed": 1.0, "slowdown": 1.0, "fastest": "pytorch"},
+                    "mlx": {"failed": False, "relative_speed": 0.0124, "slowdown": 80.6, "fastest": "pytorch"},
+                    "jax": {"failed": True, "failure_kind": "crash", "failure_message": "died from SIGSEGV"}},
+        "versions": {"python": "3.11.7"}, "duration_s": 0.05,
+    }
+
+
+class FakeProbe:
+    """Records calls; blocks until released so tests can observe queued and running states."""
+
+    def __init__(self):
+        self.calls = []
+        self.release = threading.Event()
+
+    def __call__(self, quick=False, frameworks=None, progress=None):
+        self.calls.append({"quick": quick, "frameworks": frameworks})
+        progress({"phase": "framework", "framework": "pytorch", "index": 0, "total": 2})
+        self.release.wait(10)
+        return canned_report(quick)
+
+
+@pytest.fixture()
+def fake_probe():
+    return FakeProbe()
+
+
+@pytest.fixture()
+def probe_client(tmp_path, fake_probe):
+    return create_app(Settings(data_dir=tmp_path / "data"), run_probe=fake_probe).test_client()
+
+
+def wait_for(client, url, status, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(url).get_json()
+        if body["status"] == status:
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"{url} never reached {status}: {body}")
+
+
+def test_start_poll_and_finish(probe_client, fake_probe):
+    response = probe_client.post("/v1/probes", json={"quick": True})
+    assert response.status_code == 202
+    location = response.headers["Location"]
+    assert location == f"/v1/probes/{response.get_json()['id']}"
+    running = wait_for(probe_client, location, "running")
+    assert running["progress"]["phase"] == "framework" and running["report"] is None
+    fake_probe.release.set()
+    finished = wait_for(probe_client, location, "finished")
+    validate("ProbeJob", finished)
+    assert finished["report"]["derived"]["mlx"]["slowdown"] == 80.6
+    assert fake_probe.calls == [{"quick": True, "frameworks": None}]
+
+
+def test_an_identical_request_joins_the_running_probe(probe_client, fake_probe):
+    first = probe_client.post("/v1/probes", json={"quick": True}).get_json()["id"]
+    second = probe_client.post("/v1/probes", json={"quick": True}).get_json()["id"]
+    assert first == second
+    fake_probe.release.set()
+    wait_for(probe_client, f"/v1/probes/{first}", "finished")
+    assert len(fake_probe.calls) == 1
+
+
+def test_a_different_request_queues_behind_and_the_queue_is_bounded(probe_client, fake_probe):
+    running = probe_client.post("/v1/probes", json={}).get_json()["id"]
+    wait_for(probe_client, f"/v1/probes/{running}", "running")
+    queued = [probe_client.post("/v1/probes", json={"frameworks": [name]})
+              for name in ("numpy", "pytorch", "jax", "mlx")]
+    assert all(r.status_code == 202 and r.get_json()["status"] == "queued" for r in queued)
+    refused = probe_client.post("/v1/probes", json={"frameworks": ["tensorflow"]})
+    assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
+    assert refused.headers["Retry-After"]
+    fake_probe.release.set()
+    for response in queued:
+        wait_for(probe_client, response.headers["Location"], "finished")
+    assert [call["frameworks"] for call in fake_probe.calls] == [None, ["numpy"], ["pytorch"], ["jax"], ["mlx"]]
+
+
+def test_list_and_filter_by_host(probe_client, fake_probe):
+    fake_probe.release.set()
+    probe_id = probe_client.post("/v1/probes").get_json()["id"]
+    wait_for(probe_client, f"/v1/probes/{probe_id}", "finished")
+    listed = probe_client.get(f"/v1/probes?host={HOST}").get_json()["probes"]
+    assert [p["id"] for p in listed] == [probe_id] and "report" not in listed[0]
+    assert probe_client.get("/v1/probes?host=elsewhere").get_json()["probes"] == []
+    validate("ProbeList", probe_client.get("/v1/probes").get_json())
+
+
+def test_this_machine_recommendation_uses_the_latest_probe(probe_client, fake_probe):
+    fake_probe.release.set()
+    probe_id = probe_client.post("/v1/probes").get_json()["id"]
+    wait_for(probe_client, f"/v1/probes/{probe_id}", "finished")
+    answer = probe_client.post("/v1/recommendations", json={"goals": ["research"], "experience": "expert"}).get_json()
+    assert answer["probe_id"] == probe_id
+    mlx = next(item for item in answer["ranking"] if item["framework"] == "mlx")
+    messages = " ".join(reason["message"] for reason in mlx["reasons"])
+    assert "81x slower than PyTorch" in messages
+    jax = next(item for item in answer["ranking"] if item["framework"] == "jax")
+    assert any("probe of JAX failed" in reason["message"] and "crash" in reason["message"]
+               for reason in jax["reasons"])
+    by_id = probe_client.post("/v1/recommendations", json={"goals": ["research"], "experience": "expert",
+                                                           "probe_id": probe_id}).get_json()
+    assert by_id["hardware_source"] == "probe" and by_id["probe_id"] == probe_id
+
+
+@pytest.mark.parametrize("body,status,needle", [
+    ({"quick": "yes"}, 422, "/quick"),
+    ({"frameworks": ["caffe"]}, 422, "/frameworks/0"),
+    ({"frameworks": []}, 422, "/frameworks"),
+])
+def test_bad_probe_requests(probe_client, body, status, needle):
+    response = probe_client.post("/v1/probes", json=body)
+    assert response.status_code == status and needle in json.dumps(response.get_json())
+
+
+def test_unknown_probe_and_bad_limit(probe_client):
+    assert probe_client.get("/v1/probes/nope").status_code == 404
+    assert probe_client.get("/v1/probes/..%2F..").status_code == 404
+    assert probe_client.get("/v1/probes?limit=0").status_code == 400
+    assert probe_client.get("/v1/probes?limit=abc").status_code == 400
+
+
+def test_a_probe_left_running_by_a_restart_is_marked_interrupted(tmp_path, fake_probe):
+    from service.storage import Store
+
+    store = Store.open(tmp_path / "data" / "framework-advisor.sqlite3")
+    store.enqueue_probe("stale", HOST, {"quick": False}, max_queued=4)
+    store.claim_next_probe(owner_pid=999_999)  # its process is gone
+    client = create_app(Settings(data_dir=tmp_path / "data"), run_probe=fake_probe).test_client()
+    body = client.get("/v1/probes/stale").get_json()
+    assert body["status"] == "interrupted" and "stopped" in body["error"]

@@ -71,6 +71,14 @@ def extra_dirs_from_env(environ: dict[str, str] | None = None) -> list[Path]:
     return [Path(part) for part in value.split(os.pathsep) if part.strip()]
 
 
+def _display_name(path: Path) -> str:
+    """Paths inside the checkout are shown relative to it: shorter, and no server layout in answers."""
+    try:
+        return str(path.resolve().relative_to(BASE_DIR.parent.parent))
+    except ValueError:
+        return str(path)
+
+
 def _yaml_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         raise RuleFileError(f"{directory}:1:1", "rule directory does not exist or is not a directory")
@@ -109,7 +117,7 @@ def load_rulebase(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR) ->
     for directory in (base_dir, *extra_dirs):
         overriding = directory != base_dir
         for path in _yaml_files(Path(directory)):
-            data = load_rule_yaml(path)
+            data = load_rule_yaml(path, _display_name(path))
             parsed = _validate_file(path, data)
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
             sources.append(str(path))

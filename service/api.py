@@ -7,10 +7,10 @@ import socket
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from rules.engine import best_device, install_command, recommend
+from rules.engine import best_device, install_command, recommend, render_starter
 from rules.rulebase import RuleBase
 from service import __version__
-from service.contract import ContractViolation, openapi_text, validate
+from service.contract import ContractViolation, FieldError, enum_of, openapi_text, validate
 from service.json_body import read_json_body
 from service.machine import ThisMachine
 from service.problems import Problem
@@ -153,3 +153,28 @@ def get_probe(probe_id: str) -> Response:
         raise Problem(404, f"no probe with id {probe_id!r}; list them with GET /v1/probes")
     _jobs().ensure_worker()
     return jsonify(probe)
+
+
+@api.get("/v1/rules")
+def list_rules() -> Response:
+    rulebase = _rulebase()
+    rules = [{**rule.model_dump(mode="json", by_alias=True, exclude_none=True),
+              "group": rule.group, "source": str(rulebase.rule_locations[rule.id])} for rule in rulebase.rules]
+    return jsonify(rulebase=_rulebase_version(), rules=rules)
+
+
+@api.get("/v1/starters/<framework>")
+def starter(framework: str) -> Response:
+    rulebase = _rulebase()
+    if framework not in rulebase.frameworks:
+        raise Problem(404, f"no framework {framework!r}; one of: {', '.join(rulebase.frameworks)}")
+    goal = request.args.get("goal")
+    device = request.args.get("device", "cpu")
+    if goal is not None and goal not in enum_of("Goal"):
+        raise Problem(422, f"unknown goal {goal!r}; one of: {', '.join(enum_of('Goal'))}",
+                      [FieldError("/goal", "not a goal")])
+    spec = rulebase.frameworks[framework].starter
+    if device not in spec.device_names:
+        raise Problem(422, f"{rulebase.frameworks[framework].name} has no starter for device {device!r}; "
+                           f"devices: {', '.join(spec.device_names)}", [FieldError("/device", "unsupported")])
+    return jsonify(render_starter(rulebase, framework, device))

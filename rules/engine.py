@@ -223,6 +223,128 @@ def _confidence(rulebase: RuleBase, ranking: list[dict[str, Any]]) -> dict[str, 
     return {"label": label, "gap": gap, "message": message}
 
 
+def _evaluate(rulebase: RuleBase, facts: Mapping[str, Any], hardware: Mapping[str, Any],
+              explain: bool) -> tuple[dict[str, list[dict[str, Any]]], set[str], dict[str, float]]:
+    """Fire the rules: reasons per framework, the knocked-out set, and scores."""
+    reasons: dict[str, list[dict[str, Any]]] = {framework_id: [] for framework_id in FRAMEWORK_IDS}
+    knocked_out: set[str] = set()
+    for framework_id in FRAMEWORK_IDS:
+        if f"{framework_id}.device" not in facts:
+            reasons[framework_id].append(_platform_knockout(framework_id, rulebase.frameworks[framework_id], hardware))
+            knocked_out.add(framework_id)
+
+    for rule in rulebase.rules:
+        if not holds(rule.when, facts):
+            continue
+        effect = rule.then
+        is_knockout = effect.knockout is not None
+        message = render_message(rule.message, facts) if explain else ""
+        matched = _matched_facts(rule, facts) if explain else {}
+        for framework_id in effect.knockout if is_knockout else effect.points:
+            if is_knockout:
+                knocked_out.add(framework_id)
+            reasons[framework_id].append({
+                "rule": rule.id,
+                "message": message,
+                "points": 0.0 if is_knockout else round(effect.points[framework_id] * rule.certainty, 6),
+                "certainty": rule.certainty,
+                "group": rule.group,
+                "counted": True,
+                "knockout": is_knockout,
+                "matched": matched,
+                "refs": list(rule.refs),
+            })
+    scores = {
+        framework_id: _score(rulebase.frameworks[framework_id].prior,
+                             [r for r in reasons[framework_id] if not r["knockout"]])
+        for framework_id in FRAMEWORK_IDS
+    }
+    return reasons, knocked_out, scores
+
+
+_CATALOG_ORDER = {framework_id: index for index, framework_id in enumerate(FRAMEWORK_IDS)}
+
+
+def _rank_key(framework_id: str, knocked_out: set[str], scores: Mapping[str, float]) -> tuple:
+    return (framework_id in knocked_out, -round(scores[framework_id], 3), _CATALOG_ORDER[framework_id])
+
+
+def _first_place(rulebase: RuleBase, hardware: Mapping[str, Any], goals: Sequence[str], experience: str,
+                 measurements: Mapping[str, Mapping[str, Any]] | None) -> str:
+    facts = derive_facts(rulebase, hardware, goals, experience)
+    facts.update(measured_facts(measurements) if measurements else {"probed": False})
+    _, knocked_out, scores = _evaluate(rulebase, facts, hardware, explain=False)
+    return min(FRAMEWORK_IDS, key=lambda f: _rank_key(f, knocked_out, scores))
+
+
+# Hardware alternatives for "what would change the answer", each a machine that can exist
+# (Apple GPUs only on arm64 macOS, TPUs only on Linux x86_64 hosts).
+_HARDWARE_ALTERNATIVES = (
+    ("an NVIDIA GPU", lambda hw: hw["os"] in ("linux", "windows") and "cuda" not in _kinds(hw),
+     lambda hw: {**hw, "accelerators": [{"kind": "cuda", "name": "NVIDIA GPU", "count": 1}]}),
+    ("an AMD Instinct GPU (ROCm)", lambda hw: hw["os"] == "linux" and "rocm" not in _kinds(hw),
+     lambda hw: {**hw, "arch": "x86_64", "accelerators": [{"kind": "rocm", "name": "AMD GPU", "count": 1}]}),
+    ("Google TPUs", lambda hw: "tpu" not in _kinds(hw),
+     lambda hw: {**hw, "os": "linux", "arch": "x86_64", "accelerators": [{"kind": "tpu", "name": "TPU", "count": 4}]}),
+    ("Apple silicon", lambda hw: not (hw["os"] == "darwin" and hw["arch"] == "arm64"),
+     lambda hw: {**hw, "os": "darwin", "arch": "arm64",
+                 "accelerators": [{"kind": "apple-gpu", "name": "Apple GPU", "count": 1}]}),
+    ("no accelerator (CPU only)", lambda hw: bool(_kinds(hw)), lambda hw: {**hw, "accelerators": []}),
+)
+
+
+def _kinds(hardware: Mapping[str, Any]) -> set[str]:
+    return {a["kind"] for a in hardware.get("accelerators", [])}
+
+
+def what_would_change(rulebase: RuleBase, goals: Sequence[str], experience: str, hardware: Mapping[str, Any],
+                      measurements: Mapping[str, Mapping[str, Any]] | None, first: str) -> list[dict[str, Any]]:
+    """Single changes that put another framework first: the user's own choices, then the hardware."""
+    names = {fid: entry.name for fid, entry in rulebase.frameworks.items()}
+    changes: list[dict[str, Any]] = []
+
+    def consider(kind: str, change: str, winner: str, message: str) -> None:
+        if winner != first:
+            changes.append({"kind": kind, "change": change, "first": winner, "message": message})
+
+    for level in (e for e in rulebase.facts["experience"].values or [] if e != experience):
+        winner = _first_place(rulebase, hardware, goals, level, measurements)
+        consider("user", f"experience: {level}", winner, f"As {level}, {names[winner]} would rank first.")
+    for goal in rulebase.facts["goals"].values or []:
+        if goal in goals:
+            if len(goals) == 1:
+                continue
+            fewer = [g for g in goals if g != goal]
+            winner = _first_place(rulebase, hardware, fewer, experience, measurements)
+            consider("user", f"without goal: {goal}", winner, f"Without {goal}, {names[winner]} would rank first.")
+        else:
+            winner = _first_place(rulebase, hardware, [*goals, goal], experience, measurements)
+            consider("user", f"add goal: {goal}", winner, f"Adding {goal}, {names[winner]} would rank first.")
+    for label, applies, alter in _HARDWARE_ALTERNATIVES:
+        if applies(hardware):
+            # Measurements belong to this machine; another machine starts unmeasured.
+            winner = _first_place(rulebase, alter(hardware), goals, experience, None)
+            consider("hardware", f"on a machine with {label}", winner,
+                     f"On a machine with {label}, {names[winner]} would rank first.")
+    return changes
+
+
+def unknown_facts(rulebase: RuleBase, facts: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Facts some rule tests that this question did not supply, and how to supply them."""
+    unknown = []
+    if not facts.get("probed"):
+        unknown.append({"fact": "measurements", "message": (
+            "No probe of this machine: run `framework-advisor probe` (or POST /v1/probes) to measure each "
+            "framework here; measured speed and accelerator use then enter the answer.")})
+    tested = {leaf.fact for rule in rulebase.rules for leaf in iter_leaves(rule.when)}
+    for fact in sorted(tested):
+        spec = rulebase.fact_spec(fact)
+        if spec is not None and spec.source == "probe" and not spec.per_framework and fact not in facts:
+            unknown.append({"fact": fact, "message": f"{spec.description} is not known for this hardware; "
+                                                     f"rules that test it did not fire."})
+    return unknown
+
+
 def recommend(
     rulebase: RuleBase,
     goals: Sequence[str],
@@ -235,48 +357,19 @@ def recommend(
     are a probe's derived figures for that hardware, when there are any."""
     facts = derive_facts(rulebase, hardware, goals, experience)
     facts.update(measured_facts(measurements) if measurements else {"probed": False})
-    reasons: dict[str, list[dict[str, Any]]] = {framework_id: [] for framework_id in FRAMEWORK_IDS}
-    knocked_out: set[str] = set()
-
-    for framework_id in FRAMEWORK_IDS:
-        entry = rulebase.frameworks[framework_id]
-        if f"{framework_id}.device" not in facts:
-            reasons[framework_id].append(_platform_knockout(framework_id, entry, hardware))
-            knocked_out.add(framework_id)
-
-    for rule in rulebase.rules:
-        if not holds(rule.when, facts):
-            continue
-        effect = rule.then
-        targets = effect.knockout if effect.knockout is not None else list(effect.points)
-        matched = _matched_facts(rule, facts)
-        for framework_id in targets:
-            is_knockout = effect.knockout is not None
-            if is_knockout:
-                knocked_out.add(framework_id)
-            reasons[framework_id].append({
-                "rule": rule.id,
-                "message": render_message(rule.message, facts),
-                "points": 0.0 if is_knockout else round(effect.points[framework_id] * rule.certainty, 6),
-                "certainty": rule.certainty,
-                "group": rule.group,
-                "counted": True,
-                "knockout": is_knockout,
-                "matched": matched,
-                "refs": list(rule.refs),
-            })
+    reasons, knocked_out, scores = _evaluate(rulebase, facts, hardware, explain=True)
 
     ranking = []
-    for framework_id in FRAMEWORK_IDS:
+    for framework_id in sorted(FRAMEWORK_IDS, key=lambda f: _rank_key(f, knocked_out, scores)):
         entry = rulebase.frameworks[framework_id]
         device = facts.get(f"{framework_id}.device")
-        framework_reasons = reasons[framework_id]
-        score = _score(entry.prior, [r for r in framework_reasons if not r["knockout"]])
-        framework_reasons.sort(key=lambda r: (not r["knockout"], not r["counted"], -abs(r["points"]), r["rule"]))
+        framework_reasons = sorted(reasons[framework_id],
+                                   key=lambda r: (not r["knockout"], not r["counted"], -abs(r["points"]), r["rule"]))
         ranking.append({
             "framework": framework_id,
             "name": entry.name,
-            "score": round(score, 3),
+            "rank": len(ranking) + 1,
+            "score": round(scores[framework_id], 3),
             "supported": framework_id not in knocked_out,
             "device": device or "cpu",
             "reasons": framework_reasons,
@@ -285,16 +378,14 @@ def recommend(
             "starter": render_starter(rulebase, framework_id, device or "cpu"),
         })
 
-    catalog_order = {framework_id: index for index, framework_id in enumerate(FRAMEWORK_IDS)}
-    ranking.sort(key=lambda item: (not item["supported"], -item["score"], catalog_order[item["framework"]]))
-    for rank, item in enumerate(ranking, start=1):
-        item["rank"] = rank
-
     return {
         "ranking": ranking,
         "hardware": dict(hardware),
         "goals": list(goals),
         "experience": experience,
         "confidence": _confidence(rulebase, ranking),
+        "what_would_change": what_would_change(rulebase, goals, experience, hardware, measurements,
+                                               ranking[0]["framework"]),
+        "unknown": unknown_facts(rulebase, facts),
         "rulebase": {"version": rulebase.version, "sha256": rulebase.sha256},
     }

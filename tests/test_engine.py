@@ -85,3 +85,26 @@ def test_a_tie_is_reported_not_decided_silently(rulebase):
 ])
 def test_conditions_that_cannot_fit_their_fact_are_rejected(rulebase, leaf, problem):
     assert problem in leaf_problem(rulebase, Leaf.model_validate(leaf))
+
+
+def test_what_would_change_is_real_and_user_choices_come_first(rulebase):
+    hardware = {"os": "linux", "arch": "x86_64", "accelerators": []}
+    answer = recommend(rulebase, ["scientific-computing"], "intermediate", hardware)
+    first = answer["ranking"][0]["framework"]
+    changes = answer["what_would_change"]
+    assert changes, "some single change should move the first place for this question"
+    kinds = [change["kind"] for change in changes]
+    assert kinds == sorted(kinds, key=lambda kind: kind != "user")
+    for change in changes:  # each claimed flip really happens when the change is made
+        assert change["first"] != first
+        if change["change"].startswith("experience: "):
+            level = change["change"].removeprefix("experience: ")
+            assert recommend(rulebase, ["scientific-computing"], level, hardware)["ranking"][0]["framework"] == change["first"]
+
+
+def test_unknown_facts_say_how_to_supply_them(rulebase):
+    unknown = recommend(rulebase, ["research"], "expert", {"os": "linux", "arch": "x86_64"})["unknown"]
+    assert unknown[0]["fact"] == "measurements" and "framework-advisor probe" in unknown[0]["message"]
+    measured = recommend(rulebase, ["research"], "expert", {"os": "linux", "arch": "x86_64"},
+                         measurements={"pytorch": {"failed": False, "slowdown": 1.0, "fastest": "pytorch"}})
+    assert all(item["fact"] != "measurements" for item in measured["unknown"])

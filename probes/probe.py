@@ -1,0 +1,109 @@
+"""A whole probe: phase A inventory, then one worker per installed framework, then derived facts.
+
+The result is the ProbeReport (documented in openapi.yaml): what the machine has, what each
+framework saw and measured there, what failed and why, and how long it all took.
+"""
+
+from __future__ import annotations
+
+import platform
+import socket
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from probes.derived import derive
+from probes.installed import installed_versions
+from probes.inventory import take_inventory
+from probes.peaks import accelerator_peak, cpu_peak_gflops, measured_cpu_ghz
+from probes.runner import ProgressCallback, WorkerLimits, default_worker_argv, run_worker
+
+FRAMEWORKS = ("numpy", "pytorch", "jax", "mlx", "tensorflow")
+DISTRIBUTIONS = {
+    "numpy": ["numpy"], "pytorch": ["torch"], "jax": ["jax"], "mlx": ["mlx"],
+    "tensorflow": ["tensorflow", "tensorflow-cpu"],
+}
+REPORT_SCHEMA_VERSION = 1
+# Benchmarks measured in FLOP/s, for which a percent of the device's peak is meaningful.
+_FLOP_BENCHMARKS = {"matmul_fp32": "fp32", "matmul_bf16": "bf16", "conv2d": "fp32"}
+
+WorkerArgv = Callable[[str, Path], list[str]]
+
+
+def _percent_of_peak(bench: dict[str, Any], hardware: dict[str, Any], cpu_ghz: float | None) -> None:
+    dtype = _FLOP_BENCHMARKS.get(bench.get("name", ""))
+    if dtype is None or not bench.get("value"):
+        return
+    if bench.get("device") == "cpu":
+        cpu = hardware.get("cpu", {})
+        if not cpu or not cpu_ghz:
+            return
+        peak, how = cpu_peak_gflops(cpu["cores"], cpu_ghz, cpu.get("flags", []), dtype)
+    else:
+        accelerator = next((a for a in hardware.get("accelerators", []) if a["kind"] == bench.get("device")), None)
+        if accelerator is None:
+            return
+        tflops, how = accelerator_peak(accelerator["name"], dtype)
+        peak = tflops * 1000 if tflops else None  # per device: workers measure one device
+    if peak:
+        bench["percent_of_peak"] = round(100 * bench["value"] / peak, 1)
+        bench["peak"] = {"value": round(peak, 1), "unit": "GFLOP/s", "source": how}
+
+
+def run_probe(frameworks: Sequence[str] | None = None, quick: bool = False,
+              progress: ProgressCallback | None = None, limits: WorkerLimits | None = None,
+              threads: int | None = None, worker_argv: WorkerArgv | None = None) -> dict[str, Any]:
+    """Probe this machine. ``worker_argv`` replaces the real worker command (fault-injection tests)."""
+    started = time.monotonic()
+    limits = limits or WorkerLimits(timeout_s=30.0 if quick else 60.0)
+    wanted = list(frameworks or FRAMEWORKS)
+    report_progress = progress or (lambda event: None)
+
+    report_progress({"phase": "inventory"})
+    inventory_started = time.monotonic()
+    hardware = take_inventory()
+    inventory_s = round(time.monotonic() - inventory_started, 3)
+    versions = installed_versions({f: DISTRIBUTIONS[f] for f in wanted})
+    accelerators = sorted({a["kind"] for a in hardware.get("accelerators", [])})
+
+    results: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    to_run = [f for f in wanted if versions.get(f) or worker_argv is not None]
+    for index, framework in enumerate(wanted):
+        if framework not in to_run:
+            skipped.append({"framework": framework, "reason": "not installed"})
+    for index, framework in enumerate(to_run):
+        report_progress({"phase": "framework", "framework": framework, "index": index, "total": len(to_run)})
+
+        def argv(out: Path, framework: str = framework) -> list[str]:
+            if worker_argv is not None:
+                return worker_argv(framework, out)
+            return default_worker_argv(framework, out, quick, threads, accelerators)
+
+        results.append(run_worker(framework, argv, limits, progress))
+
+    cpu_ghz = measured_cpu_ghz()
+    for result in results:
+        for bench in result.get("benchmarks", []):
+            _percent_of_peak(bench, hardware, cpu_ghz)
+
+    failures = [{"framework": r["framework"], **r["failure"]} for r in results if "failure" in r]
+    report = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "host": socket.gethostname(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "quick": quick,
+        "hardware": hardware,
+        "inventory_s": inventory_s,
+        "frameworks": results,
+        "skipped": skipped,
+        "failures": failures,
+        "derived": derive(results, hardware),
+        "versions": {"python": platform.python_version(),
+                     **{f: v for f, v in versions.items() if v is not None}},
+        "duration_s": round(time.monotonic() - started, 3),
+    }
+    report_progress({"phase": "done", "duration_s": report["duration_s"]})
+    return report

@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
     settings = settings or Settings.from_env()
     rulebase = load_rulebase(settings.rules_dirs)
     store = Store.open(settings.database_path)
-    jobs = ProbeJobs(store, run_probe or _run_real_probe)
+    jobs = ProbeJobs(store, run_probe or _run_real_probe, lock_path=settings.probe_lock_path)
     jobs.interrupt_orphans_at_start()
     for schema_name in _CONTRACT_SCHEMAS:  # compile once, at start-up
         validator(schema_name)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rules.rulebase import extra_dirs_from_env
 
 DATA_DIR_ENV = "FRAMEWORK_ADVISOR_DATA_DIR"
+# One probe at a time per machine, whichever service or CLI starts it: the lock is machine-wide.
+MACHINE_LOCK_PATH = Path(tempfile.gettempdir()) / "framework-advisor-probe.lock"
 
 
 def default_data_dir() -> Path:
@@ -22,6 +25,7 @@ class Settings:
     rules_dirs: tuple[Path, ...] = ()
     max_body_bytes: int = 64 * 1024
     hardware_cache_seconds: float = 60.0
+    probe_lock_path: Path = MACHINE_LOCK_PATH
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

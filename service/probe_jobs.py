@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import tempfile
 import threading
 import time
 import uuid
@@ -19,9 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from service.config import MACHINE_LOCK_PATH
 from service.storage import Store
 
-MACHINE_LOCK_PATH = Path(tempfile.gettempdir()) / "framework-advisor-probe.lock"
 PROGRESS_WRITE_INTERVAL_S = 0.25
 
 ProbeRunner = Callable[..., dict[str, Any]]
@@ -74,8 +75,10 @@ class ProgressTracker:
 
 
 class ProbeJobs:
-    def __init__(self, store: Store, run_probe: ProbeRunner, max_queued: int = 4, poll_s: float = 1.0):
+    def __init__(self, store: Store, run_probe: ProbeRunner, max_queued: int = 4, poll_s: float = 1.0,
+                 lock_path: Path = MACHINE_LOCK_PATH):
         self._store = store
+        self._lock_path = lock_path
         self._run_probe = run_probe
         self.max_queued = max_queued
         self._poll_s = poll_s
@@ -84,10 +87,15 @@ class ProbeJobs:
         self._start_lock = threading.Lock()
 
     def interrupt_orphans_at_start(self) -> None:
-        """On start-up, a probe still marked running was cut off by a restart: say so."""
-        with machine_probe_lock(blocking=False) as held:
+        """On start-up, a probe still marked running was cut off by a restart: say so.
+
+        Holding the machine lock proves no probe runs anywhere; without it (another service or the
+        CLI probes right now), a row whose owner process no longer exists is still an orphan."""
+        with machine_probe_lock(blocking=False, path=self._lock_path) as held:
             if held:
                 self._store.interrupt_orphans(lambda pid: False)
+            else:
+                self._store.interrupt_orphans(lambda pid: pid != os.getpid() and psutil.pid_exists(pid))
 
     def submit(self, host: str, params: dict[str, Any]) -> tuple[str, bool]:
         probe_id, created = self._store.enqueue_probe(new_probe_id(), host, params, self.max_queued)
@@ -116,7 +124,7 @@ class ProbeJobs:
         """Run queued probes while this process can hold the machine lock; returns how many ran."""
         ran = 0
         while True:
-            with machine_probe_lock(blocking=False) as held:
+            with machine_probe_lock(blocking=False, path=self._lock_path) as held:
                 if not held:
                     return ran
                 # Whoever ran a probe held this lock; holding it now means any 'running' row is an orphan.

@@ -55,9 +55,15 @@ def fake_probe():
     return FakeProbe()
 
 
+def isolated_settings(tmp_path) -> Settings:
+    """Each test gets its own store and its own "machine" lock, so no earlier test's job thread
+    (or a probe running on this machine) can hold it."""
+    return Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "probe.lock")
+
+
 @pytest.fixture()
 def probe_client(tmp_path, fake_probe):
-    return create_app(Settings(data_dir=tmp_path / "data"), run_probe=fake_probe).test_client()
+    return create_app(isolated_settings(tmp_path), run_probe=fake_probe).test_client()
 
 
 def wait_for(client, url, status, timeout=10):
@@ -152,12 +158,53 @@ def test_unknown_probe_and_bad_limit(probe_client):
     assert probe_client.get("/v1/probes?limit=abc").status_code == 400
 
 
-def test_a_probe_left_running_by_a_restart_is_marked_interrupted(tmp_path, fake_probe):
+def _dead_pid() -> int:
+    """A pid that belonged to a process which has exited."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _store_with_orphan(tmp_path):
     from service.storage import Store
 
     store = Store.open(tmp_path / "data" / "framework-advisor.sqlite3")
     store.enqueue_probe("stale", HOST, {"quick": False}, max_queued=4)
-    store.claim_next_probe(owner_pid=999_999)  # its process is gone
-    client = create_app(Settings(data_dir=tmp_path / "data"), run_probe=fake_probe).test_client()
+    store.claim_next_probe(owner_pid=_dead_pid())
+    return store
+
+
+def test_a_probe_left_running_by_a_restart_is_marked_interrupted(tmp_path, fake_probe):
+    _store_with_orphan(tmp_path)
+    client = create_app(isolated_settings(tmp_path), run_probe=fake_probe).test_client()
     body = client.get("/v1/probes/stale").get_json()
     assert body["status"] == "interrupted" and "stopped" in body["error"]
+
+
+def test_an_orphan_is_found_even_while_another_process_holds_the_machine_lock(tmp_path, fake_probe):
+    from service.probe_jobs import machine_probe_lock
+
+    _store_with_orphan(tmp_path)
+    settings = isolated_settings(tmp_path)
+    with machine_probe_lock(path=settings.probe_lock_path):  # e.g. the CLI probing right now
+        client = create_app(settings, run_probe=fake_probe).test_client()
+        body = client.get("/v1/probes/stale").get_json()
+    assert body["status"] == "interrupted"
+
+
+def test_a_probe_whose_owner_still_lives_is_left_running_while_the_lock_is_held(tmp_path, fake_probe):
+    import os
+
+    from service.probe_jobs import machine_probe_lock
+    from service.storage import Store
+
+    store = Store.open(tmp_path / "data" / "framework-advisor.sqlite3")
+    store.enqueue_probe("live", HOST, {"quick": False}, max_queued=4)
+    store.claim_next_probe(owner_pid=os.getppid())  # a process that certainly exists
+    settings = isolated_settings(tmp_path)
+    with machine_probe_lock(path=settings.probe_lock_path):
+        client = create_app(settings, run_probe=fake_probe).test_client()
+        assert client.get("/v1/probes/live").get_json()["status"] == "running"

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rules.rulebase import MESSAGE_PLACEHOLDER, STARTER_DEVICE_ASSIGNMENT, RuleBase, iter_leaves
-from rules.schema import FRAMEWORK_IDS, AllOf, AnyOf, FrameworkEntry, Leaf, NotOf, Platform, Rule
+from rules.schema import FRAMEWORK_IDS, GOAL_FAMILIES, AllOf, AnyOf, FrameworkEntry, Leaf, NotOf, Platform, Rule
 
 _MISSING = object()
 _OS_NAMES = {"linux": "Linux", "darwin": "macOS", "windows": "Windows"}
@@ -178,12 +178,24 @@ def install_command(entry: FrameworkEntry, hardware: Mapping[str, Any], device: 
     return f"# no install command recorded for {entry.name} on {_OS_NAMES[os_name]} {arch}"
 
 
-def render_starter(rulebase: RuleBase, framework_id: str, device: str) -> dict[str, str]:
-    """The framework's starter with its DEVICE line set to the framework's own name for ``device``."""
+def render_starter(rulebase: RuleBase, framework_id: str, device: str, goal: str | None = None) -> dict[str, str]:
+    """The framework's starter for ``goal``'s family (GOAL_FAMILIES; "basics" without a goal), with
+    its DEVICE line set to the framework's own name for ``device``."""
     spec = rulebase.frameworks[framework_id].starter
     device_name = spec.device_names.get(device, spec.device_names["cpu"])
-    code = STARTER_DEVICE_ASSIGNMENT.sub(f'DEVICE = "{device_name}"', rulebase.starters[framework_id], count=1)
-    return {"filename": spec.filename, "code": code, "run": f"python {spec.filename}", "device": device}
+    family = GOAL_FAMILIES[goal] if goal is not None else "basics"
+    code = STARTER_DEVICE_ASSIGNMENT.sub(f'DEVICE = "{device_name}"', rulebase.starters[framework_id, family], count=1)
+    starter = {"filename": spec.filename, "code": code, "run": f"python {spec.filename}", "device": device}
+    if goal is not None:
+        starter["goal"] = goal
+    return starter
+
+
+def starter_goal(goals: Sequence[str]) -> str | None:
+    """The goal whose starter a recommendation hands out: the first goal (in the request's order) whose
+    family is not "basics", since it asks for a specific program (deploy, scale, ...); else the first
+    goal, whose family is basics; None without goals."""
+    return next((goal for goal in goals if GOAL_FAMILIES[goal] != "basics"), goals[0] if goals else None)
 
 
 def _score(prior: float, reasons: list[dict[str, Any]]) -> float:
@@ -354,11 +366,15 @@ def recommend(
     measurements: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Rank all frameworks. ``hardware`` must already be a valid HardwareProfile; ``measurements``
-    are a probe's derived figures for that hardware, when there are any."""
+    are a probe's derived figures for that hardware, when there are any.
+
+    Each framework's starter is the one for ``starter_goal(goals)``: the first goal with a family other
+    than "basics" (research + production gets the deploy starter), else the basics starter."""
     facts = derive_facts(rulebase, hardware, goals, experience)
     facts.update(measured_facts(measurements) if measurements else {"probed": False})
     reasons, knocked_out, scores = _evaluate(rulebase, facts, hardware, explain=True)
 
+    goal = starter_goal(goals)
     ranking = []
     for framework_id in sorted(FRAMEWORK_IDS, key=lambda f: _rank_key(f, knocked_out, scores)):
         entry = rulebase.frameworks[framework_id]
@@ -375,7 +391,7 @@ def recommend(
             "reasons": framework_reasons,
             "install": install_command(entry, hardware, device),
             "installed_version": (installed_versions or {}).get(framework_id),
-            "starter": render_starter(rulebase, framework_id, device or "cpu"),
+            "starter": render_starter(rulebase, framework_id, device or "cpu", goal),
         })
 
     return {

@@ -48,7 +48,7 @@ class RuleBase:
     rules: tuple[Rule, ...]
     sha256: str
     sources: tuple[str, ...]
-    starters: dict[str, str] = field(default_factory=dict)  # framework id -> starter source
+    starters: dict[tuple[str, str], str] = field(default_factory=dict)  # (framework id, family) -> source
     rule_locations: dict[str, Location] = field(default_factory=dict)
 
     @property
@@ -135,8 +135,8 @@ def load_rulebase(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR) ->
     if meta is None:
         raise RuleFileError(f"{base_dir}:1:1", "no file declares 'rulebase' (version and confidence thresholds)")
     starters = _read_starters(frameworks)
-    for framework_id in sorted(starters):
-        digest.update(framework_id.encode() + b"\0" + starters[framework_id].encode() + b"\0")
+    for framework_id, family in sorted(starters):
+        digest.update(f"{framework_id}/{family}".encode() + b"\0" + starters[framework_id, family].encode() + b"\0")
 
     rulebase = RuleBase(
         meta=meta,
@@ -152,17 +152,19 @@ def load_rulebase(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR) ->
     return rulebase
 
 
-def _read_starters(frameworks: dict[str, FrameworkEntry]) -> dict[str, str]:
+def _read_starters(frameworks: dict[str, FrameworkEntry]) -> dict[tuple[str, str], str]:
+    """Every starter file the catalog names, keyed by (framework id, family)."""
     starters = {}
     for framework_id, entry in frameworks.items():
-        path = STARTER_DIR / entry.starter.file
-        try:
-            source = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RuleFileError(f"{path}:1:1", f"{framework_id}: cannot read starter: {exc.strerror}") from None
-        if len(STARTER_DEVICE_ASSIGNMENT.findall(source)) != 1:
-            raise RuleFileError(f"{path}:1:1", 'a starter must begin exactly one line with DEVICE = "cpu"')
-        starters[framework_id] = source
+        for family, name in entry.starter.files.items():
+            path = STARTER_DIR / name
+            try:
+                source = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise RuleFileError(f"{path}:1:1", f"{framework_id}: cannot read {family} starter: {exc.strerror}") from None
+            if len(STARTER_DEVICE_ASSIGNMENT.findall(source)) != 1:
+                raise RuleFileError(f"{path}:1:1", 'a starter must begin exactly one line with DEVICE = "cpu"')
+            starters[framework_id, family] = source
     return starters
 
 

@@ -28,6 +28,8 @@ OPERATING_SYSTEMS = ("linux", "darwin", "windows")
 ARCHITECTURES = ("x86_64", "arm64")
 ACCELERATOR_KINDS = ("cuda", "rocm", "tpu", "apple-gpu", "intel-xpu")
 DEVICES = ("cpu",) + ACCELERATOR_KINDS
+# Starter programs come in goal families: goals that call for the same program share one.
+STARTER_FAMILIES = ("basics", "scientific", "deploy", "scale", "pretrained")
 
 # Literal[tuple] unpacks, so each id list above is written once.
 FrameworkId = Literal[FRAMEWORK_IDS]  # type: ignore[valid-type]
@@ -35,8 +37,21 @@ Goal = Literal[GOALS]  # type: ignore[valid-type]
 Os = Literal[OPERATING_SYSTEMS]  # type: ignore[valid-type]
 Arch = Literal[ARCHITECTURES]  # type: ignore[valid-type]
 Device = Literal[DEVICES]  # type: ignore[valid-type]
+Family = Literal[STARTER_FAMILIES]  # type: ignore[valid-type]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$")]
 Reference = Annotated[str, Field(min_length=3, max_length=300)]
+
+# The starter family that answers each goal.
+GOAL_FAMILIES: dict[str, str] = {
+    "learning": "basics",
+    "research": "basics",
+    "production": "deploy",
+    "mobile-edge": "deploy",
+    "apple-on-device": "deploy",
+    "scientific-computing": "scientific",
+    "large-scale-training": "scale",
+    "pretrained-models": "pretrained",
+}
 
 # Word operators: `op: >=` would be a YAML syntax error, and words read well in messages.
 Operator = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "contains_any", "exists"]
@@ -159,9 +174,17 @@ class InstallCommand(_Strict):
 
 
 class StarterSpec(_Strict):
-    file: str = Field(pattern=r"^[a-z0-9_]+\.py$", description="File under rules/starters/.")
+    files: dict[Family, Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9_]+\.py$")]] = Field(
+        description="One starter per goal family: a file under rules/starters/, e.g. deploy/pytorch.py.")
     filename: str = Field(pattern=r"^[a-z0-9_]+\.py$", description="Name the user saves it as.")
     device_names: dict[Device, str] = Field(description="How the framework's own API names each device.")
+
+    @model_validator(mode="after")
+    def _every_family(self) -> StarterSpec:
+        missing = [family for family in STARTER_FAMILIES if family not in self.files]
+        if missing:
+            raise ValueError(f"'files' lacks a starter for {missing}")
+        return self
 
 
 class FrameworkEntry(_Strict):

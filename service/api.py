@@ -177,4 +177,4 @@ def starter(framework: str) -> Response:
     if device not in spec.device_names:
         raise Problem(422, f"{rulebase.frameworks[framework].name} has no starter for device {device!r}; "
                            f"devices: {', '.join(spec.device_names)}", [FieldError("/device", "unsupported")])
-    return jsonify(render_starter(rulebase, framework, device))
+    return jsonify(render_starter(rulebase, framework, device, goal))

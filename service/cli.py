@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="work with the rule base")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_OneLineParser)
     rules_commands.add_parser("schema", help="print the JSON Schema of a rule file (for editors)")
+    lint = rules_commands.add_parser("lint", help="check the rule base: structure, logic and coverage")
+    lint.add_argument("dirs", nargs="*", type=Path, metavar="DIR",
+                      help="extra rule directories to merge over the base and check with it")
     return parser
 
 
@@ -208,7 +211,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_rules(args: argparse.Namespace) -> int:
     if args.rules_command == "schema":
         _print_json(rule_file_json_schema())
-    return 0
+        return 0
+    from rules.lint import format_report, lint
+
+    findings = lint(args.dirs)
+    print(format_report(findings))
+    return 1 if any(finding.severity == "error" for finding in findings) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,9 +48,12 @@ def print_recommendation(answer: dict[str, Any]) -> None:
         counted = "" if reason.get("counted", True) else " (counted once in its group)"
         _console.print(f"  {reason['points']:+.2f}  {reason['message']} [{reason['rule']}]{counted}",
                        highlight=False, markup=False)
-    _console.print(f"\n[bold]Install[/bold]\n  {first['install']}", highlight=False)
+    # Install commands hold brackets (mlx[cpu]) that rich would read as markup: headings only.
+    _console.print("\n[bold]Install[/bold]")
+    _console.print(f"  {first['install']}", highlight=False, markup=False)
     starter = first["starter"]
-    _console.print(f"\n[bold]Start[/bold]\n  save the starter as {starter['filename']} "
+    _console.print("\n[bold]Start[/bold]")
+    _console.print(f"  save the starter as {starter['filename']} "
                    f"(framework-advisor recommend ... --json | jq -r '.ranking[0].starter.code'), "
                    f"then: {starter['run']}", highlight=False, markup=False)
     _console.print(f"\nrule base {answer['rulebase']['version']}", style="dim")

@@ -36,7 +36,7 @@ def _summary(result) -> str:
 
 def test_scenario_file_is_well_formed():
     names = [scenario["name"] for scenario in SCENARIOS]
-    assert 15 <= len(SCENARIOS) <= 25
+    assert len(SCENARIOS) >= 15, "enough scenarios to cover goals x experience x hardware classes"
     assert len(names) == len(set(names)), "scenario names must be unique"
     for scenario in SCENARIOS:
         assert set(scenario) == {"name", "source", "hardware", "goals", "experience", "expect"}, scenario["name"]

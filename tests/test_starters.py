@@ -1,5 +1,6 @@
 """The starter programs run, learn something, and keep the DEVICE line the service rewrites.
 
+There is one starter per framework and goal family (rules/starters/<family>/<framework>.py).
 The frameworks are never imported in this process: each starter runs in a subprocess,
 and availability is checked with importlib.util.find_spec only.
 """
@@ -15,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from rules.rulebase import load_rulebase
+from rules.schema import FRAMEWORK_IDS, GOAL_FAMILIES, GOALS, STARTER_FAMILIES
+
 STARTER_DIR = Path(__file__).resolve().parent.parent / "rules" / "starters"
 DEVICE_LINE = 'DEVICE = "cpu"'
 TIMEOUT_S = 120
@@ -27,6 +31,8 @@ FRAMEWORKS = {
     "tensorflow": ("tensorflow", "keras"),
     "numpy": ("numpy",),
 }
+STARTERS = [(family, name) for family in STARTER_FAMILIES for name in sorted(FRAMEWORKS)]
+STARTER_IDS = [f"{family}/{name}" for family, name in STARTERS]
 
 
 def _missing_modules(modules: tuple[str, ...]) -> list[str]:
@@ -48,21 +54,36 @@ def _loss(stdout: str, key: str) -> float:
     return float(match.group(1))
 
 
-@pytest.mark.parametrize("name", sorted(FRAMEWORKS))
-def test_starter_has_the_device_line_once(name):
-    source = (STARTER_DIR / f"{name}.py").read_text(encoding="utf-8")
+def test_every_goal_has_a_family_and_every_framework_a_starter_per_family():
+    assert set(GOAL_FAMILIES) == set(GOALS)
+    assert set(GOAL_FAMILIES.values()) == set(STARTER_FAMILIES)
+    assert set(FRAMEWORKS) == set(FRAMEWORK_IDS)
+    rulebase = load_rulebase()
+    for framework_id, entry in rulebase.frameworks.items():
+        assert set(entry.starter.files) == set(STARTER_FAMILIES), framework_id
+        for family, name in entry.starter.files.items():
+            assert name == f"{family}/{framework_id}.py" and (STARTER_DIR / name).is_file()
+    assert set(rulebase.starters) == {(name, family) for family, name in STARTERS}
+    on_disk = sorted(p.relative_to(STARTER_DIR).as_posix() for p in STARTER_DIR.rglob("*.py"))
+    assert on_disk == sorted(f"{starter_id}.py" for starter_id in STARTER_IDS)  # no stray or missing file
+
+
+@pytest.mark.parametrize(("family", "name"), STARTERS, ids=STARTER_IDS)
+def test_starter_has_the_device_line_once(family, name):
+    source = (STARTER_DIR / family / f"{name}.py").read_text(encoding="utf-8")
     assert source.splitlines().count(DEVICE_LINE) == 1
     assert source.count(DEVICE_LINE + "\n") == 1  # what the service's str.replace() matches
+    assert f"python train_{name}.py" in source  # the docstring says how to run it
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(FRAMEWORKS))
-def test_starter_trains(name, tmp_path):
+@pytest.mark.parametrize(("family", "name"), STARTERS, ids=STARTER_IDS)
+def test_starter_trains(family, name, tmp_path):
     missing = _missing_modules(FRAMEWORKS[name])
     if missing:
         pytest.skip(f"{name} starter needs {', '.join(missing)}, not installed here")
 
-    result = _run_starter((STARTER_DIR / f"{name}.py").read_text(encoding="utf-8"), name, tmp_path)
+    result = _run_starter((STARTER_DIR / family / f"{name}.py").read_text(encoding="utf-8"), name, tmp_path)
 
     assert result.returncode == 0, result.stderr[-3000:]
     last_two = result.stdout.strip().splitlines()[-2:]
@@ -72,8 +93,9 @@ def test_starter_trains(name, tmp_path):
     assert final < first * 0.9, f"loss went from {first} to {final}"
 
 
-@pytest.mark.slow
-def test_unavailable_device_exits_with_one_line(tmp_path):
+@pytest.fixture(scope="module")
+def cuda_is_missing() -> None:
+    """Skips unless torch is installed and has no CUDA device (checked once, in a subprocess)."""
     if _missing_modules(("torch",)):
         pytest.skip("torch is not installed here")
     probe = subprocess.run([sys.executable, "-c", "import torch; print(torch.cuda.is_available())"],
@@ -82,7 +104,11 @@ def test_unavailable_device_exits_with_one_line(tmp_path):
     if probe.stdout.strip() == "True":
         pytest.skip("CUDA is available here, so it cannot stand in for a missing device")
 
-    source = (STARTER_DIR / "pytorch.py").read_text(encoding="utf-8")
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", STARTER_FAMILIES)
+def test_unavailable_device_exits_with_one_line(family, tmp_path, cuda_is_missing):
+    source = (STARTER_DIR / family / "pytorch.py").read_text(encoding="utf-8")
     result = _run_starter(source.replace(DEVICE_LINE, 'DEVICE = "cuda"', 1), "pytorch", tmp_path)
 
     assert result.returncode == 1

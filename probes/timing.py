@@ -1,0 +1,199 @@
+"""The timing harness of the phase-B workers: honest per-call times for one callable.
+
+Method (shared/notes/benchmarking.md):
+
+1. The first call is timed on its own (``first_call_s``): compilation and lazy initialisation land there.
+2. Warm-up: at least ``warmup_calls`` calls and at least ``warmup_s`` seconds.
+3. A block size is chosen from 1, 2, 5, 10, 20, 50, ... so that one block takes at least ``min_block_s``
+   (1 ms); timing single sub-microsecond calls would measure the clock, not the call.
+4. Blocks are timed with the garbage collector off (it is switched back on afterwards, also on error).
+5. Measuring stops as soon as there are ``min_blocks`` blocks, ``min_total_s`` seconds of blocks, and the
+   spread is small: IQR/median <= ``target_rel_iqr``, or the 95% distribution-free confidence interval
+   of the median lies within +-2.5% of it. Otherwise it stops when ``budget_s`` (counted from the end of
+   the first call, so warm-up included) is spent, and the figure is marked ``noisy``.
+
+``sync(output)`` is called on every call's output before the clock is read, so asynchronous frameworks
+(JAX, MLX, CUDA streams) are timed to a finished result, not to a dispatched one.
+
+Stdlib only: the harness imports no framework.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+CI_HALF_WIDTH = 0.025  # the median's 95% CI must lie within +-2.5% of the median
+MIN_BUDGET_BLOCKS = 3  # even a blown budget yields this many blocks, so that a spread exists
+_SLACK = 1 - 1e-9  # thresholds compare with a relative slack so that float rounding of clock sums cannot tip them
+
+
+def _reaches(value: float, threshold: float) -> bool:
+    return value >= threshold * _SLACK
+
+
+@dataclass
+class Timing:
+    """Per-call times in seconds. ``samples`` counts blocks of ``block_size`` calls."""
+
+    median_s: float
+    min_s: float
+    p10_s: float
+    iqr_s: float
+    samples: int
+    block_size: int
+    total_s: float  # wall time of the whole measurement: first call, warm-up and blocks
+    first_call_s: float | None
+    noisy: bool
+    warmup_calls: int = 0
+    stop: str = "converged"  # "converged" or "budget"
+    last_output: Any = field(default=None, repr=False, compare=False)  # the last timed call's output
+
+    @property
+    def rel_iqr(self) -> float:
+        return self.iqr_s / self.median_s if self.median_s > 0 else math.inf
+
+    def to_json(self) -> dict[str, Any]:
+        def r(value: float | None) -> float | None:
+            return None if value is None else float(f"{value:.6g}")
+
+        return {"median_s": r(self.median_s), "min_s": r(self.min_s), "p10_s": r(self.p10_s),
+                "iqr_s": r(self.iqr_s), "rel_iqr": r(self.rel_iqr) if math.isfinite(self.rel_iqr) else None,
+                "samples": self.samples, "block_size": self.block_size, "total_s": r(self.total_s),
+                "first_call_s": r(self.first_call_s), "warmup_calls": self.warmup_calls,
+                "noisy": self.noisy, "stop": self.stop}
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (NumPy's default), q in [0, 1]."""
+    if not sorted_values:
+        raise ValueError("no values")
+    position = q * (len(sorted_values) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int] | None:
+    """0-based order-statistic ranks (lo, hi) of a distribution-free CI for the median, or None if n is too small.
+
+    The interval [x_(j), x_(n-1-j)] covers the median with probability 1 - 2 P(Binomial(n, 1/2) <= j);
+    j is the largest rank that keeps that coverage >= ``confidence``. n >= 6 is needed for 95%.
+    """
+    alpha_half = (1 - confidence) / 2
+    cumulative = 0.0
+    best = None
+    for j in range(n // 2):
+        cumulative += math.comb(n, j) / 2 ** n  # P(B <= j)
+        if cumulative <= alpha_half:
+            best = j
+        else:
+            break
+    return None if best is None else (best, n - 1 - best)
+
+
+def converged(per_call: list[float], target_rel_iqr: float) -> bool:
+    """The spread rule: small IQR, or a tight distribution-free CI of the median."""
+    ordered = sorted(per_call)
+    median = percentile(ordered, 0.5)
+    if median <= 0:
+        return False
+    if (percentile(ordered, 0.75) - percentile(ordered, 0.25)) / median <= target_rel_iqr:
+        return True
+    ranks = median_ci_ranks(len(ordered))
+    if ranks is None:
+        return False
+    low, high = ordered[ranks[0]], ordered[ranks[1]]
+    return (median - low) / median <= CI_HALF_WIDTH and (high - median) / median <= CI_HALF_WIDTH
+
+
+def block_size_for(per_call_s: float, min_block_s: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... whose block of calls takes >= min_block_s."""
+    size = 1
+    steps = (2, 2.5, 2)  # 1 -> 2 -> 5 -> 10 -> 20 -> 50 ...
+    index = 0
+    while not _reaches(size * per_call_s, min_block_s) and size < 10 ** 9:
+        size = int(round(size * steps[index % 3]))
+        index += 1
+    return size
+
+
+def measure(run: Callable[[], Any], sync: Callable[[Any], Any] | None = None, *, budget_s: float,
+            min_blocks: int = 5, min_total_s: float = 0.1, target_rel_iqr: float = 0.05,
+            warmup_calls: int = 3, warmup_s: float = 0.05, min_block_s: float = 1e-3,
+            clock: Callable[[], float] = time.perf_counter) -> Timing:
+    """Time ``run()`` (with ``sync`` applied to each output) by the method in the module docstring."""
+    sync = sync or (lambda output: None)
+    started = clock()
+
+    output = run()
+    sync(output)
+    first_done = clock()
+    first_call_s = first_done - started
+    deadline = first_done + budget_s
+
+    gc_was_enabled = gc.isenabled()
+    try:
+        # Warm-up: >= warmup_calls calls and >= warmup_s seconds; also the per-call estimate for the block size.
+        calls = 0
+        warm_start = clock()
+        warm_times: list[float] = []
+        while True:
+            t0 = clock()
+            output = run()
+            sync(output)
+            t1 = clock()
+            warm_times.append(t1 - t0)
+            calls += 1
+            if calls >= warmup_calls and _reaches(t1 - warm_start, warmup_s):
+                break
+        recent = sorted(warm_times[-max(warmup_calls, len(warm_times) // 2):])
+        block = block_size_for(max(percentile(recent, 0.5), 1e-9), min_block_s)
+
+        gc.disable()
+        per_call: list[float] = []
+        block_time_total = 0.0
+        stop = "budget"
+        while True:
+            t0 = clock()
+            for _ in range(block):
+                output = run()
+                sync(output)
+            t1 = clock()
+            elapsed = t1 - t0
+            if not _reaches(elapsed, min_block_s) and not per_call and block < 10 ** 9:
+                # The estimate from warm-up was too high (calls got faster): recalibrate and start over.
+                block = block_size_for(max(elapsed / block, 1e-9), min_block_s)
+                if t1 < deadline:
+                    continue
+            per_call.append(elapsed / block)
+            block_time_total += elapsed
+            if (len(per_call) >= min_blocks and _reaches(block_time_total, min_total_s)
+                    and converged(per_call, target_rel_iqr)):
+                stop = "converged"
+                break
+            if t1 >= deadline and len(per_call) >= min(MIN_BUDGET_BLOCKS, min_blocks):
+                break
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+    ordered = sorted(per_call)
+    return Timing(
+        median_s=percentile(ordered, 0.5),
+        min_s=ordered[0],
+        p10_s=percentile(ordered, 0.10),
+        iqr_s=percentile(ordered, 0.75) - percentile(ordered, 0.25),
+        samples=len(per_call),
+        block_size=block,
+        total_s=clock() - started,
+        first_call_s=first_call_s,
+        noisy=stop != "converged",
+        warmup_calls=calls,
+        stop=stop,
+        last_output=output,
+    )

@@ -10,11 +10,12 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from rules.engine import best_device, install_command, recommend, render_starter
 from rules.rulebase import RuleBase
 from service import __version__
+from service.auth import require_token
 from service.contract import ContractViolation, FieldError, enum_of, openapi_text, validate
 from service.json_body import read_json_body
 from service.machine import ThisMachine
 from service.problems import Problem
-from service.probe_jobs import ProbeJobs
+from service.probe_jobs import ProbeJobs, new_probe_id
 from service.storage import QueueFull, Store
 
 api = Blueprint("api", __name__)
@@ -106,16 +107,27 @@ def recommendations() -> Response:
     return jsonify(answer)
 
 
-def _optional_json_body() -> dict:
+def _optional_json_body(limit: int) -> dict:
     """An empty body (no content) means defaults; anything sent must be valid JSON."""
     if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
         return {}
-    return read_json_body(current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"])
+    return read_json_body(limit)
+
+
+def _is_uploaded_report(body: object) -> bool:
+    # A ProbeRequest has only quick/frameworks; a ProbeReport always carries its schema_version.
+    return isinstance(body, dict) and "schema_version" in body
 
 
 @api.post("/v1/probes")
 def start_probe() -> Response:
-    body = _optional_json_body()
+    """Start a probe of this machine, or store a report uploaded from another one (fleet collection)."""
+    require_token()
+    body = _optional_json_body(current_app.config["FRAMEWORK_ADVISOR_MAX_REPORT"])
+    if _is_uploaded_report(body):
+        return _store_uploaded_report(body)
+    if request.content_length and request.content_length > current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"]:
+        raise Problem(413, f"a probe request is at most {current_app.config['FRAMEWORK_ADVISOR_MAX_BODY']} bytes")
     try:
         validate("ProbeRequest", body)
     except ContractViolation as violation:
@@ -130,6 +142,20 @@ def start_probe() -> Response:
                       headers={"Retry-After": "60"}) from None
     response = jsonify(_store().get_probe(probe_id))
     response.status_code = 202
+    response.headers["Location"] = url_for("api.get_probe", probe_id=probe_id)
+    return response
+
+
+def _store_uploaded_report(report: dict) -> Response:
+    try:
+        validate("ProbeReport", report)
+    except ContractViolation as violation:
+        raise Problem(422, f"invalid report: {violation}", violation.errors) from None
+    probe_id = new_probe_id()
+    _store().save_finished_probe(probe_id, report["host"], {"uploaded": True, "quick": bool(report.get("quick"))},
+                                 report)
+    response = jsonify(_store().get_probe(probe_id))
+    response.status_code = 201
     response.headers["Location"] = url_for("api.get_probe", probe_id=probe_id)
     return response
 

@@ -14,7 +14,7 @@ from service.problems import register_problem_handlers
 from service.storage import Store
 from service.web import web
 
-_CONTRACT_SCHEMAS = ("RecommendationRequest", "HardwareProfile", "ProbeRequest")
+_CONTRACT_SCHEMAS = ("RecommendationRequest", "HardwareProfile", "ProbeRequest", "ProbeReport")
 
 
 def _run_real_probe(**options):
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
     app.config.update(
         MAX_CONTENT_LENGTH=None,  # the body limit is enforced in json_body, chunked bodies included
         FRAMEWORK_ADVISOR_MAX_BODY=settings.max_body_bytes,
+        FRAMEWORK_ADVISOR_MAX_REPORT=settings.max_report_bytes,
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False

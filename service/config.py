@@ -10,6 +10,7 @@ from pathlib import Path
 from rules.rulebase import extra_dirs_from_env
 
 DATA_DIR_ENV = "FRAMEWORK_ADVISOR_DATA_DIR"
+TOKEN_ENV = "FRAMEWORK_ADVISOR_TOKEN"
 # One probe at a time per machine, whichever service or CLI starts it: the lock is machine-wide.
 MACHINE_LOCK_PATH = Path(tempfile.gettempdir()) / "framework-advisor-probe.lock"
 
@@ -24,14 +25,18 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     rules_dirs: tuple[Path, ...] = ()
     max_body_bytes: int = 64 * 1024
+    max_report_bytes: int = 1024 * 1024  # an uploaded ProbeReport of a many-GPU host is larger
     hardware_cache_seconds: float = 60.0
     probe_lock_path: Path = MACHINE_LOCK_PATH
+    # Bearer token for the endpoints that start probes or store uploaded reports; None: loopback only.
+    api_token: str | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
         values = {
             "data_dir": Path(os.environ[DATA_DIR_ENV]) if os.environ.get(DATA_DIR_ENV) else default_data_dir(),
             "rules_dirs": tuple(extra_dirs_from_env()),
+            "api_token": os.environ.get(TOKEN_ENV) or None,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)

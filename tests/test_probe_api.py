@@ -208,3 +208,39 @@ def test_a_probe_whose_owner_still_lives_is_left_running_while_the_lock_is_held(
     with machine_probe_lock(path=settings.probe_lock_path):
         client = create_app(settings, run_probe=fake_probe).test_client()
         assert client.get("/v1/probes/live").get_json()["status"] == "running"
+
+
+# --- uploaded reports (fleet collection) and the bearer token -------------------------------------------
+
+def test_an_uploaded_report_is_stored_under_its_own_host_and_found_by_host(probe_client):
+    report = {**canned_report(quick=True), "host": "gpu-node-17"}
+    response = probe_client.post("/v1/probes", json=report)
+    assert response.status_code == 201, response.get_json()
+    stored = probe_client.get(response.headers["Location"]).get_json()
+    assert stored["status"] == "finished" and stored["host"] == "gpu-node-17"
+    assert stored["params"]["uploaded"] is True and stored["report"]["frameworks"] == report["frameworks"]
+    listed = probe_client.get("/v1/probes?host=gpu-node-17").get_json()["probes"]
+    assert [probe["id"] for probe in listed] == [stored["id"]]
+    assert probe_client.get(f"/v1/probes?host={HOST}").get_json()["probes"] == []
+
+
+def test_an_invalid_uploaded_report_names_the_field(probe_client):
+    report = canned_report(quick=True)
+    report["hardware"]["os"] = "plan9"
+    response = probe_client.post("/v1/probes", json=report)
+    assert response.status_code == 422
+    assert any(error["pointer"] == "/hardware/os" for error in response.get_json()["errors"])
+
+
+def test_with_a_token_configured_probes_and_uploads_need_it(tmp_path, fake_probe):
+    settings = Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "probe.lock", api_token="s3cret")
+    client = create_app(settings, run_probe=fake_probe).test_client()
+    report = canned_report(quick=True)
+    missing = client.post("/v1/probes", json=report)
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer")
+    assert missing.content_type == "application/problem+json"
+    wrong = client.post("/v1/probes", json=report, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "not the one" in wrong.get_json()["detail"]
+    right = client.post("/v1/probes", json=report, headers={"Authorization": "Bearer s3cret"})
+    assert right.status_code == 201
+    assert client.get("/v1/probes").status_code == 200  # reading stays open

@@ -19,6 +19,7 @@ from probes.installed import installed_versions
 from probes.inventory import take_inventory
 from probes.peaks import accelerator_peak, cpu_peak_gflops, measured_cpu_ghz
 from probes.runner import ProgressCallback, WorkerLimits, default_worker_argv, run_worker
+from probes.system import System
 
 FRAMEWORKS = ("numpy", "pytorch", "jax", "mlx", "tensorflow")
 DISTRIBUTIONS = {
@@ -54,16 +55,20 @@ def _percent_of_peak(bench: dict[str, Any], hardware: dict[str, Any], cpu_ghz: f
 
 def run_probe(frameworks: Sequence[str] | None = None, quick: bool = False,
               progress: ProgressCallback | None = None, limits: WorkerLimits | None = None,
-              threads: int | None = None, worker_argv: WorkerArgv | None = None) -> dict[str, Any]:
-    """Probe this machine. ``worker_argv`` replaces the real worker command (fault-injection tests)."""
+              threads: int | None = None, worker_argv: WorkerArgv | None = None,
+              system: System | None = None) -> dict[str, Any]:
+    """Probe this machine; ``frameworks=[]`` takes the inventory only.
+
+    ``worker_argv`` replaces the real worker command and ``system`` the machine the inventory reads
+    (fault-injection tests and recorded fixture machines)."""
     started = time.monotonic()
     limits = limits or WorkerLimits(timeout_s=30.0 if quick else 60.0)
-    wanted = list(frameworks or FRAMEWORKS)
+    wanted = list(FRAMEWORKS if frameworks is None else frameworks)
     report_progress = progress or (lambda event: None)
 
     report_progress({"phase": "inventory"})
     inventory_started = time.monotonic()
-    hardware = take_inventory()
+    hardware = take_inventory(system)
     inventory_s = round(time.monotonic() - inventory_started, 3)
     versions = installed_versions({f: DISTRIBUTIONS[f] for f in wanted})
     accelerators = sorted({a["kind"] for a in hardware.get("accelerators", [])})

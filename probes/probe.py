@@ -89,7 +89,8 @@ def run_probe(frameworks: Sequence[str] | None = None, quick: bool = False,
 
         results.append(run_worker(framework, argv, limits, progress))
 
-    cpu_ghz = measured_cpu_ghz()
+    machine = system or System()
+    cpu_ghz = measured_cpu_ghz(machine.path("/proc/cpuinfo"), machine.path("/sys/devices/system/cpu"))
     for result in results:
         for bench in result.get("benchmarks", []):
             _percent_of_peak(bench, hardware, cpu_ghz)

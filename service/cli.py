@@ -16,7 +16,8 @@ from rules.rulebase import RuleFileError, load_rulebase
 from rules.safe_yaml import load_rule_yaml
 from rules.schema import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS, rule_file_json_schema
 from service import __version__
-from service.config import DATA_DIR_ENV, Settings
+from service.audit.policy import REQUIRE_GRAMMAR
+from service.config import DATA_DIR_ENV, TOKEN_ENV, Settings
 
 EXIT_USAGE = 2
 
@@ -77,6 +78,26 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--json", dest="json_out", metavar="FILE|-", help="write the ProbeReport as JSON")
     probe.add_argument("--data-dir", type=Path, help=f"store the report there too (env {DATA_DIR_ENV})")
     probe.add_argument("--no-store", action="store_true", help="do not store the report")
+
+    audit = commands.add_parser(
+        "audit", help="check this machine (or a stored report) against requirements; for CI",
+        description="Exit status: 0 all requirements met, 1 one failed, 2 usage or policy error, "
+                    "3 the audit could not run.",
+        epilog="--require forms:\n" + REQUIRE_GRAMMAR, formatter_class=argparse.RawDescriptionHelpFormatter)
+    audit.add_argument("--policy", type=Path, metavar="FILE", help="requirements from a YAML policy file")
+    audit.add_argument("--require", action="append", default=[], metavar="REQ",
+                       help="a requirement (repeatable; forms below)")
+    audit.add_argument("--quick", action="store_true", help="a quick probe")
+    audit.add_argument("--strict", action="store_true", help="a requirement that cannot be checked fails")
+    audit.add_argument("--report", type=Path, metavar="FILE",
+                       help="check this ProbeReport (probe --json, or GET /v1/probes/ID) instead of probing")
+    audit.add_argument("--frameworks", type=_framework_list, metavar="LIST",
+                       help="probe these (default: those the requirements name; all for no-failures)")
+    audit.add_argument("--json", dest="json_out", metavar="FILE|-", help="write the verdict as JSON")
+    audit.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML, one testcase per requirement")
+    audit.add_argument("--post", metavar="URL",
+                       help=f"upload the report to a framework-advisor service (bearer token from {TOKEN_ENV})")
+    audit.add_argument("--policy-schema", action="store_true", help="print the policy file's JSON Schema and exit")
 
     rules = commands.add_parser("rules", help="work with the rule base")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_OneLineParser)
@@ -208,6 +229,38 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve(settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from service.audit.policy import PolicyError, load_policy, parse_require, policy_json_schema
+    from service.audit.run import AuditOptions, run_audit
+
+    if args.policy_schema:
+        _print_json(policy_json_schema())
+        return 0
+    try:
+        requirements = list(load_policy(args.policy).requirements) if args.policy else []
+        requirements += [parse_require(text) for text in args.require]
+        if not requirements:
+            raise UsageError("nothing to check: give --policy FILE or --require REQ (see --help for the forms)")
+        if args.report and (args.quick or args.frameworks):
+            raise UsageError("--report checks a stored report: --quick and --frameworks do not apply")
+        options = AuditOptions(requirements=requirements, quick=args.quick, strict=args.strict,
+                               report_file=args.report, frameworks=args.frameworks, json_out=args.json_out,
+                               junit_out=args.junit, post_url=args.post)
+        return run_audit(options, probe=_probe_with_progress)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _probe_with_progress(**options: Any) -> dict[str, Any]:
+    """The real probe, one at a time per machine, with a progress bar on a terminal."""
+    from probes.probe import run_probe
+    from service.probe_jobs import machine_probe_lock
+    from service.render import ProbeProgress
+
+    with machine_probe_lock(), ProbeProgress(enabled=sys.stderr.isatty()) as progress:
+        return run_probe(progress=progress, **options)
+
+
 def _cmd_rules(args: argparse.Namespace) -> int:
     if args.rules_command == "schema":
         _print_json(rule_file_json_schema())
@@ -222,7 +275,7 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"serve": _cmd_serve, "hardware": _cmd_hardware, "recommend": _cmd_recommend,
-               "probe": _cmd_probe, "rules": _cmd_rules}[args.command]
+               "probe": _cmd_probe, "audit": _cmd_audit, "rules": _cmd_rules}[args.command]
     try:
         return handler(args)
     except UsageError as exc:

@@ -1,0 +1,181 @@
+"""One audit: get a ProbeReport (probe now, or read one), check every requirement, write the outputs.
+
+Exit codes: 0 every requirement met; 1 one failed (or, under --strict, could not be checked);
+2 usage or policy error; 3 the audit could not run (the probe crashed, no framework installed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from service.audit.checks import check
+from service.audit.outputs import AuditResult, annotations, counts, junit_xml, markdown_summary, print_table
+from service.audit.policy import PolicyError, Requirement
+from service.config import TOKEN_ENV
+from service.contract import ContractViolation, validate
+
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_UNRUNNABLE = 0, 1, 2, 3
+
+ProbeFunction = Callable[..., dict[str, Any]]
+
+
+class AuditUnrunnable(Exception):
+    """The audit could not get a report to check (exit 3)."""
+
+
+@dataclass
+class AuditOptions:
+    requirements: list[Requirement]
+    quick: bool = False
+    strict: bool = False
+    report_file: Path | None = None
+    frameworks: list[str] | None = None  # None: the frameworks the requirements name
+    json_out: str | None = None  # a path, or "-" for stdout
+    junit_out: Path | None = None
+    post_url: str | None = None
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+def frameworks_to_probe(requirements: list[Requirement]) -> list[str] | None:
+    """Only what the requirements need (fast CI steps); every framework when nothing may fail."""
+    if any(requirement.no_failures for requirement in requirements):
+        return None
+    return sorted(set().union(*(requirement.frameworks() for requirement in requirements)))
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """A ProbeReport from `probe --json`, or a stored probe as GET /v1/probes/{id} returns it."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PolicyError(f"{path}: not a JSON probe report ({exc})") from None
+    if isinstance(document, dict) and "report" in document and "status" in document:
+        if not document["report"]:
+            raise PolicyError(f"{path}: that probe has no report (status {document['status']!r})")
+        document = document["report"]
+    try:
+        validate("ProbeReport", document)
+    except ContractViolation as violation:
+        raise PolicyError(f"{path}: not a valid probe report: {violation}") from None
+    return document
+
+
+def _obtain_report(options: AuditOptions, probe: ProbeFunction) -> dict[str, Any]:
+    if options.report_file is not None:
+        return read_report(options.report_file)
+    wanted = options.frameworks if options.frameworks is not None else frameworks_to_probe(options.requirements)
+    try:
+        report = probe(frameworks=wanted, quick=options.quick)
+    except Exception as exc:  # noqa: BLE001 - any crash of the probe means: could not run
+        raise AuditUnrunnable(f"the probe crashed: {type(exc).__name__}: {exc}") from None
+    if wanted != [] and not report.get("frameworks"):
+        names = ", ".join(s["framework"] for s in report.get("skipped", [])) or "none"
+        raise AuditUnrunnable(f"no framework could be probed: none of {names} is installed in this Python "
+                              f"({sys.executable})")
+    return report
+
+
+def evaluate(options: AuditOptions, report: dict[str, Any] | None, started: float,
+             error: str | None = None) -> AuditResult:
+    results = [check(requirement, report) for requirement in options.requirements] if report else []
+    tally = counts(results)
+    if error is not None:
+        status, code = "error", EXIT_UNRUNNABLE
+    elif tally["failed"] or (options.strict and tally["skipped"]):
+        status, code = "failed", EXIT_FAILED
+    else:
+        status, code = "passed", EXIT_PASSED
+    return AuditResult(status=status, exit_code=code, strict=options.strict,
+                       host=(report or {}).get("host") or socket.gethostname(), counts=tally,
+                       requirements=results, duration_s=round(time.monotonic() - started, 3), report=report,
+                       error=error)
+
+
+def _write(path: Path | str, data: str | bytes) -> None:
+    try:
+        Path(path).write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    except OSError as exc:
+        raise PolicyError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def write_outputs(audit: AuditResult, options: AuditOptions, stdout: TextIO, stderr: TextIO) -> None:
+    print_table(audit, stderr)
+    document = audit.model_dump_json(indent=2)
+    if options.json_out == "-":
+        stdout.write(document + "\n")
+    elif options.json_out:
+        _write(options.json_out, document + "\n")
+    if options.junit_out:
+        _write(options.junit_out, junit_xml(audit))
+    summary_file = options.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        try:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(markdown_summary(audit))
+        except OSError as exc:
+            print(f"framework-advisor: warning: cannot append to GITHUB_STEP_SUMMARY ({summary_file}): "
+                  f"{exc.strerror}", file=stderr)
+    if options.environ.get("GITHUB_ACTIONS") == "true":
+        # Workflow commands are read from the step's output; keep stdout clean when it carries the JSON.
+        stream = stderr if options.json_out == "-" else stdout
+        for line in annotations(audit):
+            print(line, file=stream)
+
+
+def upload_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise PolicyError(f"--post {url!r}: give the service's http(s) URL, e.g. http://advisor:8000")
+    url = url.rstrip("/")
+    return url if url.endswith("/v1/probes") else f"{url}/v1/probes"
+
+
+def post_report(report: dict[str, Any], url: str, environ: dict[str, str], stderr: TextIO) -> bool:
+    """Upload the report; a failure is reported (and annotated) but does not change the verdict."""
+    import requests
+
+    headers = {"Authorization": f"Bearer {environ[TOKEN_ENV]}"} if environ.get(TOKEN_ENV) else {}
+    try:
+        response = requests.post(url, json=report, headers=headers, timeout=(10, 60))
+    except requests.RequestException as exc:
+        problem = f"cannot reach {url}: {type(exc).__name__}"
+    else:
+        if response.status_code == 201:
+            location = response.headers.get("Location", "")
+            print(f"framework-advisor: report uploaded to {url.removesuffix('/v1/probes')}{location}", file=stderr)
+            return True
+        try:
+            detail = response.json().get("detail", response.reason)
+        except ValueError:
+            detail = response.reason
+        problem = f"{url} answered {response.status_code}: {detail}"
+    print(f"framework-advisor: warning: the report was not uploaded: {problem}", file=stderr)
+    if environ.get("GITHUB_ACTIONS") == "true":
+        print(f"::warning title=framework-advisor upload failed::{problem}", file=stderr)
+    return False
+
+
+def run_audit(options: AuditOptions, probe: ProbeFunction, stdout: TextIO | None = None,
+              stderr: TextIO | None = None) -> int:
+    """Run the audit and write its outputs; returns the exit code. PolicyError is left to the caller (2)."""
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    started = time.monotonic()
+    post_to = upload_url(options.post_url) if options.post_url else None
+    try:
+        report, error = _obtain_report(options, probe), None
+    except AuditUnrunnable as exc:
+        report, error = None, str(exc)
+    audit = evaluate(options, report, started, error)
+    write_outputs(audit, options, stdout, stderr)
+    if post_to and report is not None:
+        post_report(report, post_to, options.environ, stderr)
+    return audit.exit_code

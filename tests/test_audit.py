@@ -1,0 +1,352 @@
+"""The CI audit over the SYNTHESIZED fixture machines: the real probe (`run_probe`) runs with the
+fixture's System (tests/fixtures/hardware) and replayed worker outputs (tests/fixtures/workers), and
+the audit's exit code, table, JSON, JUnit, job summary and annotations are checked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from junitparser import JUnitXml
+
+from hardware_fixtures import fixture_machine
+from probes.probe import run_probe
+from service.audit.outputs import AuditResult
+from service.audit.policy import PolicyError, load_policy, parse_require, policy_json_schema
+from service.audit.run import AuditOptions, run_audit
+from service.cli import main
+from service.contract import validate
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKERS = Path(__file__).resolve().parent / "fixtures" / "workers"
+
+
+def fixture_probe(machine: str, calls: list | None = None):
+    """The real run_probe on a fixture machine, its workers replaying recorded outputs."""
+    recording = WORKERS / f"{machine}.json"
+    recorded = json.loads(recording.read_text())
+
+    def probe(frameworks=None, quick=False):
+        if calls is not None:
+            calls.append(frameworks)
+        wanted = [f for f in (frameworks if frameworks is not None else recorded) if f in recorded]
+        return run_probe(frameworks=wanted, quick=quick, system=fixture_machine(machine),
+                         worker_argv=lambda fw, out: [sys.executable, str(WORKERS / "replay_worker.py"),
+                                                      str(recording), fw, str(out)])
+    return probe
+
+
+def audit(machine: str, requires: list[str], tmp_path: Path, strict: bool = False, environ: dict | None = None,
+          probe=None):
+    options = AuditOptions(requirements=[parse_require(text) for text in requires], strict=strict,
+                           json_out=str(tmp_path / "audit.json"), junit_out=tmp_path / "audit.xml",
+                           environ=environ or {})
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = run_audit(options, probe=probe or fixture_probe(machine), stdout=stdout, stderr=stderr)
+    verdict = json.loads((tmp_path / "audit.json").read_text())
+    return code, verdict, stdout.getvalue(), stderr.getvalue()
+
+
+def junit_counts(path: Path) -> dict[str, int]:
+    xml = JUnitXml.fromfile(str(path))
+    suites = list(xml)
+    assert len(suites) == 1
+    suite = suites[0]
+    cases = list(suite)
+    assert suite.tests == len(cases)
+    return {"tests": suite.tests, "failures": suite.failures, "skipped": suite.skipped, "errors": suite.errors}
+
+
+# --- fixture machines ----------------------------------------------------------------------------------
+
+H100_POLICY = ["accelerator:cuda>=8,memory>=79", "framework:pytorch@cuda>=2.4,<3",
+               "benchmark:pytorch.matmul_bf16@cuda>=50%", "benchmark:numpy.matmul_fp32@cpu>=1000"]
+
+
+def test_h100_server_meets_a_gpu_training_policy(tmp_path):
+    code, verdict, _, stderr = audit("h100-sxm-8x", H100_POLICY, tmp_path)
+    assert code == 0, stderr
+    assert verdict["status"] == "passed" and verdict["counts"] == {"passed": 4, "failed": 0, "skipped": 0, "total": 4}
+    bf16 = next(r for r in verdict["requirements"] if r["id"] == "benchmark:pytorch.matmul_bf16@cuda>=50%")
+    assert 60 < bf16["observed"] < 80  # 690 of the H100 SXM's 989 dense bf16 TFLOP/s
+    assert junit_counts(tmp_path / "audit.xml") == {"tests": 4, "failures": 0, "skipped": 0, "errors": 0}
+    validate("ProbeReport", verdict["report"])
+    AuditResult.model_validate(verdict)
+
+
+def test_a_framework_that_cannot_use_the_gpu_fails_with_the_reason_and_the_fix(tmp_path):
+    code, verdict, _, stderr = audit("h100-sxm-8x", ["framework:jax@cuda", "accelerator:cuda>=16"], tmp_path)
+    assert code == 1
+    jax, count = verdict["requirements"]
+    assert jax["status"] == "failed" and "cpu-only-build" in jax["message"] and "jax[cuda13]" in jax["message"]
+    assert count["status"] == "failed" and "8x NVIDIA H100 80GB HBM3" in count["message"]
+    assert "framework:jax@cuda" in stderr and "accelerator:cuda>=16" in stderr and "FAILED" in stderr
+    xml = JUnitXml.fromfile(str(tmp_path / "audit.xml"))
+    failed = [case.name for suite in xml for case in suite if case.result and case.result[0]._tag == "failure"]
+    assert failed == ["framework:jax@cuda", "accelerator:cuda>=16"]
+
+
+def test_tpu_host_with_a_crashed_framework(tmp_path):
+    summary = tmp_path / "summary.md"
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    code, verdict, stdout, _ = audit("tpu-v4-8", ["accelerator:tpu>=4", "benchmark:jax.matmul_bf16@tpu>=50%",
+                                                  "framework:pytorch", "no-failures"], tmp_path, environ=environ)
+    assert code == 1
+    by_id = {r["id"]: r for r in verdict["requirements"]}
+    assert by_id["accelerator:tpu>=4"]["status"] == "passed"
+    assert by_id["benchmark:jax.matmul_bf16@tpu>=50%"]["status"] == "passed"
+    assert by_id["framework:pytorch"]["status"] == "failed" and "crash" in by_id["framework:pytorch"]["message"]
+    assert by_id["no-failures"]["status"] == "failed" and "pytorch" in by_id["no-failures"]["message"]
+    text = summary.read_text()
+    assert "❌ failed" in text and "`framework:pytorch`" in text and "`no-failures`" in text
+    errors = [line for line in stdout.splitlines() if line.startswith("::error ")]
+    assert len(errors) == 2 and any("framework%3Apytorch" in line for line in errors)
+
+
+def test_apple_laptop_and_a_latency_ceiling(tmp_path):
+    code, verdict, _, _ = audit("apple-m2-max", ["accelerator:apple-gpu", "framework:mlx@apple-gpu",
+                                                 "benchmark:mlx.dispatch_latency@apple-gpu<=20",
+                                                 "framework:jax@apple-gpu"], tmp_path)
+    assert code == 1
+    statuses = [r["status"] for r in verdict["requirements"]]
+    assert statuses == ["passed", "passed", "passed", "failed"]
+    assert "unsupported" in verdict["requirements"][3]["message"]
+
+
+def test_cpu_server_skips_what_was_not_measured_and_strict_fails_it(tmp_path):
+    requires = ["framework:pytorch", "benchmark:pytorch.matmul_bf16@cpu>=100", "benchmark:numpy.matmul_fp32>=5%"]
+    code, verdict, _, stderr = audit("arm-neoverse-v2", requires, tmp_path)
+    assert code == 0, stderr
+    skipped = {r["id"]: r["message"] for r in verdict["requirements"] if r["status"] == "skipped"}
+    assert "skipped in quick mode" in skipped["benchmark:pytorch.matmul_bf16@cpu>=100"]
+    assert "no peak is known" in skipped["benchmark:numpy.matmul_fp32@cpu>=5%"]  # no clock for this Arm part
+    assert junit_counts(tmp_path / "audit.xml") == {"tests": 3, "failures": 0, "skipped": 2, "errors": 0}
+    assert "skipped" in stderr
+
+    code, verdict, _, _ = audit("arm-neoverse-v2", requires, tmp_path, strict=True)
+    assert code == 1 and verdict["status"] == "failed"
+    assert junit_counts(tmp_path / "audit.xml") == {"tests": 3, "failures": 2, "skipped": 0, "errors": 0}
+
+
+def test_no_nvidia_device_is_named_on_a_cpu_machine(tmp_path):
+    code, verdict, _, stderr = audit("arm-neoverse-v2", ["accelerator:cuda>=1"], tmp_path)
+    assert code == 1 and "no NVIDIA device was found" in verdict["requirements"][0]["message"]
+    assert "no NVIDIA device was found" in stderr
+
+
+def test_the_probe_runs_only_the_frameworks_the_requirements_name(tmp_path):
+    calls: list = []
+    audit("h100-sxm-8x", ["framework:numpy", "accelerator:cuda"], tmp_path, probe=fixture_probe("h100-sxm-8x", calls))
+    audit("h100-sxm-8x", ["accelerator:cuda"], tmp_path, probe=fixture_probe("h100-sxm-8x", calls))
+    audit("h100-sxm-8x", ["no-failures"], tmp_path, probe=fixture_probe("h100-sxm-8x", calls))
+    assert calls == [["numpy"], [], None]
+
+
+# --- could not run, usage and policy errors -------------------------------------------------------------
+
+def test_a_crashing_probe_exits_3_and_says_why(tmp_path):
+    def broken_probe(**_):
+        raise OSError("no space left on device")
+
+    summary = tmp_path / "summary.md"
+    code, verdict, stdout, stderr = audit("h100-sxm-8x", ["framework:pytorch"], tmp_path, probe=broken_probe,
+                                          environ={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert code == 3 and verdict["status"] == "error" and "no space left" in verdict["error"]
+    assert "could not run" in stderr and "could not run" in summary.read_text()
+    assert stdout.startswith("::error title=framework-advisor audit could not run::")
+
+
+def test_no_installed_framework_exits_3(tmp_path):
+    def nothing_installed(frameworks=None, quick=False):
+        return run_probe(frameworks=frameworks, system=fixture_machine("arm-neoverse-v2"),
+                         worker_argv=None) | {"frameworks": [], "skipped": [{"framework": "pytorch",
+                                                                             "reason": "not installed"}]}
+
+    code, verdict, _, _ = audit("arm-neoverse-v2", ["framework:pytorch"], tmp_path, probe=nothing_installed)
+    assert code == 3 and "no framework could be probed" in verdict["error"]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_malformed_policy_exits_2_with_file_line_column(tmp_path, capsys):
+    policy = write(tmp_path / "policy.yaml", "version: 1\nrequirements:\n  - framework: {name: pytorch}\n"
+                                            "  - accelerator: {kind: cuda, min_cuont: 2}\n")
+    assert main(["audit", "--policy", str(policy)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"{policy}:4:" in err and "min_cuont" in err
+
+    duplicate = write(tmp_path / "dup.yaml", "version: 1\nversion: 1\nrequirements: []\n")
+    assert main(["audit", "--policy", str(duplicate)]) == 2
+    assert f"{duplicate}:2:1" in capsys.readouterr().err
+
+    two_kinds = write(tmp_path / "two.yaml", "version: 1\nrequirements:\n"
+                                             "  - {framework: {name: jax}, no_failures: true}\n")
+    with pytest.raises(PolicyError, match=r"two\.yaml:3:5: .*exactly one of"):
+        load_policy(two_kinds)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["audit", "--require", "gpu:any"], "does not parse"),
+    (["audit", "--require", "framework:pytroch"], "'pytroch' is not one of"),
+    (["audit", "--require", "benchmark:jax.matmul_fp32@cuda<=5%"], "percent of peak is a floor"),
+    (["audit"], "nothing to check"),
+    (["audit", "--require", "no-failures", "--report", "missing.json"], "missing.json: cannot read"),
+    (["audit", "--require", "no-failures", "--post", "ftp://x"], "http(s) URL"),
+])
+def test_usage_errors_exit_2_on_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.count("\n") == 0
+
+
+def test_a_policy_file_and_its_schema(tmp_path):
+    policy = write(tmp_path / "gpu.yaml", """\
+version: 1
+requirements:
+  - id: eight-h100
+    accelerator: {kind: cuda, min_count: 8, min_memory_gb: 79}
+  - framework: {name: pytorch, device: cuda, version: ">=2.4"}
+  - benchmark: {framework: pytorch, name: matmul_bf16, device: cuda, min_percent_of_peak: 50}
+""")
+    requirements = load_policy(policy).requirements
+    assert [r.label for r in requirements] == ["eight-h100", "framework:pytorch@cuda>=2.4",
+                                              "benchmark:pytorch.matmul_bf16@cuda>=50%"]
+    committed = json.loads((REPO_ROOT / "docs" / "ci" / "audit-policy.schema.json").read_text())
+    assert committed == policy_json_schema(), "regenerate with: framework-advisor audit --policy-schema"
+    for example in (REPO_ROOT / "docs" / "ci").glob("*policy*.yaml"):
+        load_policy(example)  # the shipped example policies are valid
+
+
+def test_a_stored_report_is_checked_without_probing(tmp_path, capsys):
+    report = fixture_probe("h100-sxm-8x")(frameworks=["pytorch"])
+    stored = write(tmp_path / "probe.json", json.dumps({"id": "x", "status": "finished", "host": "gpu-7",
+                                                        "created_at": "2026-11-29T00:00:00+00:00", "report": report}))
+    code = main(["audit", "--report", str(stored), "--require", "accelerator:cuda>=8", "--json", "-"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["passed"] == 1
+
+    broken = write(tmp_path / "broken.json", json.dumps({**report, "hardware": {"os": "beos"}}))
+    assert main(["audit", "--report", str(broken), "--require", "no-failures"]) == 2
+    assert "not a valid probe report" in capsys.readouterr().err
+
+
+def test_annotations_are_summarised_beyond_ten(tmp_path):
+    requires = [f"accelerator:cuda>={n}" for n in range(9, 23)]  # 14 failures on an 8-GPU host
+    code, _, stdout, _ = audit("h100-sxm-8x", requires, tmp_path, environ={"GITHUB_ACTIONS": "true"})
+    errors = [line for line in stdout.splitlines() if line.startswith("::error")]
+    assert code == 1 and len(errors) == 10 and "5 more failed" in errors[-1]
+
+
+# --- on this machine, through the real CLI -------------------------------------------------------------
+
+def test_real_audit_of_numpy_on_this_machine(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "service.cli", "audit", "--quick", "--require", "framework:numpy",
+         "--require", "accelerator:cuda>=1", "--junit", str(tmp_path / "out.xml"), "--json", "-"],
+        capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert completed.returncode == 1, completed.stderr
+    verdict = json.loads(completed.stdout)
+    assert [r["status"] for r in verdict["requirements"]] == ["passed", "failed"]
+    assert "no NVIDIA device was found" in completed.stderr
+    assert junit_counts(tmp_path / "out.xml") == {"tests": 2, "failures": 1, "skipped": 0, "errors": 0}
+
+
+# --- fleet collection: --post to a service with a token ------------------------------------------------
+
+@pytest.fixture()
+def fleet_service(tmp_path):
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from service.app import create_app
+    from service.config import Settings
+
+    settings = Settings(data_dir=tmp_path / "fleet", probe_lock_path=tmp_path / "fleet.lock", api_token="fleet-token")
+    server = make_server("127.0.0.1", 0, create_app(settings))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_reports_are_uploaded_with_the_token_and_found_by_host(tmp_path, fleet_service):
+    import requests
+
+    options = AuditOptions(requirements=[parse_require("accelerator:cuda>=8")], post_url=fleet_service,
+                           environ={"FRAMEWORK_ADVISOR_TOKEN": "fleet-token"})
+    stderr = io.StringIO()
+    assert run_audit(options, probe=fixture_probe("h100-sxm-8x"), stdout=io.StringIO(), stderr=stderr) == 0
+    assert "report uploaded to" in stderr.getvalue()
+    host = socket.gethostname()  # run_probe names the report after the machine it ran on
+    listed = requests.get(f"{fleet_service}/v1/probes", params={"host": host}, timeout=10).json()["probes"]
+    assert len(listed) == 1 and listed[0]["params"]["uploaded"] is True
+
+
+def test_a_refused_upload_is_a_warning_and_keeps_the_verdict(tmp_path, fleet_service):
+    options = AuditOptions(requirements=[parse_require("accelerator:cuda>=8")], post_url=fleet_service,
+                           environ={"FRAMEWORK_ADVISOR_TOKEN": "wrong", "GITHUB_ACTIONS": "true"})
+    stderr = io.StringIO()
+    assert run_audit(options, probe=fixture_probe("h100-sxm-8x"), stdout=io.StringIO(), stderr=stderr) == 0
+    assert "not uploaded" in stderr.getvalue() and "401" in stderr.getvalue()
+    assert "::warning title=framework-advisor upload failed::" in stderr.getvalue()
+
+
+# --- the CI examples -----------------------------------------------------------------------------------
+
+def _audit_command_lines(path: Path) -> list[list[str]]:
+    import shlex
+
+    import yaml
+
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    scripts: list[str] = []
+
+    def collect(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("run", "script") and isinstance(value, (str, list)):
+                    scripts.extend([value] if isinstance(value, str) else value)
+                else:
+                    collect(value)
+        elif isinstance(node, list):
+            for item in node:
+                collect(item)
+
+    collect(document)
+    lines = [" ".join(script.split()) for script in scripts if "framework-advisor audit" in script]
+    return [shlex.split(line)[1:] for line in lines]  # drop the .venv/bin/framework-advisor itself
+
+
+@pytest.mark.parametrize("example", ["github-actions.yml", "gitlab-ci.yml"])
+def test_ci_examples_call_the_audit_as_the_cli_defines_it(example):
+    from service.cli import build_parser
+
+    commands = _audit_command_lines(REPO_ROOT / "docs" / "ci" / example)
+    assert commands, f"{example} runs no audit"
+    for argv in commands:
+        args = build_parser().parse_args(argv)
+        assert args.command == "audit" and args.junit and args.json_out
+        assert (REPO_ROOT / args.policy).is_file(), args.policy
+        load_policy(REPO_ROOT / args.policy)
+        for text in args.require:
+            parse_require(text)
+
+
+def test_this_repositorys_own_ci_policy_passes_on_this_runner(tmp_path):
+    """The CPU policy of docs/ci runs for real here (numpy and pytorch, quick): the example works."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "service.cli", "audit", "--policy", "docs/ci/cpu-policy.yaml", "--quick",
+         "--junit", str(tmp_path / "audit.xml"), "--json", str(tmp_path / "audit.json")],
+        capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    assert completed.returncode == 0, completed.stderr
+    assert junit_counts(tmp_path / "audit.xml") == {"tests": 3, "failures": 0, "skipped": 0, "errors": 0}

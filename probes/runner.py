@@ -36,10 +36,12 @@ class WorkerLimits:
 
 
 def default_worker_argv(framework: str, out: Path, quick: bool, threads: int | None,
-                        accelerators: Sequence[str]) -> list[str]:
+                        accelerators: Sequence[str], thorough: bool = False) -> list[str]:
     argv = [sys.executable, "-m", "probes.worker", framework, "--out", str(out)]
     if quick:
         argv.append("--quick")
+    elif thorough:
+        argv.append("--thorough")
     if threads:
         argv += ["--threads", str(threads)]
     if accelerators:

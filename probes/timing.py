@@ -3,7 +3,11 @@
 Method (shared/notes/benchmarking.md):
 
 1. The first call is timed on its own (``first_call_s``): compilation and lazy initialisation land there.
-2. Warm-up: at least ``warmup_calls`` calls and at least ``warmup_s`` seconds.
+   A caller that has already made it (a size ladder that ran the callable to choose its size) passes
+   ``first_call_s`` and the calls it made after it (``prior_calls``, ``prior_s``); those count as warm-up,
+   so they are not repeated.
+2. Warm-up: at least ``warmup_calls`` calls and at least ``warmup_s`` seconds (prior calls included), and at
+   least one call here, which also gives the per-call estimate for the block size.
 3. A block size is chosen from 1, 2, 5, 10, 20, 50, ... so that one block takes at least ``min_block_s``
    (1 ms); timing single sub-microsecond calls would measure the clock, not the call.
 4. Blocks are timed with the garbage collector off (it is switched back on afterwards, also on error).
@@ -125,15 +129,26 @@ def block_size_for(per_call_s: float, min_block_s: float) -> int:
 def measure(run: Callable[[], Any], sync: Callable[[Any], Any] | None = None, *, budget_s: float,
             min_blocks: int = 5, min_total_s: float = 0.1, target_rel_iqr: float = 0.05,
             warmup_calls: int = 3, warmup_s: float = 0.05, min_block_s: float = 1e-3,
+            first_call_s: float | None = None, prior_calls: int = 0, prior_s: float = 0.0,
             clock: Callable[[], float] = time.perf_counter) -> Timing:
-    """Time ``run()`` (with ``sync`` applied to each output) by the method in the module docstring."""
+    """Time ``run()`` (with ``sync`` applied to each output) by the method in the module docstring.
+
+    ``first_call_s`` given: the caller made the first call (and ``prior_calls`` more, taking ``prior_s``
+    seconds) already; it is recorded, not repeated, and the prior calls count toward the warm-up.
+    """
     sync = sync or (lambda output: None)
     started = clock()
 
-    output = run()
-    sync(output)
-    first_done = clock()
-    first_call_s = first_done - started
+    earlier_s = 0.0  # time the caller spent on the first and prior calls, counted into total_s
+    if first_call_s is None:
+        output = run()
+        sync(output)
+        first_done = clock()
+        first_call_s = first_done - started
+        prior_calls, prior_s = 0, 0.0
+    else:
+        first_done = started
+        earlier_s = first_call_s + prior_s
     deadline = first_done + budget_s
 
     gc_was_enabled = gc.isenabled()
@@ -149,7 +164,7 @@ def measure(run: Callable[[], Any], sync: Callable[[Any], Any] | None = None, *,
             t1 = clock()
             warm_times.append(t1 - t0)
             calls += 1
-            if calls >= warmup_calls and _reaches(t1 - warm_start, warmup_s):
+            if prior_calls + calls >= warmup_calls and _reaches(prior_s + t1 - warm_start, warmup_s):
                 break
         recent = sorted(warm_times[-max(warmup_calls, len(warm_times) // 2):])
         block = block_size_for(max(percentile(recent, 0.5), 1e-9), min_block_s)
@@ -190,10 +205,10 @@ def measure(run: Callable[[], Any], sync: Callable[[Any], Any] | None = None, *,
         iqr_s=percentile(ordered, 0.75) - percentile(ordered, 0.25),
         samples=len(per_call),
         block_size=block,
-        total_s=clock() - started,
+        total_s=clock() - started + earlier_s,
         first_call_s=first_call_s,
         noisy=stop != "converged",
-        warmup_calls=calls,
+        warmup_calls=prior_calls + calls,
         stop=stop,
         last_output=output,
     )

@@ -1,6 +1,6 @@
 """Phase-B worker: one framework, one fresh process, honest microbenchmarks, one JSON result.
 
-    python -m probes.worker FRAMEWORK --out PATH [--quick] [--threads N] [--accelerators cuda,rocm,...]
+    python -m probes.worker FRAMEWORK --out PATH [--quick | --thorough] [--threads N] [--accelerators cuda,...]
 
 FRAMEWORK is numpy, pytorch, jax, mlx or tensorflow. Before the framework is imported the worker
 
@@ -44,12 +44,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m probes.worker", description=__doc__.split("\n\n")[0])
     parser.add_argument("framework", choices=sorted(FRAMEWORK_MODULES))
     parser.add_argument("--out", required=True, type=Path, help="where to write the JSON result")
-    parser.add_argument("--quick", action="store_true", help="shorter budgets; skips the compiled MLP step")
+    parser.add_argument("--quick", action="store_true",
+                        help="shorter budgets and a subset of benchmarks (common.QUICK_BENCHMARKS)")
+    parser.add_argument("--thorough", action="store_true",
+                        help="also measure cold compiles that run an external compiler (torch.compile, mx.compile "
+                             "on the CPU): seconds to a minute each")
     parser.add_argument("--threads", type=int, default=None, help="threads for every framework (default: all CPUs)")
     parser.add_argument("--accelerators", default="",
                         help="comma-separated accelerator kinds on this machine "
                              "(cuda, rocm, tpu, apple-gpu, intel-xpu)")
     args = parser.parse_args(argv)
+    if args.quick and args.thorough:
+        parser.error("--quick and --thorough exclude each other")
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be >= 1")
     args.accelerators = [kind.strip() for kind in args.accelerators.split(",") if kind.strip()]
@@ -136,7 +142,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     threads = args.threads or common.usable_cpus()
     thread_controls = limit_threads(threads)
-    settings = common.Settings(framework=args.framework, quick=args.quick, threads=threads,
+    settings = common.Settings(framework=args.framework, quick=args.quick, thorough=args.thorough, threads=threads,
                                accelerators=list(args.accelerators), flags=common.cpu_flags(), started=started)
     module = importlib.import_module(FRAMEWORK_MODULES[args.framework])  # stdlib-only at module level
     common.progress("import", 0, None)
@@ -178,6 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "version": adapter.version(),
         "threads": threads,
         "quick": bool(args.quick),
+        "thorough": bool(args.thorough),
         "import_s": round(import_s, 4),
         "first_result_s": round(first_result_s, 4),
         "build": build,
@@ -247,7 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     if common.ABANDONED:
         exit_after_abandoned_compile(scratch)
     shutil.rmtree(scratch, ignore_errors=True)
-    return 0
+    # The result is written (and fsynced) and the scratch removed: leave without the framework's interpreter
+    # teardown, which costs TensorFlow ~1 s (thread pools, atexit hooks) and measures nothing.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ ungrouped rule is a group of its own). Ties are never decided silently: a gap be
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 

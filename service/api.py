@@ -145,6 +145,8 @@ def start_probe() -> Response:
     response.headers["Location"] = url_for("api.get_probe", probe_id=probe_id)
     return response
 
+    if body.get("thorough"):
+        params["thorough"] = True
 
 def _store_uploaded_report(report: dict) -> Response:
     try:

@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     probe = commands.add_parser("probe", help="measure every installed framework on this machine")
     probe.add_argument("--quick", action="store_true", help="shorter budgets (about 10 s instead of 30 s)")
+    probe.add_argument("--thorough", action="store_true",
+                       help="also time cold compiles that run an external compiler (torch.compile: 15-35 s)")
     probe.add_argument("--frameworks", type=_framework_list, metavar="LIST",
                        help=f"comma-separated subset of: {', '.join(FRAMEWORK_IDS)}")
     probe.add_argument("--json", dest="json_out", metavar="FILE|-", help="write the ProbeReport as JSON")
@@ -202,11 +204,13 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             print("framework-advisor: another probe is running on this machine; waiting for it to finish",
                   file=sys.stderr)
     with machine_probe_lock(), ProbeProgress(enabled=sys.stderr.isatty()) as progress:
-        report = run_probe(frameworks=args.frameworks, quick=args.quick, progress=progress)
+        report = run_probe(frameworks=args.frameworks, quick=args.quick, progress=progress,
+                           thorough=args.thorough)
     probe_id = new_probe_id()
     if store is not None:
         store.save_finished_probe(probe_id, socket.gethostname(),
-                                  {"quick": args.quick, **({"frameworks": sorted(args.frameworks)}
+                                  {"quick": args.quick, **({"thorough": True} if args.thorough else {}),
+                                   **({"frameworks": sorted(args.frameworks)}
                                                            if args.frameworks else {})}, report)
     if args.json_out == "-":
         _print_json(report)

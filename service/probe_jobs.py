@@ -21,7 +21,7 @@ from typing import Any
 import psutil
 
 from service.config import MACHINE_LOCK_PATH
-from service.storage import Store
+from service.storage import Store, StoreError
 
 PROGRESS_WRITE_INTERVAL_S = 0.25
 
@@ -139,9 +139,13 @@ class ProbeJobs:
         tracker = ProgressTracker(lambda progress: self._store.update_progress(job["id"], progress))
         try:
             report = self._run_probe(quick=job["params"].get("quick", False),
-                                     frameworks=job["params"].get("frameworks"), progress=tracker)
+                                     frameworks=job["params"].get("frameworks"), progress=tracker,
+                                     **({"thorough": True} if job["params"].get("thorough") else {}))
         except Exception as exc:  # the probe isolates frameworks; this is a bug in the probe itself
             self._store.finish_probe(job["id"], None, error=f"the probe failed: {exc}")
             return
         tracker({"phase": "done"})
-        self._store.finish_probe(job["id"], report)
+        try:
+            self._store.finish_probe(job["id"], report)
+        except StoreError as exc:  # e.g. the disk filled up: say so on the job rather than leave it running
+            self._store.finish_probe(job["id"], None, error=f"the probe ran but its report could not be stored: {exc}")

@@ -270,3 +270,61 @@ def test_no_sparsity_figure_slipped_into_the_table():
     rows = {row["key"]: row for row in peaks.ACCELERATORS}
     for (key, dtype), figure in sparse.items():
         assert rows[key]["tflops"][dtype] == pytest.approx(figure / 2, rel=0.01)
+
+
+def test_a_first_call_made_by_the_caller_is_recorded_not_repeated_and_prior_calls_warm_up():
+    clock = FakeClock()
+    calls = []
+
+    def run():
+        calls.append(clock.now)
+        clock.now += 2e-3
+
+    timing = measure(run, budget_s=10.0, clock=clock, first_call_s=0.5, prior_calls=2, prior_s=0.06)
+    assert timing.first_call_s == 0.5
+    # The caller's two calls and 60 ms count toward the warm-up (>= 3 calls, >= 50 ms): one more call here.
+    assert timing.warmup_calls == 3
+    assert timing.total_s == pytest.approx(0.5 + 0.06 + 2e-3 * len(calls))
+    assert timing.median_s == pytest.approx(2e-3) and not timing.noisy
+
+
+def test_without_prior_calls_the_warm_up_still_holds_its_minimum():
+    clock = FakeClock()
+    timing = measure(callable_taking(clock, constant(2e-3)), budget_s=10.0, clock=clock, first_call_s=0.1)
+    assert timing.warmup_calls >= 3 and timing.warmup_calls * 2e-3 >= 0.05 - 1e-9
+
+
+def _cpu_bench(framework_value: float, best: float) -> dict:
+    return {"name": "matmul_fp32", "device": "cpu", "unit": "GFLOP/s", "value": framework_value, "best": best}
+
+
+def test_a_cpu_figure_above_the_computed_peak_flags_every_cpu_peak_instead_of_printing_over_100():
+    from probes.probe import _flag_understated_cpu_peak, _percent_of_peak
+
+    hardware = {"cpu": {"cores": 2, "flags": ["avx512f", "fma", "avx2"]}, "accelerators": []}
+    torch = {"framework": "pytorch", "benchmarks": [_cpu_bench(310.0, 318.0)]}
+    numpy = {"framework": "numpy", "benchmarks": [_cpu_bench(250.0, 260.0)]}
+    for result in (torch, numpy):
+        for bench in result["benchmarks"]:
+            _percent_of_peak(bench, hardware, 2.3)
+    assert torch["benchmarks"][0]["percent_of_peak"] > 100  # 2 x 2.3 GHz x 64 = 294.4 GFLOP/s
+    _flag_understated_cpu_peak([torch, numpy], 2.3)
+    for result in (torch, numpy):
+        bench = result["benchmarks"][0]
+        assert "percent_of_peak" not in bench
+        peak = bench["peak"]
+        assert peak["understated"] is True and peak["value"] == pytest.approx(294.4)
+        assert peak["effective_ghz_at_least"] == pytest.approx(2.3 * 318 / 294.4, abs=0.01)
+        assert "pytorch" in peak["note"] and "318" in peak["note"]
+    assert numpy["benchmarks"][0]["peak"]["percent_at_assumed_clock"] == pytest.approx(84.9, abs=0.1)
+
+
+def test_figures_within_the_computed_peak_keep_their_percent():
+    from probes.probe import _flag_understated_cpu_peak, _percent_of_peak
+
+    hardware = {"cpu": {"cores": 2, "flags": ["avx512f"]}, "accelerators": []}
+    result = {"framework": "numpy", "benchmarks": [_cpu_bench(250.0, 260.0)]}
+    _percent_of_peak(result["benchmarks"][0], hardware, 2.3)
+    _flag_understated_cpu_peak([result], 2.3)
+    assert result["benchmarks"][0]["percent_of_peak"] == pytest.approx(84.9, abs=0.1)
+    assert "understated" not in result["benchmarks"][0]["peak"]

@@ -38,8 +38,15 @@ MLP_SIZES = (784, 256, 256, 10)
 MLP_BATCH = 128
 MLP_LR = 0.05
 SMALL_ADD_ELEMENTS = 64
-# A worker should be done by then (seconds from its start; the runner's default timeouts are 60 s and 30 s).
+# A worker should be done by then (seconds from its start; the runner's default timeouts are 60 s and 30 s,
+# and 150 s for a thorough probe).
 WORKER_BUDGET_S = {False: 52.0, True: 26.0}
+THOROUGH_WORKER_BUDGET_S = 140.0
+# What --quick measures: a documented subset, the same for every framework so that quick figures compare.
+# Left out: matmul_bf16, conv2d, mlp_step_eager (JAX's first eager step alone compiles ~30 primitives, ~1.7 s)
+# and the compiled step; h2d_copy stays (accelerators only).
+QUICK_BENCHMARKS = ("matmul_fp32", "elementwise_bandwidth", "dispatch_latency", "h2d_copy")
+THOROUGH_HINT = "framework-advisor probe --thorough (over HTTP: POST /v1/probes {\"thorough\": true})"
 
 
 class CheckError(ValueError):
@@ -154,6 +161,7 @@ def usable_cpus() -> int:
 class Settings:
     framework: str
     quick: bool = False
+    thorough: bool = False  # also measure cold compiles that run an external compiler (seconds to a minute)
     threads: int = 1
     accelerators: list[str] = field(default_factory=list)
     flags: set[str] = field(default_factory=set)
@@ -168,14 +176,14 @@ class Settings:
         return 0.05 if self.quick else 0.1
 
     @property
-    def target_call_s(self) -> float:
-        """Size ladders stop growing once one call takes this long."""
-        return 0.01 if self.quick else 0.025
+    def slow_call_s(self) -> float:
+        """A framework predicted to take longer than this per call at the standard size is measured below it."""
+        return 0.25 if self.quick else 0.5
 
     @property
-    def max_call_s(self) -> float:
-        """... and never step to a size predicted to take longer than this per call."""
-        return 0.06 if self.quick else 0.15
+    def reduced_call_s(self) -> float:
+        """... at the largest ladder size predicted to take at most this long per call."""
+        return 0.05 if self.quick else 0.1
 
     @property
     def compile_deadline_s(self) -> float:
@@ -185,6 +193,9 @@ class Settings:
         runner's default timeouts (60 s full, 30 s quick): at most 40 s, and never past WORKER_BUDGET_S
         from the worker's start, but at least 5 s.
         """
+        if self.thorough:
+            left = THOROUGH_WORKER_BUDGET_S - (time.perf_counter() - self.started)
+            return round(max(5.0, min(120.0, left)), 1)
         left = WORKER_BUDGET_S[self.quick] - (time.perf_counter() - self.started)
         return round(max(5.0, min(40.0 if not self.quick else 15.0, left)), 1)
 
@@ -192,8 +203,39 @@ class Settings:
     def bandwidth_cap_bytes(self) -> int:
         return (32 if self.quick else 64) * MiB
 
-    def measure(self, run: Callable[[], Any], sync: Callable[[Any], Any]) -> Timing:
+    def measure(self, run: Callable[[], Any], sync: Callable[[Any], Any], sized: Sized | None = None) -> Timing:
+        """Time ``run``; ``sized``: the ladder already made the first call and some warm-up calls at this size."""
+        if sized is not None:
+            return measure(run, sync, budget_s=self.budget_s, min_total_s=self.min_total_s,
+                           first_call_s=sized.first_call_s, prior_calls=sized.prior_calls, prior_s=sized.prior_s)
         return measure(run, sync, budget_s=self.budget_s, min_total_s=self.min_total_s)
+
+
+@dataclass
+class Sized:
+    """The size a ladder chose, its callable, and the calls already made at that size."""
+
+    size: int
+    run: Callable[[], Any]
+    per_call_s: float  # the best of the calls after the first
+    first_call_s: float
+    prior_calls: int  # calls after the first
+    prior_s: float
+    standard: int
+    predicted_standard_s: float | None = None  # set when the size was reduced
+
+    @property
+    def reduced(self) -> bool:
+        return self.size != self.standard
+
+    def params(self, key: str) -> dict[str, Any]:
+        """What to record with the figure about the size."""
+        if not self.reduced:
+            return {}
+        return {f"standard_{key}": self.standard,
+                "size_note": (f"measured at {key}={self.size}, below the standard {key}={self.standard} that the "
+                              f"other frameworks use on this device: one call at the standard size was predicted "
+                              f"to take {self.predicted_standard_s:.2g} s")}
 
 
 def _sig(value: float, digits: int = 4) -> float:
@@ -317,9 +359,18 @@ def mlp_numpy_step(params: list[Any], x: Any, y: Any, lr: float) -> Any:
 def mlp_reference(params: list[Any], x: Any, y: Any, lr: float) -> tuple[float, list[Any]]:
     """The loss and the parameters after one step, in float64 (the reference every framework is held to)."""
     np = _np()
+    key = (lr, x.shape, *(float(p.sum(dtype=np.float64)) for p in params), float(x.sum(dtype=np.float64)),
+           int(y.sum()))
+    cached = _MLP_REFERENCES.get(key)
+    if cached is not None:  # the eager and the compiled step check against the same reference
+        return cached[0], [p.copy() for p in cached[1]]
     updated = [p.astype(np.float64) for p in params]
     loss = mlp_numpy_step(updated, x.astype(np.float64), y, lr)
+    _MLP_REFERENCES[key] = (loss, [p.copy() for p in updated])
     return loss, updated
+
+
+_MLP_REFERENCES: dict[tuple, tuple[float, list[Any]]] = {}
 
 
 def check_mlp_step(before: list[Any], after: list[Any], loss: float, ref_loss: float, ref_after: list[Any],
@@ -381,6 +432,13 @@ class Adapter:
     def devices(self) -> list[dict[str, Any]]:
         return [{"device": "cpu", "name": "cpu", "usable": True}]
 
+    def slow_compile(self, device: str) -> str | None:
+        """Why a cold compile on ``device`` takes seconds or more (it runs an external compiler), or None.
+
+        Such compiles are measured only in a thorough probe; in-process JIT compilers (XLA) stay in the default.
+        """
+        return None
+
     def unused_accelerators(self, usable_kinds: set[str]) -> list[dict[str, Any]]:
         return []
 
@@ -439,31 +497,70 @@ class Adapter:
 
 
 def pick_size(sizes: Sequence[int], build: Callable[[int], Callable[[], Any]], work: Callable[[int], float],
-              sync: Callable[[Any], Any], settings: Settings) -> tuple[int, Callable[[], Any], float]:
-    """Ascend through ``sizes`` until one call takes >= target_call_s; never step to a size predicted to
-    take longer than max_call_s. Returns (size, run, seconds per call at that size)."""
-    chosen: tuple[int, Callable[[], Any], float] | None = None
-    for size in sizes:
+              sync: Callable[[Any], Any], settings: Settings, standard: int) -> Sized:
+    """Ascend ``sizes`` up to ``standard``, the size every framework uses on this kind of device (equal sizes,
+    so that figures compare). A framework too slow for the standard size stops below it: a step is not taken
+    when one call at the next size is predicted (from the calls at this size, by the work ratio) to take
+    longer than ``slow_call_s`` (the standard size) or ``reduced_call_s`` (a size below it).
+
+    At each size the first call is timed, then two more (the best of them predicts the next size); the
+    chosen size's calls are handed to the timing harness as its first call and warm-up.
+    """
+    ladder = sorted(size for size in sizes if size < standard) + [standard]
+    chosen: Sized | None = None
+    for size in ladder:
         if chosen is not None:
-            predicted = chosen[2] * work(size) / work(chosen[0])
-            if chosen[2] >= settings.target_call_s or predicted > settings.max_call_s:
+            limit = settings.slow_call_s if size == standard else settings.reduced_call_s
+            if chosen.per_call_s * work(size) / work(chosen.size) > limit:
+                # Before stepping down from the standard size, confirm: a call or two delayed by another
+                # process must not shrink a framework's problem. Up to 3 more calls or 50 ms at this size.
+                spent = 0.0
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    sync(chosen.run())
+                    elapsed = time.perf_counter() - t0
+                    chosen.prior_calls += 1
+                    chosen.prior_s += elapsed
+                    chosen.per_call_s = min(chosen.per_call_s, elapsed)
+                    spent += elapsed
+                    if spent >= 0.05 or chosen.per_call_s * work(size) / work(chosen.size) <= limit:
+                        break
+            if chosen.per_call_s * work(size) / work(chosen.size) > limit:
+                chosen.predicted_standard_s = chosen.per_call_s * work(standard) / work(chosen.size)
                 break
         run = build(size)
         t0 = time.perf_counter()
         sync(run())
-        seconds = time.perf_counter() - t0
+        first = time.perf_counter() - t0
         # The first call at a new shape may compile or create kernels (XLA, oneDNN): judge by the best of
-        # two more calls, unless the first alone says this size is already big enough.
-        if seconds < settings.max_call_s:
-            timed = []
+        # two more calls, unless the first alone says this size is far too big.
+        timed = []
+        if first < 2 * settings.slow_call_s:
             for _ in range(2):
                 t0 = time.perf_counter()
                 sync(run())
                 timed.append(time.perf_counter() - t0)
-            seconds = min(timed)
-        chosen = (size, run, seconds)
+        chosen = Sized(size=size, run=run, per_call_s=min(timed) if timed else first, first_call_s=first,
+                       prior_calls=len(timed), prior_s=sum(timed), standard=standard)
     assert chosen is not None
     return chosen
+
+
+# Standard sizes: every framework is measured at the same size on the same kind of device (a framework too
+# slow for it steps down the ladder and says so). CPU fp32 matmul: 2048 (1024 in quick); bf16 runs at 1024
+# (bf16 rates on CPUs without AMX are a fraction of fp32's). Accelerators: 8192 (4096 in quick).
+def matmul_sizes(device: str, dtype: str, quick: bool) -> tuple[tuple[int, ...], int]:
+    if device == "cpu":
+        standard = 1024 if quick or dtype != "fp32" else 2048
+        return (256, 512, 1024, 2048), standard
+    return (1024, 2048, 4096, 8192), 4096 if quick else 8192
+
+
+# conv2d 56x56x64 -> 64, 3x3: batch 8 on CPUs (4 in quick), 128 on accelerators (32 in quick).
+def conv_batches(device: str, quick: bool) -> tuple[tuple[int, ...], int]:
+    if device == "cpu":
+        return (1, 8), 4 if quick else 8
+    return (8, 32, 128), 32 if quick else 128
 
 
 def bench_matmul(fw: Adapter, device: str, dtype: str) -> dict[str, Any]:
@@ -473,7 +570,7 @@ def bench_matmul(fw: Adapter, device: str, dtype: str) -> dict[str, Any]:
         raise Skip("no fast bf16 on this device (needs avx512_bf16 or AMX on x86 CPUs, or an accelerator)")
     precision, settings_used = fw.matmul_precision(device, dtype)
     rng = np.random.default_rng(1)
-    sizes = (256, 512, 1024, 2048) if device == "cpu" else (1024, 2048, 4096, 8192)
+    sizes, standard = matmul_sizes(device, dtype, fw.settings.quick)
     hosts: dict[int, tuple[Any, Any]] = {}
     matmul = fw.matmul(device, dtype)
 
@@ -488,8 +585,9 @@ def bench_matmul(fw: Adapter, device: str, dtype: str) -> dict[str, Any]:
         return lambda: matmul(da, db)
 
     sync = fw.sync_for(device)
-    n, run, _ = pick_size(sizes, build, lambda n: 2.0 * n ** 3, sync, fw.settings)
-    timing = fw.settings.measure(run, sync)
+    sized = pick_size(sizes, build, lambda n: 2.0 * n ** 3, sync, fw.settings, standard)
+    n = sized.size
+    timing = fw.settings.measure(sized.run, sync, sized)
     a, b = hosts[n]
     got = fw.to_numpy(timing.last_output)
     rows = rng.choice(n, size=min(n, 24), replace=False)
@@ -499,8 +597,8 @@ def bench_matmul(fw: Adapter, device: str, dtype: str) -> dict[str, Any]:
     if got.shape != (n, n):
         raise CheckError(f"{name}: output shape {got.shape}, expected {(n, n)}")
     check_close(got[np.ix_(rows, cols)], reference, rtol=tol, atol=tol * math.sqrt(n), what=name)
-    return rate_record(name, device, params={"n": n, **settings_used}, precision=precision, unit="GFLOP/s",
-                       timing=timing, work=2.0 * n ** 3)
+    return rate_record(name, device, params={"n": n, **sized.params("n"), **settings_used}, precision=precision,
+                       unit="GFLOP/s", timing=timing, work=2.0 * n ** 3)
 
 
 def bench_conv2d(fw: Adapter, device: str) -> dict[str, Any]:
@@ -509,7 +607,7 @@ def bench_conv2d(fw: Adapter, device: str) -> dict[str, Any]:
         raise Skip(f"{fw.framework} has no convolution operation")
     precision, settings_used = fw.conv_precision(device)
     rng = np.random.default_rng(2)
-    batches = (1, 2, 4, 8, 16, 32) if device == "cpu" else (8, 16, 32, 64, 128, 256)
+    batches, standard = conv_batches(device, fw.settings.quick)
     w = ((rng.random((3, 3, 64, 64), dtype=np.float32) * 2 - 1) / np.float32(24)).astype(np.float32)
     state: dict[str, Any] = {}
 
@@ -524,8 +622,9 @@ def bench_conv2d(fw: Adapter, device: str) -> dict[str, Any]:
         return 2.0 * batch * 56 * 56 * 64 * 64 * 9
 
     sync = fw.sync_for(device)
-    batch, run, _ = pick_size(batches, build, flops, sync, fw.settings)
-    timing = fw.settings.measure(run, sync)
+    sized = pick_size(batches, build, flops, sync, fw.settings, standard)
+    batch = sized.size
+    timing = fw.settings.measure(sized.run, sync, sized)
     got = state["to_nhwc"](timing.last_output)
     if tuple(got.shape) != (batch, 56, 56, 64):
         raise CheckError(f"conv2d: output shape {tuple(got.shape)}, expected {(batch, 56, 56, 64)}")
@@ -536,7 +635,7 @@ def bench_conv2d(fw: Adapter, device: str) -> dict[str, Any]:
     tol = tolerance(precision)
     check_close(sampled, reference, rtol=tol, atol=tol * math.sqrt(576) / 24, what="conv2d")
     params = {"batch": batch, "height": 56, "width": 56, "in_channels": 64, "out_channels": 64, "kernel": 3,
-              "padding": "same", "layout": state["layout"], **settings_used}
+              "padding": "same", "layout": state["layout"], **sized.params("batch"), **settings_used}
     return rate_record("conv2d", device, params=params, precision=precision, unit="GFLOP/s", timing=timing,
                        work=flops(batch))
 
@@ -715,21 +814,27 @@ def plan(fw: Adapter, devices: list[dict[str, Any]]) -> tuple[list[Planned], lis
     def skip(name: str, device: str, reason: str) -> None:
         skipped.append({"benchmark": name, "device": device, "reason": reason})
 
+    def add_or_skip(name: str, device: str, function: Callable[[Adapter, str], dict[str, Any]]) -> None:
+        if quick and name not in QUICK_BENCHMARKS:
+            skip(name, device, f"not in the quick subset ({', '.join(QUICK_BENCHMARKS)}); a full probe measures it")
+        else:
+            add(name, device, function)
+
     for device in kinds:
         add("matmul_fp32", device, lambda f, d: bench_matmul(f, d, "fp32"))
         if fw.bf16_ok(device):
-            add("matmul_bf16", device, lambda f, d: bench_matmul(f, d, "bf16"))
+            add_or_skip("matmul_bf16", device, lambda f, d: bench_matmul(f, d, "bf16"))
         else:
             skip("matmul_bf16", device, fw.no_bf16_reason or "no fast bf16 here (x86 CPUs need avx512_bf16 or AMX)")
         if fw.has_conv:
-            add("conv2d", device, bench_conv2d)
+            add_or_skip("conv2d", device, bench_conv2d)
         else:
             skip("conv2d", device, f"{fw.framework} has no convolution operation")
-        add("elementwise_bandwidth", device, bench_bandwidth)
-        add("dispatch_latency", device, bench_dispatch)
-        add("mlp_step_eager", device, bench_mlp_eager)
+        add_or_skip("elementwise_bandwidth", device, bench_bandwidth)
+        add_or_skip("dispatch_latency", device, bench_dispatch)
+        add_or_skip("mlp_step_eager", device, bench_mlp_eager)
         if device != "cpu":
-            add("h2d_copy", device, bench_h2d)
+            add_or_skip("h2d_copy", device, bench_h2d)
     # Compiled steps go last: a compile that overruns its deadline is abandoned with its thread still
     # running, and nothing may be measured after that.
     for index, device in enumerate(kinds):
@@ -737,6 +842,9 @@ def plan(fw: Adapter, devices: list[dict[str, Any]]) -> tuple[list[Planned], lis
             skip("mlp_step_compiled", device, f"{fw.framework} has no compiler")
         elif quick:
             skip("mlp_step_compiled", device, "skipped in quick mode (a cold compile takes seconds)")
+        elif fw.slow_compile(device) and not fw.settings.thorough:
+            skip("mlp_step_compiled", device, f"not measured by default: {fw.slow_compile(device)}; measure it "
+                                              f"with {THOROUGH_HINT}")
         else:
             add("mlp_step_compiled", device,
                 lambda f, d, first=(index == 0): bench_mlp_compiled(f, d, first_compile=first))

@@ -1,0 +1,350 @@
+"""The checks: structure, logic and coverage of a loaded rule base, each finding at file:line:column."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rules.engine import derive_facts, holds, recommend
+from rules.lint.findings import Finding, sort_key
+from rules.lint.locations import RuleFileIndex, condition_nodes, describe
+from rules.lint.worlds import Truth, WorldModel, facts_of, sample_worlds
+from rules.rulebase import (
+    BASE_DIR,
+    MESSAGE_PLACEHOLDER,
+    RuleBase,
+    _display_name,
+    _validate_file,
+    _yaml_files,
+    iter_leaves,
+    load_rulebase,
+)
+from rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate
+from rules.schema import FRAMEWORK_IDS, AllOf, AnyOf, NotOf, Rule
+
+STALE_AFTER_DAYS = 365
+
+
+class Linter:
+    def __init__(self, today: datetime.date, seeds_dir: Path):
+        self.findings: list[Finding] = []
+        self.index = RuleFileIndex()
+        self.today = today
+        self.seeds_dir = seeds_dir
+
+    def add(self, severity: str, code: str, location: Any, message: str) -> None:
+        finding = Finding(severity, code, str(location), message)
+        if finding not in self.findings:
+            self.findings.append(finding)
+
+    # --- files, one by one, and what the loader says -------------------------------------------------
+
+    def read_files(self, directories: Sequence[Path]) -> None:
+        for directory in directories:
+            ids: dict[str, str] = {}
+            try:
+                paths = _yaml_files(Path(directory))
+            except RuleFileError as exc:
+                self.add("error", "load", exc.location, exc.message)
+                continue
+            for path in paths:
+                display = _display_name(path)
+                try:
+                    data = load_rule_yaml(path, display)
+                    parsed = _validate_file(path, data)
+                except RuleFileError as exc:
+                    self.add("error", "load", exc.location, exc.message)
+                    continue
+                self.index.add(data)
+                for position, rule in enumerate(parsed.rules or []):
+                    where = str(locate(data, ("rules", position)) or Location(str(path), 1, 1))
+                    if rule.id in ids:
+                        self.add("error", "duplicate-id", where, f"duplicate rule id {rule.id!r} (first at {ids[rule.id]})")
+                    else:
+                        ids[rule.id] = where
+
+    def load(self, extra_dirs: Sequence[Path], base_dir: Path) -> RuleBase | None:
+        try:
+            return load_rulebase(extra_dirs, base_dir)
+        except RuleFileError as exc:
+            where = str(exc.location)
+            # The same problem may already be reported, file by file, with the same location.
+            if not any(f.severity == "error" and f.location == where for f in self.findings):
+                self.add("error", "load", where, exc.message)
+            return None
+
+    # --- structure -----------------------------------------------------------------------------------
+
+    def check_refs_and_dates(self, rulebase: RuleBase) -> None:
+        owners: list[tuple[str, str, Any]] = [("rule", rule.id, rule) for rule in rulebase.rules]
+        owners += [("framework", fid, entry) for fid, entry in rulebase.frameworks.items()]
+        seeds_present = self.seeds_dir.is_dir()
+        warned_absent = False
+        for kind, name, item in owners:
+            def at(*path: Any) -> str:
+                if kind == "rule":
+                    return self.index.rule_at(rulebase, name, *path)
+                return self.index.entry_at("frameworks", name, *path)
+
+            for position, ref in enumerate(item.refs):
+                if ref.startswith("seed:"):
+                    if not seeds_present:
+                        if not warned_absent:
+                            self.add("warning", "seeds-absent", at("refs", position),
+                                     f"seed references not checked: no seeds folder at {self.seeds_dir}")
+                            warned_absent = True
+                        continue
+                    seed = ref[len("seed:"):]
+                    if not seed or "/" in seed or "\\" in seed or not (self.seeds_dir / seed).is_file():
+                        self.add("error", "missing-seed", at("refs", position),
+                                 f"{kind} {name!r}: reference {ref!r} names no file in {self.seeds_dir}")
+                elif not (ref.startswith(("https://", "http://")) or ref == "probe:this-machine"):
+                    self.add("warning", "ref-format", at("refs", position),
+                             f"{kind} {name!r}: reference {ref!r} is not seed:<file>, a URL or probe:this-machine")
+            age = (self.today - item.reviewed).days
+            if age > STALE_AFTER_DAYS:
+                self.add("warning", "stale-review", at("reviewed"),
+                         f"{kind} {name!r} was last reviewed {item.reviewed} ({age} days ago): check its claims")
+            elif age < 0:
+                self.add("warning", "future-review", at("reviewed"),
+                         f"{kind} {name!r} has a review date in the future ({item.reviewed})")
+
+    def check_catalog(self, rulebase: RuleBase) -> None:
+        for framework_id, entry in rulebase.frameworks.items():
+            seen_platform: dict[tuple[str, str], int] = {}
+            for position, platform in enumerate(entry.platforms):
+                where = self.index.entry_at("frameworks", framework_id, "platforms", position)
+                for os_name, arch in itertools.product(platform.os, platform.arch):
+                    if (os_name, arch) in seen_platform:
+                        self.add("error", "platform-overlap", where,
+                                 f"{framework_id}: platforms {seen_platform[(os_name, arch)]} and {position} both "
+                                 f"cover {os_name}/{arch}; the engine only reads the first")
+                    seen_platform.setdefault((os_name, arch), position)
+                devices = list(platform.devices)
+                if "cpu" not in devices:
+                    self.add("warning", "platform-devices", where,
+                             f"{framework_id}: platform {position} lists no cpu, so {devices[-1]} is assumed even "
+                             f"on machines without one")
+                elif devices[-1] != "cpu":
+                    self.add("warning", "platform-devices", where,
+                             f"{framework_id}: platform {position} lists {devices[devices.index('cpu') + 1:]} after cpu; "
+                             f"they are never chosen")
+            rows: dict[tuple[str, str, str], int] = {}
+            for position, row in enumerate(entry.install):
+                for os_name, arch in itertools.product(row.os, row.arch):
+                    key = (row.device, os_name, arch)
+                    if key in rows:
+                        self.add("error", "install-overlap",
+                                 self.index.entry_at("frameworks", framework_id, "install", position),
+                                 f"{framework_id}: install rows {rows[key]} and {position} both cover {row.device} on "
+                                 f"{os_name}/{arch}; row {position} is never used there")
+                    rows.setdefault(key, position)
+                reachable = any(row.device in p.devices and set(p.os) & set(row.os) and set(p.arch) & set(row.arch)
+                                for p in entry.platforms)
+                if not reachable:
+                    self.add("warning", "install-unused",
+                             self.index.entry_at("frameworks", framework_id, "install", position),
+                             f"{framework_id}: install row {position} ({row.device} on {'/'.join(row.os)}) matches "
+                             f"no platform device")
+            for position, platform in enumerate(entry.platforms):
+                where = self.index.entry_at("frameworks", framework_id, "platforms", position)
+                for os_name, arch in itertools.product(platform.os, platform.arch):
+                    for device in platform.devices:
+                        if (device, os_name, arch) in rows:
+                            continue
+                        if device != "cpu" and ("cpu", os_name, arch) in rows:
+                            self.add("warning", "install-missing", where,
+                                     f"{framework_id}: no install row for {device} on {os_name}/{arch}; "
+                                     f"the CPU install command is shown instead")
+                        else:
+                            self.add("error", "install-missing", where,
+                                     f"{framework_id}: no install command at all for {device} on {os_name}/{arch}")
+
+    # --- logic ---------------------------------------------------------------------------------------
+
+    def check_conditions(self, rulebase: RuleBase, model: WorldModel) -> dict[str, str]:
+        """Never/always-holding conditions; returns each rule's overall kind."""
+        kinds: dict[str, str] = {}
+        for rule in rulebase.rules:
+            truth = Truth(model, [rule.when])
+            raw = self.index.rules[rule.id].get("when") if rule.id in self.index.rules else None
+            fallback = self.index.rule_at(rulebase, rule.id, "when")
+            nodes = list(condition_nodes(rule.when, raw, fallback))
+            kind_of = {id(node): truth.kind(node) for node, _, _ in nodes}
+            kinds[rule.id] = kind_of[id(rule.when)]
+            unsupplied = sorted({leaf.fact for leaf in iter_leaves(rule.when) if leaf.fact not in model.produced})
+            note = f" (the engine never supplies {', '.join(unsupplied)})" if unsupplied else ""
+            for node, where, parent in nodes:
+                kind = kind_of[id(node)]
+                if kind == "sometimes" or isinstance(parent, NotOf):
+                    continue  # a `not`'s child is judged through the `not`
+                children = (node.all if isinstance(node, AllOf) else node.any if isinstance(node, AnyOf) else
+                            [node.not_] if isinstance(node, NotOf) else [])
+                child_kinds = {kind_of[id(child)] for child in children}
+                if kind == "never":
+                    if isinstance(node, AnyOf) or (isinstance(node, AllOf) and "never" in child_kinds):
+                        continue  # the children that never hold are reported themselves
+                    why = " (its inner condition always holds)" if isinstance(node, NotOf) else ""
+                    self.add("error", "never-holds", where,
+                             f"rule {rule.id!r}: condition {describe(node)} can never hold{why}{note}; "
+                             f"{'so the rule never fires' if kinds[rule.id] == 'never' else 'a dead branch'}")
+                else:
+                    if isinstance(node, AllOf) or (isinstance(node, AnyOf) and "always" in child_kinds):
+                        continue
+                    why = " (its inner condition can never hold)" if isinstance(node, NotOf) else ""
+                    what = "the rule fires for every question" if node is rule.when else "it tests nothing"
+                    self.add("warning", "always-holds", where,
+                             f"rule {rule.id!r}: condition {describe(node)} always holds{why}; {what}")
+        return kinds
+
+    def check_pairs(self, rulebase: RuleBase, model: WorldModel, kinds: Mapping[str, str]) -> None:
+        """Rules that always fire together: duplicates, double counting, contradictions."""
+        candidates = [rule for rule in rulebase.rules if kinds.get(rule.id) != "never"]
+        order = {rule.id: sort_key(Finding("", "", self.index.rule_at(rulebase, rule.id), ""))
+                 for rule in candidates}
+        # A shared random sample of worlds buckets the rules: equivalent conditions agree on every
+        # world, so only rules with the same fingerprint are compared exactly.
+        facts, thresholds, members = facts_of(rule.when for rule in candidates)
+        sample = sample_worlds(model, facts, thresholds, members)
+        buckets: dict[tuple[bool, ...], list[Rule]] = defaultdict(list)
+        for rule in candidates:
+            buckets[tuple(holds(rule.when, world) for world in sample)].append(rule)
+        for bucket in buckets.values():
+            for first, second in itertools.combinations(sorted(bucket, key=lambda r: order[r.id]), 2):
+                truth = Truth(model, [first.when, second.when])
+                if truth.vector(first.when) != truth.vector(second.when):
+                    continue
+                self._compare(rulebase, first, second)
+
+    def _compare(self, rulebase: RuleBase, first: Rule, second: Rule) -> None:
+        other = f"{first.id!r} ({self.index.rule_at(rulebase, first.id)})"
+        same_then = (first.then.points == second.then.points
+                     and sorted(first.then.knockout or []) == sorted(second.then.knockout or []))
+        if same_then:
+            self.add("error", "duplicate-rule", self.index.rule_at(rulebase, second.id),
+                     f"rule {second.id!r} duplicates rule {other}: same condition, same effect")
+            return
+        if first.then.points is None or second.then.points is None:
+            return
+        same_group = first.group is not None and first.group == second.group
+        for framework_id in sorted(set(first.then.points) & set(second.then.points)):
+            a, b = first.then.points[framework_id], second.then.points[framework_id]
+            where = self.index.rule_at(rulebase, second.id, "then", "points", framework_id)
+            if a * b < 0:
+                self.add("error", "contradiction", where,
+                         f"contradiction: rules {other} and {second.id!r} fire under the same condition and give "
+                         f"{framework_id} {a:+g} and {b:+g}")
+            elif a * b > 0 and not same_group:
+                self.add("warning", "double-counting", where,
+                         f"double counting: group them: rules {other} and {second.id!r} always fire together and "
+                         f"both push {framework_id} {'up' if a > 0 else 'down'}")
+
+    def check_knocked_out_points(self, rulebase: RuleBase, model: WorldModel, kinds: Mapping[str, str]) -> None:
+        knockouts: dict[str, list[Rule]] = defaultdict(list)
+        for rule in rulebase.rules:
+            for framework_id in rule.then.knockout or []:
+                knockouts[framework_id].append(rule)
+        for rule in rulebase.rules:
+            if rule.then.points is None or kinds.get(rule.id) == "never":
+                continue
+            for framework_id in rule.then.points:
+                removers = knockouts.get(framework_id, [])
+                truth = Truth(model, [rule.when, *(r.when for r in removers)],
+                               extra_facts={"os", "arch", f"{framework_id}.device"})
+                firing = [world for world in truth.worlds if holds(rule.when, world)]
+                if not firing:
+                    continue
+                no_build = [world for world in firing if f"{framework_id}.device" not in world]
+                removed_by = sorted({r.id for world in firing if f"{framework_id}.device" in world
+                                     for r in removers if holds(r.when, world)})
+                if all(f"{framework_id}.device" not in world or any(holds(r.when, world) for r in removers)
+                       for world in firing):
+                    why = []
+                    if no_build:
+                        machines = sorted({f"{w['os']}/{w['arch']}" for w in no_build})
+                        why.append(f"it has no build for {', '.join(machines)}")
+                    if removed_by:
+                        why.append(f"knockout rule {', '.join(repr(r) for r in removed_by)} removes it")
+                    self.add("warning", "knocked-out-points",
+                             self.index.rule_at(rulebase, rule.id, "then", "points", framework_id),
+                             f"rule {rule.id!r} gives {framework_id} points, but wherever it fires {framework_id} is "
+                             f"knocked out ({'; '.join(why)})")
+
+    # --- coverage ------------------------------------------------------------------------------------
+
+    def check_coverage(self, rulebase: RuleBase, model: WorldModel, kinds: Mapping[str, str]) -> None:
+        targeted: dict[str, set[str]] = {"goals": set(), "experience": set()}
+        for rule in rulebase.rules:
+            if kinds.get(rule.id) == "never":
+                continue
+            truth = Truth(model, [rule.when])
+            for world in truth.worlds:
+                fired = holds(rule.when, world)
+                if "goals" in world and not fired:
+                    for goal in facts_of([rule.when])[2].get("goals", ()):
+                        if goal not in world["goals"] and holds(rule.when, {**world, "goals": world["goals"] | {goal}}):
+                            targeted["goals"].add(goal)
+                if "experience" in world and fired:
+                    for level in rulebase.facts["experience"].values or []:
+                        if not holds(rule.when, {**world, "experience": level}):
+                            targeted["experience"].add(world["experience"])
+        for fact in ("goals", "experience"):
+            spec = rulebase.facts.get(fact)
+            for position, value in enumerate(spec.values or [] if spec else []):
+                if value not in targeted[fact]:
+                    self.add("error", f"uncovered-{'goal' if fact == 'goals' else 'experience'}",
+                             self.index.entry_at("facts", fact, "values", position),
+                             f"no rule targets {fact} value {value!r}: no rule starts or stops firing because of it")
+
+        used: set[str] = set()
+        for rule in rulebase.rules:
+            names = [leaf.fact for leaf in iter_leaves(rule.when)]
+            names += [m.group(1) for m in MESSAGE_PLACEHOLDER.finditer(rule.message)]
+            used |= {name.partition(".")[2] if "." in name else name for name in names}
+        produced = {name.partition(".")[2] if "." in name else name for name in model.produced}
+        for fact in rulebase.facts:
+            if fact not in used and fact not in produced:
+                self.add("warning", "unreferenced-fact", self.index.entry_at("facts", fact),
+                         f"fact {fact!r} is declared but no rule tests or quotes it and the engine never supplies it")
+        registry = next(iter(self.index.facts.values()), None)
+        for fact in sorted(produced - set(rulebase.facts)):
+            self.add("warning", "undeclared-fact", registry[0].location if registry else f"{BASE_DIR}:1:1",
+                     f"the engine supplies fact {fact!r} but no file declares it, so no rule can test it")
+
+    def check_golden(self, rulebase: RuleBase, golden_file: Path, kinds: Mapping[str, str]) -> None:
+        display = _display_name(golden_file)
+        try:
+            data = load_rule_yaml(golden_file, display)
+        except RuleFileError as exc:
+            self.add("error", "golden", exc.location, exc.message)
+            return
+        scenarios = data.get("scenarios") if isinstance(data, dict) else None
+        if not isinstance(scenarios, list):
+            self.add("error", "golden", f"{display}:1:1", "a golden file needs a 'scenarios' list")
+            return
+        fired: set[str] = set()
+        firsts: set[str] = set()
+        for position, scenario in enumerate(scenarios):
+            where = str(locate(data, ("scenarios", position)) or f"{display}:1:1")
+            try:
+                hardware, goals, experience = scenario["hardware"], list(scenario["goals"]), scenario["experience"]
+                facts = derive_facts(rulebase, hardware, goals, experience)
+                facts["probed"] = False
+                fired |= {rule.id for rule in rulebase.rules if holds(rule.when, facts)}
+                firsts.add(recommend(rulebase, goals, experience, hardware)["ranking"][0]["framework"])
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                self.add("error", "golden", where, f"scenario {position} cannot be evaluated: {exc!r}")
+        for rule in rulebase.rules:
+            probe_only = any((spec := rulebase.fact_spec(leaf.fact)) is not None and spec.source == "benchmark"
+                             for leaf in iter_leaves(rule.when))
+            if rule.id not in fired and not probe_only and kinds.get(rule.id) != "never":
+                self.add("warning", "golden-unfired", self.index.rule_at(rulebase, rule.id),
+                         f"no golden scenario fires rule {rule.id} ({display})")
+        for framework_id in FRAMEWORK_IDS:
+            if framework_id not in firsts:
+                self.add("warning", "golden-never-first", self.index.entry_at("frameworks", framework_id),
+                         f"no golden scenario ranks {framework_id} first ({display})")

@@ -1,0 +1,230 @@
+"""A small symbolic evaluator: every fact assignment ("world") the engine can produce, restricted to
+the facts some conditions mention, and the truth of conditions over those worlds."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rules.engine import derive_facts, holds, measured_facts
+from rules.rulebase import RuleBase, iter_leaves
+from rules.schema import ACCELERATOR_KINDS, ARCHITECTURES, FRAMEWORK_IDS, OPERATING_SYSTEMS, FactSpec
+
+MISSING = object()  # only used as a domain marker: a missing fact is left out of the world
+
+
+def number_points(thresholds: Iterable[float], spec: FactSpec | None, floor: float | None = None) -> list[float]:
+    """Points that decide every comparison against the thresholds: each one, between, below, above."""
+    cuts = sorted(set(thresholds))
+    points: set[float] = set(cuts)
+    if cuts:
+        points |= {cuts[0] - 1, cuts[-1] + 1}
+        points |= {(low + high) / 2 for low, high in zip(cuts, cuts[1:])}
+    else:
+        points.add(0.0)
+    low, high = (spec.range if spec is not None and spec.range else (float("-inf"), float("inf")))
+    if spec is not None and spec.range:
+        points |= {low, high}
+    if floor is not None:
+        low = max(low, floor)
+        points.add(low)
+    return sorted(p for p in points if low <= p <= high)
+
+
+class WorldModel:
+    """Enumerates the fact assignments (worlds) the engine can produce, restricted to given facts.
+
+    Components, combined as a product:
+      hardware   every plausible (os, arch, accelerator kinds) machine, through ``derive_facts``, with
+                 accelerator count and memory at each threshold point the rules use;
+      optional   hardware figures the user may leave out (memory, cores): each point, or missing;
+      user       goals (every subset of the goal values the rules name; never empty) and experience;
+      benchmark  ``probed`` false (no measured facts), or true with each measured fact at each value
+                 or missing;
+      other      a declared fact the engine never supplies is always missing.
+    """
+
+    def __init__(self, rulebase: RuleBase):
+        self.rulebase = rulebase
+        self.machines = [
+            (os_name, arch, kinds)
+            for os_name in OPERATING_SYSTEMS
+            for arch in ARCHITECTURES
+            for size in range(len(ACCELERATOR_KINDS) + 1)
+            for kinds in itertools.combinations(ACCELERATOR_KINDS, size)
+            if self._plausible(os_name, arch, kinds)
+        ]
+        minimal_keys: set[str] = set()
+        full_keys: set[str] = set()
+        for os_name, arch, kinds in self.machines:
+            minimal_keys |= set(derive_facts(rulebase, self._hardware(os_name, arch, kinds), [], "beginner"))
+            full = {**self._hardware(os_name, arch, kinds), "memory_gb": 1, "cpu": {"model": "x", "cores": 1}}
+            full_keys |= set(derive_facts(rulebase, full, [], "beginner"))
+        self.user_facts = {"goals", "experience"}
+        self.hardware_facts = minimal_keys - self.user_facts
+        self.optional_facts = full_keys - minimal_keys
+        sample = {framework_id: {"slowdown": 2.0, "fastest": framework_id, "reached_accelerator": False,
+                                 "accelerator_issue": {"detail": "d", "fix": "f"}, "failed": True,
+                                 "failure_kind": "k", "failure_message": "m"} for framework_id in FRAMEWORK_IDS}
+        self.benchmark_facts = set(measured_facts(sample)) | {"probed"}
+        self.produced = self.hardware_facts | self.optional_facts | self.user_facts | self.benchmark_facts
+        self._cache: dict[tuple, list[dict[str, Any]]] = {}
+
+    @staticmethod
+    def _plausible(os_name: str, arch: str, kinds: tuple[str, ...]) -> bool:
+        # Apple GPUs only in arm64 Macs, nothing else in a Mac; TPU hosts run Linux.
+        if os_name == "darwin":
+            return set(kinds) <= ({"apple-gpu"} if arch == "arm64" else set())
+        return "apple-gpu" not in kinds and ("tpu" not in kinds or os_name == "linux")
+
+    @staticmethod
+    def _hardware(os_name: str, arch: str, kinds: Sequence[str], count: float | None = None,
+                  memory: float = 0) -> dict[str, Any]:
+        accelerators = [{"kind": kind, "name": kind, "count": 1, "memory_gb": 0} for kind in kinds]
+        if accelerators:
+            accelerators[0]["count"] = (count if count is not None else len(kinds)) - (len(kinds) - 1)
+            accelerators[0]["memory_gb"] = memory
+        return {"os": os_name, "arch": arch, "accelerators": accelerators}
+
+    def spec(self, fact: str) -> FactSpec | None:
+        return self.rulebase.fact_spec(fact)
+
+    def _domain(self, fact: str, thresholds: Mapping[str, set[float]], members: Mapping[str, set[str]]) -> list[Any]:
+        spec = self.spec(fact)
+        if spec is None:
+            return [MISSING]
+        if spec.type == "enum":
+            return list(spec.values or [])
+        if spec.type == "bool":
+            return [True, False]
+        if spec.type == "number":
+            return number_points(thresholds.get(fact, ()), spec)
+        if spec.type == "set":
+            named = sorted(members.get(fact, ()))
+            return [frozenset(c) for size in range(len(named) + 1) for c in itertools.combinations(named, size)]
+        return ["some text"]
+
+    def worlds(self, facts: set[str], thresholds: Mapping[str, set[float]],
+               members: Mapping[str, set[str]]) -> list[dict[str, Any]]:
+        key = (frozenset(facts), tuple(sorted((f, tuple(sorted(v))) for f, v in thresholds.items() if f in facts)),
+               tuple(sorted((f, tuple(sorted(v))) for f, v in members.items() if f in facts)))
+        if key not in self._cache:
+            parts = [self._hardware_part(facts, thresholds), self._user_part(facts, members),
+                     self._benchmark_part(facts, thresholds, members)]
+            for fact in sorted(facts & self.optional_facts):
+                parts.append([{}] + [{fact: value} for value in self._domain(fact, thresholds, members)])
+            worlds = []
+            for combination in itertools.product(*parts):
+                world: dict[str, Any] = {}
+                for piece in combination:
+                    world.update(piece)
+                worlds.append(world)
+            self._cache[key] = worlds
+        return self._cache[key]
+
+    def _hardware_part(self, facts: set[str], thresholds: Mapping[str, set[float]]) -> list[dict[str, Any]]:
+        wanted = facts & self.hardware_facts
+        if not wanted:
+            return [{}]
+        count_spec, memory_spec = self.spec("accelerator_count"), self.spec("accelerator_memory_gb")
+        seen: dict[frozenset, dict[str, Any]] = {}
+        for os_name, arch, kinds in self.machines:
+            counts: list[float | None] = [None]
+            memories: list[float] = [0]
+            if kinds and "accelerator_count" in wanted:
+                counts = list(number_points(thresholds.get("accelerator_count", ()), count_spec, floor=len(kinds)))
+            if kinds and "accelerator_memory_gb" in wanted:
+                memories = list(number_points(thresholds.get("accelerator_memory_gb", ()), memory_spec, floor=0))
+            for count in counts:
+                for memory in memories:
+                    derived = derive_facts(self.rulebase, self._hardware(os_name, arch, kinds, count, memory), [],
+                                           "beginner")
+                    piece = {fact: derived[fact] for fact in wanted if fact in derived}
+                    seen.setdefault(frozenset(piece.items()), piece)
+        return list(seen.values())
+
+    def _user_part(self, facts: set[str], members: Mapping[str, set[str]]) -> list[dict[str, Any]]:
+        parts: list[list[dict[str, Any]]] = []
+        if "experience" in facts:
+            parts.append([{"experience": value} for value in (self.spec("experience").values or [])])
+        if "goals" in facts:
+            named = members.get("goals", set())
+            everything = set(self.spec("goals").values or [])
+            subsets = self._domain("goals", {}, members)
+            # At least one goal is always chosen: the empty set stands for "only goals not named here".
+            parts.append([{"goals": s} for s in subsets if s or named < everything])
+        return [dict(pair for piece in combo for pair in piece.items()) for combo in itertools.product(*parts)]
+
+    def _benchmark_part(self, facts: set[str], thresholds: Mapping[str, set[float]],
+                        members: Mapping[str, set[str]]) -> list[dict[str, Any]]:
+        wanted = facts & self.benchmark_facts
+        if not wanted:
+            return [{}]
+        measured = sorted(wanted - {"probed"})
+        pieces = [{"probed": False}]
+        domains = [[MISSING, *self._domain(fact, thresholds, members)] for fact in measured]
+        for values in itertools.product(*domains):
+            piece = {"probed": True}
+            piece.update({fact: value for fact, value in zip(measured, values) if value is not MISSING})
+            pieces.append(piece)
+        return pieces
+
+
+def facts_of(conditions: Iterable[Any]) -> tuple[set[str], dict[str, set[float]], dict[str, set[str]]]:
+    facts: set[str] = set()
+    thresholds: dict[str, set[float]] = defaultdict(set)
+    members: dict[str, set[str]] = defaultdict(set)
+    for condition in conditions:
+        for leaf in iter_leaves(condition):
+            facts.add(leaf.fact)
+            if leaf.op in ("lt", "lte", "gt", "gte", "eq", "ne") and isinstance(leaf.value, (int, float)) \
+                    and not isinstance(leaf.value, bool):
+                thresholds[leaf.fact].add(float(leaf.value))
+            if leaf.op == "contains":
+                members[leaf.fact].add(leaf.value)
+            elif leaf.op == "contains_any":
+                members[leaf.fact].update(leaf.value)
+    return facts, thresholds, members
+
+
+class Truth:
+    """Truth of conditions over the worlds of a set of conditions."""
+
+    def __init__(self, model: WorldModel, conditions: Sequence[Any], extra_facts: Iterable[str] = ()):
+        facts, thresholds, members = facts_of(conditions)
+        self.worlds = model.worlds(facts | set(extra_facts), thresholds, members)
+
+    def vector(self, condition: Any) -> tuple[bool, ...]:
+        return tuple(holds(condition, world) for world in self.worlds)
+
+    def kind(self, condition: Any) -> str:
+        vector = self.vector(condition)
+        return "never" if not any(vector) else "always" if all(vector) else "sometimes"
+
+
+def sample_worlds(model: WorldModel, facts: set[str], thresholds: Mapping[str, set[float]],
+                   members: Mapping[str, set[str]], size: int = 256) -> list[dict[str, Any]]:
+    """Random valid worlds over every fact the rules mention: a whole machine, the user's answers,
+    and, when probed, each measured fact drawn on its own (enumerating them all would not fit)."""
+    rng = random.Random(0)
+    hardware = model.worlds(facts & model.hardware_facts, thresholds, members)
+    user = model.worlds(facts & model.user_facts, thresholds, members)
+    singles = {fact: model.worlds({fact}, thresholds, members)
+               for fact in facts - model.hardware_facts - model.user_facts}
+    measured = sorted(fact for fact in singles if fact in model.benchmark_facts and fact != "probed")
+    rest = sorted(fact for fact in singles if fact not in model.benchmark_facts)
+    sample = []
+    for _ in range(size):
+        world: dict[str, Any] = {**rng.choice(hardware), **rng.choice(user)}
+        for fact in rest:
+            world.update(rng.choice(singles[fact]))
+        if facts & model.benchmark_facts:
+            world["probed"] = rng.random() < 0.75
+            if world["probed"]:
+                for fact in measured:
+                    world.update(rng.choice([piece for piece in singles[fact] if piece.get("probed")]))
+        sample.append(world)
+    return sample

@@ -133,6 +133,8 @@ def start_probe() -> Response:
     except ContractViolation as violation:
         raise Problem(422, f"invalid request: {violation}", violation.errors) from None
     params = {"quick": bool(body.get("quick", False))}
+    if body.get("thorough"):
+        params["thorough"] = True
     if body.get("frameworks"):
         params["frameworks"] = sorted(body["frameworks"])
     try:
@@ -145,8 +147,6 @@ def start_probe() -> Response:
     response.headers["Location"] = url_for("api.get_probe", probe_id=probe_id)
     return response
 
-    if body.get("thorough"):
-        params["thorough"] = True
 
 def _store_uploaded_report(report: dict) -> Response:
     try:

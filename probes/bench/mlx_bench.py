@@ -39,6 +39,11 @@ class Adapter(common.Adapter):
         super().__init__(lib, settings)
         self._kinds: dict[str, Any] = {}
 
+    def slow_compile(self, device: str) -> str | None:
+        if device != "cpu":
+            return None
+        return "a cold mx.compile on the CPU generates C++ and builds it with the system compiler: ~4 s"
+
     def first_result(self) -> None:
         mx = self.lib
         result = mx.sum(mx.ones(8) + 1)

@@ -55,6 +55,10 @@ class Adapter(common.Adapter):
             pass
         self._probe_errors: dict[str, str] = {}
 
+    def slow_compile(self, device: str) -> str | None:
+        return ("a cold torch.compile generates and builds C++ (CPU) or Triton (GPU) kernels: 15-35 s on a "
+                "2-core CPU")
+
     def first_result(self) -> None:
         torch = self.lib
         float((torch.ones(8) + 1).sum().item())

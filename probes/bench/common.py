@@ -516,10 +516,11 @@ def pick_size(sizes: Sequence[int], build: Callable[[int], Callable[[], Any]], w
         if chosen is not None:
             limit = settings.slow_call_s if size == standard else settings.reduced_call_s
             if chosen.per_call_s * work(size) / work(chosen.size) > limit:
-                # Before stepping down from the standard size, confirm: a call or two delayed by another
-                # process must not shrink a framework's problem. Up to 3 more calls or 50 ms at this size.
+                # Before stepping down from the standard size, confirm: calls delayed by another process (a
+                # preempted BLAS thread stalls its partner for a time slice) must not shrink a framework's
+                # problem. Up to 10 more calls or 0.15 s at this size; the fastest call decides.
                 spent = 0.0
-                for _ in range(3):
+                for _ in range(10):
                     t0 = time.perf_counter()
                     sync(chosen.run())
                     elapsed = time.perf_counter() - t0
@@ -527,7 +528,7 @@ def pick_size(sizes: Sequence[int], build: Callable[[int], Callable[[], Any]], w
                     chosen.prior_s += elapsed
                     chosen.per_call_s = min(chosen.per_call_s, elapsed)
                     spent += elapsed
-                    if spent >= 0.05 or chosen.per_call_s * work(size) / work(chosen.size) <= limit:
+                    if spent >= 0.15 or chosen.per_call_s * work(size) / work(chosen.size) <= limit:
                         break
             if chosen.per_call_s * work(size) / work(chosen.size) > limit:
                 chosen.predicted_standard_s = chosen.per_call_s * work(standard) / work(chosen.size)

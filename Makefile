@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA_DIR ?= data
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean chromium
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,22 @@ $(VENV)/.test-installed: pyproject.toml | $(PY)
 run: $(VENV)/.run-installed
 	$(VENV)/bin/framework-advisor serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed chromium
 	$(PY) -m pytest
+
+# The browser test drives Debian's chromium (Playwright's browser download is never used). As root on
+# Debian/Ubuntu it is installed here when missing; elsewhere tests/test_browser.py skips and says how
+# to get it, and with CI=true it fails instead.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	     && grep -qsE '^ID(_LIKE)?=.*(debian|ubuntu)' /etc/os-release; then \
+	  echo "make: installing Debian's chromium for the browser test"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium \
+	    || echo "make: warning: could not install chromium; the browser test will skip (or fail under CI=true)"; \
+	else \
+	  echo "make: chromium not found and not installed here (needs root on Debian/Ubuntu): the browser test will skip"; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache

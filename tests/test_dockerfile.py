@@ -43,3 +43,37 @@ def test_has_a_healthcheck_on_healthz_and_an_exec_form_command():
 def test_torch_pin_matches_pyproject():
     pyproject = (REPO_ROOT / "pyproject.toml").read_text()
     assert re.search(r'"torch==([^"]+)"', pyproject).group(1) == re.search(r"torch==(\S+)", DOCKERFILE).group(1)
+
+
+def test_base_image_is_a_pinned_slim_tag_and_a_cuda_base_is_documented():
+    default = re.search(r"^ARG BASE_IMAGE=(\S+)$", DOCKERFILE, re.MULTILINE).group(1)
+    assert re.fullmatch(r"python:3\.\d+(\.\d+)?-slim-\w+", default), default
+    assert re.search(r"^FROM \$\{BASE_IMAGE\}$", DOCKERFILE, re.MULTILINE)
+    # The CUDA variant: a build arg for an NVIDIA CUDA base and the matching PyTorch wheel index.
+    assert re.search(r"BASE_IMAGE=nvidia/cuda:\S+", DOCKERFILE)
+    assert re.search(r"TORCH_INDEX_URL=https://download\.pytorch\.org/whl/cu\d+", DOCKERFILE)
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("## Container image"):]
+    container = section[:section.find("\n## ", 3)] if "\n## " in section[3:] else section
+    assert "nvidia/cuda" in container and "whl/cu" in container and "scripts/podman_image.sh" in container
+
+
+def test_only_the_justified_hadolint_ignore():
+    # DL3008 (unpinned apt packages) only for the python3 a CUDA base lacks; nothing else is silenced.
+    assert set(re.findall(r"hadolint ignore=(\S+)", DOCKERFILE)) <= {"DL3008"}
+
+
+def test_pip_installs_are_pinned():
+    for command in re.findall(r"pip install ([^\n]+)", DOCKERFILE):
+        packages = [word for word in command.split() if not word.startswith("-") and "INDEX_URL" not in word]
+        assert all("==" in word or word.startswith("'.[") for word in packages), command
+
+
+def test_podman_script_is_executable_shell():
+    script = REPO_ROOT / "scripts" / "podman_image.sh"
+    assert script.stat().st_mode & 0o111, "scripts/podman_image.sh must be executable"
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    text = script.read_text()
+    for needed in ("--isolation=chroot", "--pull=never", "--format docker", "--runtime runc", "/healthz"):
+        assert needed in text

@@ -8,6 +8,15 @@ const KIND_LABELS = {
   'apple-gpu': 'Apple GPU', 'intel-xpu': 'Intel XPU', cpu: 'CPU',
 };
 const OS_LABELS = { linux: 'Linux', darwin: 'macOS', windows: 'Windows' };
+const FRAMEWORK_NAMES = { pytorch: 'PyTorch', jax: 'JAX', mlx: 'MLX', tensorflow: 'TensorFlow', numpy: 'NumPy' };
+const FRAMEWORK_COLORS = { pytorch: '#c8402a', jax: '#2457d6', mlx: '#6b4fbb', tensorflow: '#b86e00', numpy: '#1d7a46' };
+const BENCHMARK_LABELS = {
+  matmul_fp32: 'Matrix multiply (fp32)', matmul_bf16: 'Matrix multiply (bf16)', conv2d: '2-D convolution',
+  elementwise_bandwidth: 'Element-wise bandwidth', dispatch_latency: 'Dispatch latency',
+  mlp_step_eager: 'MLP training step (eager)', mlp_step_compiled: 'MLP training step (compiled)',
+  h2d_copy: 'Host-to-device copy',
+};
+const SVG_NS = 'http://www.w3.org/2000/svg';
 
 const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -255,6 +264,303 @@ function renderFramework(fw) {
   return details;
 }
 
+// ---- Measured benchmark figures: an inline SVG bar chart, one group of bars per benchmark ----
+
+function frameworkName(id) { return FRAMEWORK_NAMES[id] || id; }
+function deviceName(device) { return KIND_LABELS[device] || device; }
+
+function formatFigure(value) {
+  const n = Number(value);
+  if (!Number.isFinite(n)) return String(value);
+  const abs = Math.abs(n);
+  if (abs >= 100) return String(Math.round(n));
+  if (abs >= 10) return n.toFixed(1);
+  if (abs >= 0.01 || abs === 0) return n.toFixed(2);
+  return n.toPrecision(2);
+}
+
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value !== undefined && value !== null) node.setAttribute(key, String(value));
+  }
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Benchmarks of a ProbeReport grouped by benchmark name and unit, each with one entry per framework and device. */
+function benchmarkGroups(report) {
+  const groups = new Map();
+  for (const fw of report.frameworks || []) {
+    for (const bench of fw.benchmarks || []) {
+      const value = Number(bench.value);
+      if (!Number.isFinite(value)) continue;
+      const key = `${bench.name}\u0000${bench.unit}`;
+      if (!groups.has(key)) {
+        groups.set(key, {
+          name: bench.name, unit: bench.unit, label: BENCHMARK_LABELS[bench.name] || bench.name,
+          lowerIsBetter: bench.lower_is_better ?? bench.name === 'dispatch_latency', entries: [],
+        });
+      }
+      groups.get(key).entries.push({
+        framework: fw.framework, device: bench.device, value, percentOfPeak: bench.percent_of_peak,
+        checked: bench.checked,
+      });
+    }
+  }
+  return [...groups.values()];
+}
+
+function barLabel(group, entry) {
+  const better = group.lowerIsBetter ? 'lower is better' : 'higher is better';
+  return `${frameworkName(entry.framework)} on ${deviceName(entry.device)}, ${group.label}: ` +
+    `${formatFigure(entry.value)} ${group.unit} (${better})`;
+}
+
+function renderBarChart(groups, titleText) {
+  const width = 640, labelWidth = 170, valueWidth = 90, barHeight = 18, rowGap = 6, groupGap = 18, headerHeight = 22;
+  const barArea = width - labelWidth - valueWidth;
+  const titleId = `chart-title-${Math.random().toString(36).slice(2, 8)}`;
+  const chart = svg('svg', { class: 'bar-chart', role: 'group', 'aria-labelledby': titleId, width: '100%' });
+  chart.append(svg('title', { id: titleId }, titleText));
+  let y = 0;
+  for (const group of groups) {
+    const max = Math.max(...group.entries.map((entry) => Math.abs(entry.value))) || 1;
+    const better = group.lowerIsBetter ? 'lower is better' : 'higher is better';
+    const heading = `${group.label}, ${group.unit} (${better})`;
+    const g = svg('g', { class: 'bench-group', role: 'list', 'aria-label': heading, 'data-benchmark': group.name });
+    g.append(svg('text', { class: 'group-label', x: 0, y: y + 15, 'aria-hidden': 'true' }, heading));
+    y += headerHeight;
+    for (const entry of group.entries) {
+      const label = barLabel(group, entry);
+      const barWidth = Math.max(2, (Math.abs(entry.value) / max) * barArea);
+      const row = svg('g', { class: 'bar-row', role: 'listitem' });
+      row.append(
+        svg('text', { class: 'bar-label', x: labelWidth - 8, y: y + 13, 'text-anchor': 'end', 'aria-hidden': 'true' },
+          `${frameworkName(entry.framework)} (${deviceName(entry.device)})`),
+        svg('rect', {
+          class: 'bar', x: labelWidth, y, width: barWidth.toFixed(1), height: barHeight, rx: 3,
+          fill: FRAMEWORK_COLORS[entry.framework] || '#5b6475', role: 'img', 'aria-label': label,
+          'data-framework': entry.framework, 'data-value': entry.value,
+        }),
+        svg('text', { class: 'bar-value', x: labelWidth + barWidth + 6, y: y + 13, 'aria-hidden': 'true' },
+          `${formatFigure(entry.value)} ${group.unit}`));
+      row.querySelector('rect').append(svg('title', {}, label));
+      g.append(row);
+      y += barHeight + rowGap;
+    }
+    chart.append(g);
+    y += groupGap;
+  }
+  chart.setAttribute('viewBox', `0 0 ${width} ${Math.max(y - groupGap, 1)}`);
+  return chart;
+}
+
+function renderFiguresTable(groups) {
+  const head = el('tr', {}, ...['Benchmark', 'Framework', 'Device', 'Value', '% of peak']
+    .map((h) => el('th', { scope: 'col', text: h })));
+  const body = el('tbody');
+  for (const group of groups) {
+    for (const entry of group.entries) {
+      body.append(el('tr', {},
+        el('td', { text: group.label }),
+        el('th', { scope: 'row', text: frameworkName(entry.framework) }),
+        el('td', { text: deviceName(entry.device) }),
+        el('td', { class: 'num', text: `${formatFigure(entry.value)} ${group.unit}` }),
+        el('td', { class: 'num', text: entry.percentOfPeak === undefined ? '—' : `${formatFigure(entry.percentOfPeak)}%` })));
+    }
+  }
+  return el('details', { class: 'figures' }, el('summary', { text: 'The same figures as a table' }),
+    el('div', { class: 'table-wrap' }, el('table', { id: 'figures-table' }, el('thead', {}, head), body)));
+}
+
+function describeProbe(probe) {
+  const report = probe.report || {};
+  const when = probe.finished_at || report.created_at || probe.created_at;
+  const parts = [`Probe ${probe.id} of ${probe.host || report.host}`];
+  if (when) parts.push(`finished ${String(when).replace('T', ' ').replace(/\.\d+/, '').replace('+00:00', ' UTC')}`);
+  if (report.quick) parts.push('quick');
+  if (probe.params && probe.params.uploaded) parts.push('uploaded');
+  return parts.join(', ');
+}
+
+/** Show a finished probe (a ProbeJob with its report) in the chart area. */
+function renderProbeChart(probe) {
+  const container = $('#chart');
+  const report = probe.report || {};
+  const groups = benchmarkGroups(report);
+  container.dataset.probeId = probe.id;
+  const title = `Benchmark figures per framework: ${describeProbe(probe)}`;
+  const nodes = [el('p', { class: 'chart-source', text: describeProbe(probe) })];
+  if (groups.length) {
+    nodes.push(el('figure', { class: 'chart-figure' }, renderBarChart(groups, title),
+      el('figcaption', { class: 'hint', text: 'Each group compares the frameworks on one benchmark; bar length is relative to the group’s largest figure.' })),
+    renderFiguresTable(groups));
+  } else {
+    nodes.push(el('p', { class: 'hint', text: 'This probe recorded no benchmark figures.' }));
+  }
+  const notes = [];
+  for (const failure of report.failures || []) {
+    notes.push(`${frameworkName(failure.framework)}: not measured (${failure.kind}: ${failure.message})`);
+  }
+  for (const skipped of report.skipped || []) notes.push(`${frameworkName(skipped.framework)}: skipped (${skipped.reason})`);
+  if (notes.length) nodes.push(el('ul', { class: 'probe-notes' }, ...notes.map((note) => el('li', { text: note }))));
+  container.replaceChildren(...nodes);
+}
+
+function renderNoProbe(message) {
+  const container = $('#chart');
+  delete container.dataset.probeId;
+  container.replaceChildren(el('p', { class: 'hint', text: message }));
+}
+
+async function fetchJson(url) {
+  const response = await fetch(url, { headers: { Accept: 'application/json, application/problem+json' } });
+  let body = null;
+  try { body = await response.json(); } catch { /* not JSON */ }
+  if (!response.ok) {
+    const detail = body && (body.detail || body.title);
+    throw new Error(detail || `HTTP ${response.status}`);
+  }
+  return { response, body };
+}
+
+/** The chart follows the probe a recommendation used (the latest finished probe of this machine). */
+async function showProbeOfRecommendation(data) {
+  if (data.probe_id) {
+    if ($('#chart').dataset.probeId === data.probe_id) return;
+    try {
+      const { body } = await fetchJson(`/v1/probes/${encodeURIComponent(data.probe_id)}`);
+      if (body.report) renderProbeChart(body);
+    } catch (err) {
+      renderNoProbe(`Could not load probe ${data.probe_id} (${err.message}).`);
+    }
+  } else if (data.hardware_source === 'this-machine') {
+    renderNoProbe('This machine has no finished probe yet, so the ranking uses no measurements. Press “Probe this machine” to measure it.');
+  }
+}
+
+// ---- "Probe this machine": POST /v1/probes, then poll its Location ----
+
+const PROBE_PHASES = {
+  queued: () => 'Queued: waiting to start (one probe at a time runs on a machine).',
+  inventory: () => 'Reading the hardware inventory…',
+  framework: (p) => `Measuring ${frameworkName(p.framework)}` +
+    (p.total ? ` (framework ${(p.index || 0) + 1} of ${p.total})` : '') + '…',
+  done: () => 'Saving the report…',
+};
+
+let probeRunning = false;
+
+function setProbeRunning(running) {
+  probeRunning = running;
+  const button = $('#probe-button');
+  // aria-disabled rather than disabled: a disabled button loses keyboard focus.
+  button.setAttribute('aria-disabled', String(running));
+  button.textContent = running ? 'Probing…' : 'Probe this machine';
+  $('#measurements').setAttribute('aria-busy', String(running));
+}
+
+function showProbeProgress(job) {
+  const progress = job.progress || {};
+  const percent = job.status === 'finished' ? 100 : Math.max(0, Math.min(100, Number(progress.percent) || 0));
+  $('#probe-progress-row').hidden = false;
+  $('#probe-progress').value = percent;
+  $('#probe-progress').textContent = `${Math.round(percent)}%`;
+  $('#probe-percent').textContent = `${Math.round(percent)}%`;
+  const phase = job.status === 'queued' ? 'queued' : progress.phase;
+  const message = (PROBE_PHASES[phase] || (() => 'Starting…'))(progress);
+  // Only phase changes go to the live region; the step detail would be read out too often.
+  if ($('#probe-status').textContent !== message) $('#probe-status').textContent = message;
+  const step = progress.step && ({ import: 'importing the framework', done: 'framework finished' }[progress.step]
+    || BENCHMARK_LABELS[progress.step] || progress.step);
+  $('#probe-detail').textContent = step ? `Step: ${step}` : '';
+}
+
+function showProbeError(title, detail) {
+  const box = $('#probe-error');
+  box.replaceChildren(el('p', { class: 'error-title', text: title }));
+  if (detail) box.append(el('p', { class: 'error-detail', text: detail }));
+  box.hidden = false;
+  $('#probe-status').textContent = '';
+}
+
+function retryDelayMs(response) {
+  const seconds = Number(response.headers.get('Retry-After'));
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 5) * 1000 : 500;
+}
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+async function pollProbe(url, job, delayMs) {
+  let failures = 0;
+  while (job.status === 'queued' || job.status === 'running') {
+    showProbeProgress(job);
+    await sleep(delayMs);
+    try {
+      const { response, body } = await fetchJson(url);
+      job = body;
+      delayMs = retryDelayMs(response);
+      failures = 0;
+    } catch (err) {
+      failures += 1;
+      if (failures >= 5) throw err;
+    }
+  }
+  return job;
+}
+
+async function onProbeClick() {
+  if (probeRunning) return;
+  $('#probe-error').hidden = true;
+  setProbeRunning(true);
+  $('#probe-status').textContent = 'Starting a quick probe…';
+  try {
+    let response;
+    try {
+      response = await fetch('/v1/probes', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json, application/problem+json' },
+        body: JSON.stringify({ quick: true }),
+      });
+    } catch (err) {
+      showProbeError('Could not reach the service', `The request failed (${err.message}).`);
+      return;
+    }
+    let body = {};
+    try { body = await response.json(); } catch { /* not JSON */ }
+    if (!response.ok) {
+      let detail = body.detail || '';
+      if (response.status === 401) detail += ' Probes on this service need its token; run “framework-advisor probe” on the machine instead.';
+      showProbeError(body.title || `HTTP ${response.status}`, detail.trim());
+      return;
+    }
+    const url = response.headers.get('Location') || `/v1/probes/${encodeURIComponent(body.id)}`;
+    let job;
+    try {
+      job = await pollProbe(url, body, retryDelayMs(response));
+    } catch (err) {
+      showProbeError('Lost track of the probe', `Polling ${url} failed (${err.message}).`);
+      return;
+    }
+    if (job.status !== 'finished' || !job.report) {
+      showProbeError(`The probe ${job.status}`, job.error || 'It finished without a report.');
+      return;
+    }
+    showProbeProgress(job);
+    renderProbeChart(job);
+    const figures = benchmarkGroups(job.report).reduce((n, group) => n + group.entries.length, 0);
+    $('#probe-status').textContent = `Probe finished: ${figures} benchmark figures; the chart is updated.`;
+    // A recommendation shown for this machine is now out of date: ask again, with the new measurements.
+    if (lastRequest && !lastRequest.hardware && !loading) {
+      setLoading(true);
+      try { await sendRequest(lastRequest); } finally { setLoading(false); }
+    }
+  } finally {
+    setProbeRunning(false);
+  }
+}
+
 function renderResults(data) {
   const results = $('#results');
   const ranking = [...(data.ranking || [])].sort((a, b) => a.rank - b.rank);
@@ -265,20 +571,36 @@ function renderResults(data) {
     const source = data.hardware_source ? ` (${data.hardware_source})` : '';
     results.append(el('p', { class: 'hw-used', text: `Hardware${source}: ${summariseHardware(data.hardware).join(' · ')}` }));
   }
+  results.append(data.probe_id
+    ? el('p', { class: 'hw-used' }, `Measurements used: probe ${data.probe_id} (`,
+      el('a', { href: '#measurements', text: 'chart of its figures' }), ').')
+    : el('p', { class: 'hw-used', text: 'Measurements used: none.' }));
   results.append(renderRankingTable(ranking), ...ranking.map(renderFramework));
+  const first = ranking[0];
+  if (first) {
+    $('#announce').textContent = `Recommendation ready: ${first.name || frameworkName(first.framework)} ranks first ` +
+      `of ${ranking.length}, with score ${formatNumber(first.score)}. The ranking table follows the form.`;
+  }
+  showProbeOfRecommendation(data);
   if (data.rulebase) {
     $('#rulebase').textContent = `${data.rulebase.version} (sha256 ${String(data.rulebase.sha256).slice(0, 12)}…)`;
   }
 }
 
-function setLoading(loading) {
+let loading = false;
+let lastRequest = null;
+
+function setLoading(value) {
+  loading = value;
   const button = $('#submit');
-  button.disabled = loading;
-  button.textContent = loading ? 'Loading…' : 'Recommend a framework';
-  $('#results').setAttribute('aria-busy', String(loading));
+  // aria-disabled rather than disabled, so keyboard focus stays on the button.
+  button.setAttribute('aria-disabled', String(value));
+  button.textContent = value ? 'Loading…' : 'Recommend a framework';
+  $('#results').setAttribute('aria-busy', String(value));
 }
 
 async function sendRequest(body) {
+  lastRequest = body;
   let response;
   try {
     response = await fetch('/v1/recommendations', {
@@ -301,6 +623,7 @@ async function sendRequest(body) {
 
 async function onSubmit(event) {
   event.preventDefault();
+  if (loading) return;
   const form = event.currentTarget;
   syncGoalValidity();
   syncCpuCoresRequired();
@@ -324,6 +647,18 @@ function init() {
     else if (name === 'accelerator-kind') syncAcceleratorFields();
   });
   $('#hw-cpu-model').addEventListener('input', syncCpuCoresRequired);
+  $('#probe-button').addEventListener('click', onProbeClick);
+  // A ranking-table link opens the framework's details and moves focus there.
+  $('#results').addEventListener('click', (event) => {
+    const link = event.target.closest('a[href^="#fw-"]');
+    if (!link) return;
+    const details = document.getElementById(link.getAttribute('href').slice(1));
+    if (!details) return;
+    event.preventDefault();
+    details.open = true;
+    details.querySelector('summary').focus();
+    details.scrollIntoView({ block: 'start' });
+  });
   syncHardwareMode();
   syncAcceleratorFields();
   syncGoalValidity();

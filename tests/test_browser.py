@@ -1,0 +1,308 @@
+"""The web form in a real browser: Debian's Chromium driven by Playwright (python, sync API).
+
+A person fills the form with the keyboard, submits, reads the ranking table and the bar chart of
+the measured benchmark figures, copies a starter, and probes "this machine" (a fast stand-in probe
+with canned reports) while watching its progress. A screenshot is saved under test-artifacts/.
+
+No browser is downloaded: `make test` installs Debian's chromium when it runs as root on
+Debian/Ubuntu. Without it this test skips, saying how to get it; with CI=true it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from service.app import create_app
+from service.config import Settings
+from service.contract import validate
+from tests.conftest import REPO_ROOT
+
+HOST = socket.gethostname()
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+HOW_TO_GET_CHROMIUM = (
+    "Debian's chromium is needed for the browser test: `sudo apt-get install --no-install-recommends "
+    "chromium` (`make test` does this itself when run as root on Debian/Ubuntu), or point "
+    "FRAMEWORK_ADVISOR_CHROMIUM at a Chromium binary. Playwright's own browser download is not used.")
+
+
+def _missing(reason: str):
+    if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+        pytest.fail(f"CI=true and {reason}. {HOW_TO_GET_CHROMIUM}")
+    pytest.skip(f"{reason}. {HOW_TO_GET_CHROMIUM}")
+
+
+def _chromium() -> str:
+    configured = os.environ.get("FRAMEWORK_ADVISOR_CHROMIUM")
+    for candidate in (configured, "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    _missing("no Chromium found at " + (configured or "/usr/bin/chromium") + " or on PATH")
+
+
+# ---- A fast stand-in probe with canned reports (each validated against the contract) ----
+
+def _bench(name: str, value: float, unit: str, **extra) -> dict:
+    return {"name": name, "device": "cpu", "unit": unit, "value": value, "checked": True, **extra}
+
+
+def _report(quick: bool, figures: dict[str, dict[str, float]], failed: tuple[str, ...] = ()) -> dict:
+    """figures: framework -> {matmul_fp32 GFLOP/s, dispatch_latency us}."""
+    frameworks, derived, failures = [], {}, []
+    fastest = max(figures, key=lambda fw: figures[fw]["matmul_fp32"])
+    for framework, values in figures.items():
+        frameworks.append({"framework": framework, "version": "1.0", "benchmarks": [
+            _bench("matmul_fp32", values["matmul_fp32"], "GFLOP/s", percent_of_peak=values["matmul_fp32"] / 10),
+            _bench("dispatch_latency", values["dispatch_latency"], "us", lower_is_better=True)]})
+        relative = values["matmul_fp32"] / figures[fastest]["matmul_fp32"]
+        derived[framework] = {"failed": False, "relative_speed": round(relative, 4),
+                              "slowdown": round(1 / relative, 2), "fastest": fastest}
+    for framework in failed:
+        failure = {"kind": "crash", "message": "died from SIGSEGV"}
+        frameworks.append({"framework": framework, "failure": failure})
+        failures.append({"framework": framework, **failure})
+        derived[framework] = {"failed": True, "failure_kind": "crash", "failure_message": failure["message"]}
+    report = {
+        "schema_version": 1, "host": HOST, "created_at": "2026-11-22T00:00:00+00:00", "quick": quick,
+        "hardware": {"os": "linux", "arch": "x86_64", "cpu": {"model": "test", "cores": 2}, "memory_gb": 8,
+                     "accelerators": []},
+        "inventory_s": 0.01, "frameworks": frameworks, "skipped": [], "failures": failures,
+        "derived": derived, "versions": {"python": "3.11.7"}, "duration_s": 0.05,
+    }
+    validate("ProbeReport", report)
+    return report
+
+
+# The probe already stored when the page opens, and the one the "Probe this machine" button runs.
+SEED_REPORT = _report(True, {"pytorch": {"matmul_fp32": 290.0, "dispatch_latency": 12.0},
+                             "numpy": {"matmul_fp32": 120.0, "dispatch_latency": 1.5},
+                             "mlx": {"matmul_fp32": 3.6, "dispatch_latency": 40.0}}, failed=("jax",))
+BUTTON_REPORT = _report(True, {"pytorch": {"matmul_fp32": 310.0, "dispatch_latency": 11.0},
+                               "jax": {"matmul_fp32": 205.0, "dispatch_latency": 25.0},
+                               "numpy": {"matmul_fp32": 125.0, "dispatch_latency": 1.4}})
+
+
+class StagedFakeProbe:
+    """Returns the seed report at once, then takes a few seconds per call, reporting progress as the
+    real probe does (inventory, one phase per framework, steps inside it)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, quick=False, frameworks=None, progress=None):
+        self.calls += 1
+        if self.calls == 1:
+            return SEED_REPORT
+        progress({"phase": "inventory"})
+        time.sleep(0.3)
+        names = [fw["framework"] for fw in BUTTON_REPORT["frameworks"]]
+        for index, framework in enumerate(names):
+            progress({"phase": "framework", "framework": framework, "index": index, "total": len(names)})
+            for done, step in enumerate(("matmul_fp32", "dispatch_latency")):
+                progress({"step": step, "done": done, "total": 2})
+                time.sleep(0.4)
+        return BUTTON_REPORT
+
+
+@pytest.fixture()
+def served(request, tmp_path):
+    """The app on 127.0.0.1:<free port> in a thread, with one finished probe of this host stored.
+
+    Parametrized indirectly with {"token": ...}: a service with a token and no stored probe."""
+    token = getattr(request, "param", {}).get("token")
+    app = create_app(Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "probe.lock",
+                              api_token=token), run_probe=StagedFakeProbe())
+    seed_id = None
+    if token is None:
+        client = app.test_client()
+        seeded = client.post("/v1/probes", json={"quick": True})
+        assert seeded.status_code == 202, seeded.get_data(as_text=True)
+        seed_id = seeded.get_json()["id"]
+        deadline = time.monotonic() + 10
+        while client.get(f"/v1/probes/{seed_id}").get_json()["status"] != "finished":
+            assert time.monotonic() < deadline, "the seed probe never finished"
+            time.sleep(0.05)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seed_id
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture()
+def page(served):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright package is not installed (pip install -e '.[test]')")
+    executable = _chromium()
+    base_url, _ = served
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1100, "height": 900}, base_url=base_url)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.problems = []  # console errors, uncaught exceptions, failed or off-host requests
+        page.on("console", lambda message: message.type == "error" and page.problems.append(f"console: {message.text}"))
+        page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
+        page.on("requestfailed", lambda request: page.problems.append(f"request failed: {request.url}"))
+        page.on("request", lambda request: request.url.startswith(base_url)
+                or page.problems.append(f"off-host request: {request.url}"))
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def _focused(page, expression: str):
+    return page.evaluate(f"() => {{ const e = document.activeElement; return {expression}; }}")
+
+
+def _tab_until(page, predicate: str, limit: int = 15) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if _focused(page, predicate):
+            return
+    raise AssertionError(f"Tab never reached an element where {predicate}")
+
+
+def _bar_labels(page) -> list[str]:
+    return page.locator("#chart svg rect.bar").evaluate_all("bars => bars.map(b => b.getAttribute('aria-label'))")
+
+
+def test_a_person_gets_a_ranking_and_chart_and_probes_this_machine(page, served, capsys):
+    from playwright.sync_api import expect
+
+    _, seed_id = served
+    page.goto("/")
+    expect(page.locator("#machine-summary")).to_contain_text("This machine")
+
+    # Every control has an accessible name and every fieldset a legend.
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button, progress')]
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                     && !e.getAttribute('aria-labelledby') && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+        .map(e => e.outerHTML)""")
+    assert unlabelled == []
+    assert page.evaluate("() => [...document.querySelectorAll('fieldset')].every(f => f.querySelector(':scope > legend'))")
+
+    # Keyboard only: Tab into the goals, Space ticks one; arrows pick the experience; Enter submits.
+    page.keyboard.press("Tab")
+    assert _focused(page, "e.name + '=' + e.value") == "goals=learning"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    expect(page.get_by_role("checkbox", name="Research")).to_be_checked()
+    _tab_until(page, "e.name === 'experience'")
+    assert _focused(page, "getComputedStyle(e).outlineStyle") == "solid", "keyboard focus must be visible"
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("radio", name="Expert")).to_be_checked()
+    _tab_until(page, "e.id === 'submit'")
+    page.keyboard.press("Enter")
+
+    # The ranking table: five frameworks, ranks 1-5, announced in a live region.
+    rows = page.locator("#ranking-table tbody tr")
+    expect(rows).to_have_count(5)
+    assert rows.locator("td:first-child").all_inner_texts() == ["1", "2", "3", "4", "5"]
+    assert sorted(rows.locator("th").all_inner_texts()) == ["JAX", "MLX", "NumPy", "PyTorch", "TensorFlow (Keras)"]
+    expect(page.locator("#announce")).to_contain_text("Recommendation ready")
+    assert _focused(page, "e.id") == "submit", "focus stays on the button after submitting"
+    expect(page.locator("#results")).to_contain_text(f"Measurements used: probe {seed_id}")
+
+    # The chart: the seed probe's figures, one labelled bar per framework and benchmark.
+    expect(page.locator("#chart")).to_have_attribute("data-probe-id", seed_id)
+    chart = page.get_by_role("group", name=re.compile("Benchmark figures per framework"))
+    expect(chart).to_be_visible()
+    expect(page.locator("#chart svg rect.bar")).to_have_count(6)
+    expect(page.get_by_role("img", name="PyTorch on CPU, Matrix multiply (fp32): 290 GFLOP/s (higher is better)")).to_have_count(1)
+    expect(page.get_by_role("img", name="NumPy on CPU, Dispatch latency: 1.50 us (lower is better)")).to_have_count(1)
+    widths = {bar.get_attribute("data-framework"): float(bar.get_attribute("width"))
+              for bar in page.locator("#chart g[data-benchmark='matmul_fp32'] rect.bar").all()}
+    assert widths["pytorch"] > widths["numpy"] > widths["mlx"] > 0
+    expect(page.locator("#chart")).to_contain_text("JAX: not measured (crash: died from SIGSEGV)")
+
+    # Starter code with a copy button.
+    first = page.locator("details.framework[open]").first
+    copy = first.get_by_role("button", name=re.compile("starter code"))
+    copy.click()
+    expect(page.locator("#copy-status")).to_contain_text("Copied")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == first.locator(".code-block code").nth(1).inner_text()
+
+    page.screenshot(path=str(_artifact("form-ranking.png")), full_page=True)
+
+    # "Probe this machine" (keyboard): live progress, then a new chart and an updated ranking.
+    page.get_by_role("button", name="Probe this machine").focus()
+    page.keyboard.press("Enter")
+    progress = page.get_by_role("progressbar", name="Probe progress")
+    expect(progress).to_be_visible()
+    expect(page.locator("#probe-status")).to_contain_text("Measuring", timeout=10_000)
+    page.wait_for_function("() => { const v = document.querySelector('#probe-progress').value; return v > 0 && v < 100; }")
+    expect(page.locator("#probe-detail")).to_contain_text("Step:")
+    expect(page.locator("#probe-status")).to_contain_text("Probe finished", timeout=20_000)
+    assert progress.evaluate("e => e.value") == 100
+    new_id = page.locator("#chart").get_attribute("data-probe-id")
+    assert new_id and new_id != seed_id
+    expect(page.get_by_role("img", name="JAX on CPU, Matrix multiply (fp32): 205 GFLOP/s (higher is better)")).to_have_count(1)
+    labels = _bar_labels(page)
+    assert len(labels) == 6 and not any(label.startswith("MLX") for label in labels)
+    expect(page.locator("#results")).to_contain_text(f"Measurements used: probe {new_id}")
+    expect(page.locator("#probe-error")).to_be_hidden()
+
+    page.locator("#measurements").screenshot(path=str(_artifact("chart.png")))
+    page.screenshot(path=str(_artifact("form-after-probe.png")), full_page=True)
+    assert page.problems == []
+    with capsys.disabled():
+        print(f"\nbrowser test screenshots in {ARTIFACTS}: form-ranking.png, chart.png, form-after-probe.png")
+
+
+def _artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / name
+
+
+@pytest.mark.parametrize("served", [{"token": "s3cret"}], indirect=True)
+def test_without_a_probe_the_chart_says_so_and_a_token_protected_probe_explains(page):
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.get_by_role("checkbox", name="Learning deep learning").check()
+    page.get_by_role("radio", name="Beginner").check()
+    page.get_by_role("button", name="Recommend a framework").click()
+    expect(page.locator("#ranking-table tbody tr")).to_have_count(5)
+    expect(page.locator("#results")).to_contain_text("Measurements used: none.")
+    expect(page.locator("#chart")).to_contain_text("This machine has no finished probe yet")
+    expect(page.locator("#chart svg")).to_have_count(0)
+
+    page.get_by_role("button", name="Probe this machine").click()
+    alert = page.locator("#probe-error")
+    expect(alert).to_be_visible()
+    expect(alert).to_have_attribute("role", "alert")
+    expect(alert).to_contain_text("framework-advisor probe")
+    expect(page.get_by_role("button", name="Probe this machine")).to_have_attribute("aria-disabled", "false")
+    # The browser itself logs the 401 response as a console error; nothing else may go wrong.
+    assert [p for p in page.problems if "401" not in p] == []
+
+
+def test_a_missing_browser_skips_with_advice_but_fails_under_ci(monkeypatch):
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true and no Chromium found"):
+        _chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install --no-install-recommends chromium"):
+        _chromium()

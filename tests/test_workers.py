@@ -293,6 +293,25 @@ def test_size_ladder_reaches_the_standard_size_unless_a_framework_is_far_too_slo
     assert slow.predicted_standard_s > 1.0
 
 
+def test_a_rate_far_below_the_cpu_peak_keeps_a_framework_off_the_standard_size(np):
+    """Fast enough for the time limit, but under 5% of the computed peak: measured below the standard."""
+    from probes.bench import common
+
+    settings = common.Settings(framework="numpy", quick=False)
+    peak = 1e12
+
+    def build(n):
+        return lambda: time.sleep(2.0 * n ** 3 / (0.04 * peak))  # 1024: 54 ms; 2048 would take 0.43 s
+
+    sized = common.pick_size((1024, 2048), build, lambda n: 2.0 * n ** 3, lambda out: None, settings, 2048,
+                             peak_flops=peak)
+    assert sized.size == 1024 and sized.reduced
+    assert "computed peak" in sized.params("n")["size_note"]
+    same_league = common.pick_size((512, 1024), lambda n: (lambda: time.sleep(2.0 * n ** 3 / (0.5 * peak))),
+                                   lambda n: 2.0 * n ** 3, lambda out: None, settings, 1024, peak_flops=peak)
+    assert same_league.size == 1024 and not same_league.reduced
+
+
 def test_one_delayed_call_does_not_shrink_the_problem(np):
     from probes.bench import common
 

@@ -182,8 +182,10 @@ class Settings:
 
     @property
     def reduced_call_s(self) -> float:
-        """... at the largest ladder size predicted to take at most this long per call."""
-        return 0.05 if self.quick else 0.1
+        """... at the largest ladder size predicted to take at most this long per call. Far from where fast
+        libraries are (so they always reach the standard) and from where mlx[cpu] is (0.07 s at n=512, 0.6 s at
+        1024), so that a reduced size is the same from run to run."""
+        return 0.05 if self.quick else 0.3
 
     @property
     def compile_deadline_s(self) -> float:
@@ -227,6 +229,7 @@ class Sized:
     prior_s: float
     standard: int
     predicted_standard_s: float | None = None  # set when the size was reduced
+    reduced_because: str = ""
 
     @property
     def reduced(self) -> bool:
@@ -238,8 +241,8 @@ class Sized:
             return {}
         return {f"standard_{key}": self.standard,
                 "size_note": (f"measured at {key}={self.size}, below the standard {key}={self.standard} that the "
-                              f"other frameworks use on this device: one call at the standard size was predicted "
-                              f"to take {self.predicted_standard_s:.2g} s")}
+                              f"other frameworks use on this device: {self.reduced_because}; one call at the "
+                              f"standard size would take about {self.predicted_standard_s:.2g} s")}
 
 
 def _sig(value: float, digits: int = 4) -> float:
@@ -501,21 +504,36 @@ class Adapter:
 
 
 def pick_size(sizes: Sequence[int], build: Callable[[int], Callable[[], Any]], work: Callable[[int], float],
-              sync: Callable[[Any], Any], settings: Settings, standard: int) -> Sized:
+              sync: Callable[[Any], Any], settings: Settings, standard: int,
+              peak_flops: float | None = None) -> Sized:
     """Ascend ``sizes`` up to ``standard``, the size every framework uses on this kind of device (equal sizes,
     so that figures compare). A framework too slow for the standard size stops below it: a step is not taken
     when one call at the next size is predicted (from the calls at this size, by the work ratio) to take
-    longer than ``slow_call_s`` (the standard size) or ``reduced_call_s`` (a size below it).
+    longer than ``slow_call_s`` (the standard size) or ``reduced_call_s`` (a size below it), or, with
+    ``peak_flops`` (``work`` in FLOP), when the rate at this size is below ``MIN_FRACTION_OF_PEAK`` of it: the
+    standard is kept for frameworks in the same league, whatever the load, and refused to ones 10x+ slower.
 
     At each size the first call is timed, then two more (the best of them predicts the next size); the
     chosen size's calls are handed to the timing harness as its first call and warm-up.
     """
     ladder = sorted(size for size in sizes if size < standard) + [standard]
     chosen: Sized | None = None
+
+    def refused(current: Sized, size: int) -> str | None:
+        """Why the step from ``current`` to ``size`` is not taken, or None."""
+        limit = settings.slow_call_s if size == standard else settings.reduced_call_s
+        predicted = current.per_call_s * work(size) / work(current.size)
+        if predicted > limit:
+            return f"one call at {size} was predicted to take {predicted:.2g} s (limit {limit:g} s)"
+        rate = work(current.size) / max(current.per_call_s, 1e-12)
+        if size == standard and peak_flops and rate < MIN_FRACTION_OF_PEAK * peak_flops:
+            return (f"its rate at {current.size}, {rate / 1e9:.3g} GFLOP/s, is under {MIN_FRACTION_OF_PEAK:.0%} of "
+                    f"the computed peak of its threads ({peak_flops / 1e9:.3g} GFLOP/s)")
+        return None
+
     for size in ladder:
         if chosen is not None:
-            limit = settings.slow_call_s if size == standard else settings.reduced_call_s
-            if chosen.per_call_s * work(size) / work(chosen.size) > limit:
+            if refused(chosen, size):
                 # Before stepping down from the standard size, confirm: calls delayed by another process (a
                 # preempted BLAS thread stalls its partner for a time slice) must not shrink a framework's
                 # problem. Up to 10 more calls or 0.15 s at this size; the fastest call decides.
@@ -528,10 +546,12 @@ def pick_size(sizes: Sequence[int], build: Callable[[int], Callable[[], Any]], w
                     chosen.prior_s += elapsed
                     chosen.per_call_s = min(chosen.per_call_s, elapsed)
                     spent += elapsed
-                    if spent >= 0.15 or chosen.per_call_s * work(size) / work(chosen.size) <= limit:
+                    if spent >= 0.15 or not refused(chosen, size):
                         break
-            if chosen.per_call_s * work(size) / work(chosen.size) > limit:
+            why = refused(chosen, size)
+            if why:
                 chosen.predicted_standard_s = chosen.per_call_s * work(standard) / work(chosen.size)
+                chosen.reduced_because = why
                 break
         run = build(size)
         t0 = time.perf_counter()
@@ -549,6 +569,22 @@ def pick_size(sizes: Sequence[int], build: Callable[[int], Callable[[], Any]], w
                        prior_calls=len(timed), prior_s=sum(timed), standard=standard)
     assert chosen is not None
     return chosen
+
+
+# A framework whose rate below the standard size is under this fraction of the CPU's computed peak is measured
+# below the standard size (mlx[cpu] on Linux: ~1-2%); fast libraries reach 20-100% even on a loaded machine.
+MIN_FRACTION_OF_PEAK = 0.05
+
+
+def cpu_peak_flops(settings: Settings, dtype: str) -> float | None:
+    """The computed peak of the threads this worker uses (FLOP/s), or None when the clock is unknown."""
+    from probes.peaks import cpu_peak_gflops, measured_cpu_ghz
+
+    ghz = measured_cpu_ghz()
+    if not ghz:
+        return None
+    peak, _ = cpu_peak_gflops(settings.threads, ghz, settings.flags, dtype)
+    return peak * 1e9 if peak else None
 
 
 # Standard sizes: every framework is measured at the same size on the same kind of device (a framework too
@@ -590,7 +626,8 @@ def bench_matmul(fw: Adapter, device: str, dtype: str) -> dict[str, Any]:
         return lambda: matmul(da, db)
 
     sync = fw.sync_for(device)
-    sized = pick_size(sizes, build, lambda n: 2.0 * n ** 3, sync, fw.settings, standard)
+    peak = cpu_peak_flops(fw.settings, dtype) if device == "cpu" else None
+    sized = pick_size(sizes, build, lambda n: 2.0 * n ** 3, sync, fw.settings, standard, peak)
     n = sized.size
     timing = fw.settings.measure(sized.run, sync, sized)
     a, b = hosts[n]
@@ -627,7 +664,8 @@ def bench_conv2d(fw: Adapter, device: str) -> dict[str, Any]:
         return 2.0 * batch * 56 * 56 * 64 * 64 * 9
 
     sync = fw.sync_for(device)
-    sized = pick_size(batches, build, flops, sync, fw.settings, standard)
+    peak = cpu_peak_flops(fw.settings, "fp32") if device == "cpu" else None
+    sized = pick_size(batches, build, flops, sync, fw.settings, standard, peak)
     batch = sized.size
     timing = fw.settings.measure(sized.run, sync, sized)
     got = state["to_nhwc"](timing.last_output)

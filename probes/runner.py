@@ -147,7 +147,10 @@ def run_worker(framework: str, argv_for_out: Callable[[Path], list[str]], limits
                     failure = ("out-of-memory", f"resident memory passed {limits.memory_bytes / 2**30:.1f} GiB; "
                                                 f"the worker was killed")
                     break
-                time.sleep(POLL_SECONDS)
+                try:
+                    process.wait(timeout=POLL_SECONDS)  # returns as soon as the worker exits
+                except subprocess.TimeoutExpired:
+                    pass
         except psutil.NoSuchProcess:
             pass
         finally:

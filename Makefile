@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA_DIR ?= data
 
-.PHONY: run test lint clean chromium
+.PHONY: run test lint clean chromium wrk load fuzz
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,25 @@ chromium:
 	else \
 	  echo "make: chromium not found and not installed here (needs root on Debian/Ubuntu): the browser test will skip"; \
 	fi
+
+# Load test against gunicorn on loopback (benchmarks/load.py): wrk from Debian, installed here as root.
+wrk:
+	@if command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	     && grep -qsE '^ID(_LIKE)?=.*(debian|ubuntu)' /etc/os-release; then \
+	  echo "make: installing Debian's wrk for the load test"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; \
+	else \
+	  echo "make: wrk not found: install it (Debian/Ubuntu: sudo apt-get install wrk; macOS: brew install wrk)"; \
+	  exit 2; \
+	fi
+
+load: $(VENV)/.run-installed wrk
+	$(PY) benchmarks/load.py
+
+# schemathesis's CLI, every phase and check, against gunicorn on 127.0.0.1 (a fake probe is served).
+fuzz: $(VENV)/.test-installed
+	$(PY) benchmarks/fuzz_server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

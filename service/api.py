@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import socket
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from rules.engine import best_device, install_command, recommend, render_starter
 from rules.rulebase import RuleBase
 from service import __version__
+from service.answer_cache import AnswerCache
 from service.auth import require_token
 from service.contract import ContractViolation, FieldError, enum_of, openapi_text, validate
 from service.json_body import read_json_body
@@ -101,10 +102,18 @@ def recommendations() -> Response:
         probe = _store().latest_finished_probe(socket.gethostname())  # this machine's own measurements
 
     measurements = probe["report"].get("derived") if probe else None
-    answer = recommend(_rulebase(), body["goals"], body["experience"], hardware, installed, measurements)
-    answer["hardware_source"] = source
-    answer["probe_id"] = probe["id"] if probe else None
-    return jsonify(answer)
+    probe_id = probe["id"] if probe else None
+
+    def answer_json() -> bytes:
+        answer = recommend(_rulebase(), body["goals"], body["experience"], hardware, installed, measurements)
+        answer["hardware_source"] = source
+        answer["probe_id"] = probe_id
+        return current_app.json.response(answer).get_data()
+
+    # Same inputs, same answer: a finished probe never changes, the rule base is fixed per process.
+    key = AnswerCache.key(body["goals"], body["experience"], hardware, installed, source, probe_id)
+    payload = current_app.extensions["framework_advisor.answers"].get_or_compute(key, answer_json)
+    return Response(payload, mimetype="application/json")
 
 
 def _optional_json_body(limit: int) -> dict:
@@ -122,11 +131,14 @@ def _is_uploaded_report(body: object) -> bool:
 @api.post("/v1/probes")
 def start_probe() -> Response:
     """Start a probe of this machine, or store a report uploaded from another one (fleet collection)."""
+    # Counted before the token check, so guessing tokens is rate-limited too (per client: it only
+    # slows the guesser down).
+    current_app.extensions["framework_advisor.probe_rate_limit"].check(_store())
     require_token()
     body = _optional_json_body(current_app.config["FRAMEWORK_ADVISOR_MAX_REPORT"])
     if _is_uploaded_report(body):
         return _store_uploaded_report(body)
-    if request.content_length and request.content_length > current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"]:
+    if g.get("request_body_bytes", 0) > current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"]:  # chunked too
         raise Problem(413, f"a probe request is at most {current_app.config['FRAMEWORK_ADVISOR_MAX_BODY']} bytes")
     try:
         validate("ProbeRequest", body)
@@ -203,6 +215,8 @@ def starter(framework: str) -> Response:
                       [FieldError("/goal", "not a goal")])
     spec = rulebase.frameworks[framework].starter
     if device not in spec.device_names:
-        raise Problem(422, f"{rulebase.frameworks[framework].name} has no starter for device {device!r}; "
+        # A valid device this framework has no starter for: that starter does not exist (404), the
+        # request itself is well-formed (a 422 would tell a client to fix what it sent).
+        raise Problem(404, f"{rulebase.frameworks[framework].name} has no starter for device {device!r}; "
                            f"devices: {', '.join(spec.device_names)}", [FieldError("/device", "unsupported")])
     return jsonify(render_starter(rulebase, framework, device, goal))

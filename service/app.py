@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Flask, Response
 
 from rules.rulebase import load_rulebase
+from service.answer_cache import AnswerCache
 from service.api import api
 from service.config import Settings
 from service.contract import validator
 from service.machine import ThisMachine
 from service.probe_jobs import ProbeJobs, ProbeRunner
 from service.problems import register_problem_handlers
+from service.rate_limit import RateLimit
 from service.storage import Store
 from service.web import web
 
@@ -30,7 +32,7 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
     ``run_probe`` replaces the real probe (tests inject a fast, deterministic one)."""
     settings = settings or Settings.from_env()
     rulebase = load_rulebase(settings.rules_dirs)
-    store = Store.open(settings.database_path)
+    store = Store.open(settings.database_path, max_bytes=settings.max_store_bytes)
     jobs = ProbeJobs(store, run_probe or _run_real_probe, lock_path=settings.probe_lock_path)
     jobs.interrupt_orphans_at_start()
     for schema_name in _CONTRACT_SCHEMAS:  # compile once, at start-up
@@ -48,6 +50,9 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
     app.extensions["framework_advisor.rulebase"] = rulebase
     app.extensions["framework_advisor.store"] = store
     app.extensions["framework_advisor.jobs"] = jobs
+    app.extensions["framework_advisor.answers"] = AnswerCache()
+    app.extensions["framework_advisor.probe_rate_limit"] = RateLimit(
+        "probes", settings.probe_rate_limit, settings.probe_rate_window_s)
     app.extensions["framework_advisor.machine"] = ThisMachine(
         {fid: list(entry.distributions) for fid, entry in rulebase.frameworks.items()},
         settings.hardware_cache_seconds,

@@ -30,6 +30,11 @@ class Settings:
     probe_lock_path: Path = MACHINE_LOCK_PATH
     # Bearer token for the endpoints that start probes or store uploaded reports; None: loopback only.
     api_token: str | None = None
+    # POST /v1/probes per client and window, counted in the store (shared by all workers); 0: no limit.
+    probe_rate_limit: int = 10
+    probe_rate_window_s: float = 60.0
+    # Cap on the SQLite store's size (uploads could fill a disk); None: only the disk limits it.
+    max_store_bytes: int | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

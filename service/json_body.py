@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import request
+from flask import g, request
 
 from service.problems import Problem
 
@@ -24,6 +24,7 @@ def read_json_body(limit: int) -> Any:
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise Problem(413, f"the request body exceeds the limit of {limit} bytes")
+    g.request_body_bytes = len(raw)  # what was read, for endpoints with a smaller limit per body kind
     if not raw.strip():
         raise Problem(400, "the request body is empty; send a JSON object")
     try:

@@ -9,6 +9,7 @@ from flask import Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException
 
 from service.contract import FieldError
+from service.storage import StoreError, StoreFull
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -64,6 +65,14 @@ def register_problem_handlers(app: Flask) -> None:
         if status == 405:
             detail = f"{request.method} is not allowed on {request.path}; allowed: {headers.get('Allow', 'none')}."
         return problem_response(status, detail, headers=headers)
+
+    @app.errorhandler(StoreError)
+    def _store(error: StoreError) -> Response:
+        # The message names the store's file; 507 when it is full (retry once space is freed), 503 else.
+        current_app.logger.error("store error on %s %s: %s", request.method, request.path, error)
+        if isinstance(error, StoreFull):
+            return problem_response(507, str(error))
+        return problem_response(503, str(error), headers={"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 
 from gunicorn.app.base import BaseApplication
 
 from rules.rulebase import RuleFileError
-from service.config import Settings
+from service.config import TOKEN_ENV, Settings
 from service.storage import StoreError
 
 
@@ -25,13 +26,32 @@ class _Gunicorn(BaseApplication):
         return self._application
 
 
-def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> int:
+def is_loopback(host: str) -> bool:
+    """True only for an address that cannot be reached from another machine (127.0.0.0/8, ::1, localhost)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # another host name: it may resolve to anything
+
+
+def serve(settings: Settings, host: str, port: int, workers: int, threads: int, run_probe=None) -> int:
+    """Serve until stopped; returns the exit status. ``run_probe`` replaces the real probe (the fuzzing
+    script serves a fake one: fuzzing must not start real framework benchmarks)."""
     from service.app import create_app
+
+    # Without a token, POST /v1/probes (runs code on this machine, stores uploads) is open to whoever
+    # can connect: that is only acceptable on loopback.
+    if not is_loopback(host) and not settings.api_token:
+        print(f"framework-advisor: error: refusing to serve on {host} (not loopback) without a token: set "
+              f"{TOKEN_ENV}, or serve on 127.0.0.1", file=sys.stderr)
+        return 2
 
     # Build the app once, in the master, so a bad rule file or store stops start-up with one message
     # instead of workers failing to boot in a loop.
     try:
-        application = create_app(settings)
+        application = create_app(settings, run_probe=run_probe)
     except (RuleFileError, StoreError) as exc:
         print(f"framework-advisor: error: cannot start: {exc}", file=sys.stderr)
         return 2

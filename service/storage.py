@@ -1,7 +1,10 @@
 """The embedded SQLite store (WAL mode) in the data directory.
 
 A file that is not a healthy database stops the service with a message naming it, rather than
-being silently replaced: stored probe reports are user data.
+being silently replaced: stored probe reports are user data. At request time, a full disk (or the
+optional size cap, ``max_bytes``) raises StoreFull and any other SQLite failure StoreUnavailable; both
+name the file, and the HTTP layer answers 507 / 503 problem+json. Writes are single statements or
+explicit transactions, so a failed write leaves the previous, consistent state.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATIONS = {
     1: """
         CREATE TABLE probes (
@@ -35,6 +38,13 @@ _MIGRATIONS = {
         ALTER TABLE probes ADD COLUMN finished_at TEXT;
         CREATE INDEX probes_status ON probes (status, created_at);
     """,
+    3: """
+        CREATE TABLE rate_limits (
+            key          TEXT PRIMARY KEY,
+            window_start REAL NOT NULL,
+            hits         INTEGER NOT NULL
+        );
+    """,
 }
 ACTIVE_STATUSES = ("queued", "running")
 _COLUMNS = "id, created_at, host, status, report, params, progress, error, owner_pid, started_at, finished_at"
@@ -44,17 +54,31 @@ class StoreError(Exception):
     """The store cannot be used; the message names the file and what to do."""
 
 
+class StoreUnavailable(StoreError):
+    """A read or write failed at request time (locked too long, I/O error, file removed...)."""
+
+
+class StoreFull(StoreError):
+    """The disk under the store (or the store's configured size cap) is full; nothing was written."""
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+
+
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, max_bytes: int | None = None):
         self.path = path
+        self.max_bytes = max_bytes
 
     @classmethod
-    def open(cls, path: Path) -> Store:
+    def open(cls, path: Path, max_bytes: int | None = None) -> Store:
+        """Open (creating and migrating if needed); ``max_bytes`` caps the database file's size."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the data directory {path.parent}: {exc.strerror}") from None
-        store = cls(path)
+        store = cls(path, max_bytes)
         store._migrate()
         return store
 
@@ -63,16 +87,32 @@ class Store:
         try:
             connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store {self.path}: {exc}") from None
+            raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from None
         with closing(connection):
-            connection.execute("PRAGMA busy_timeout = 10000")
-            yield connection
+            try:
+                connection.execute("PRAGMA busy_timeout = 10000")
+                if self.max_bytes is not None:
+                    page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+                    connection.execute(f"PRAGMA max_page_count = {max(1, self.max_bytes // page_size)}")
+                yield connection
+            except sqlite3.Error as exc:
+                if connection.in_transaction:  # SQLite may already have rolled back (e.g. on SQLITE_FULL)
+                    try:
+                        connection.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if _is_full(exc):
+                    raise StoreFull(f"the store {self.path} is full ({exc}): nothing was written; free disk "
+                                    f"space there (or raise the store's size cap) and retry") from None
+                raise StoreUnavailable(f"the store {self.path} failed: {exc}") from None
 
     def _migrate(self) -> None:
         try:
-            with self._connect() as db:
-                if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                    raise sqlite3.DatabaseError("quick_check failed")
+            with self._connect_raw() as db:
+                check = db.execute("PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    first_problem = next((line for line in check.splitlines() if not line.startswith("***")), check)
+                    raise sqlite3.DatabaseError(f"integrity check failed: {first_problem[:200]}")
                 db.execute("PRAGMA journal_mode = WAL")
                 current = db.execute("PRAGMA user_version").fetchone()[0]
                 if current > SCHEMA_VERSION:
@@ -84,10 +124,21 @@ class Store:
                         f"BEGIN IMMEDIATE; {_MIGRATIONS[version]} PRAGMA user_version = {version}; COMMIT;"
                     )
         except sqlite3.DatabaseError as exc:
+            if _is_full(exc):
+                raise StoreFull(f"the store {self.path} cannot be prepared: the disk is full ({exc}); "
+                                "free space there and start again") from None
             raise StoreError(
                 f"the store {self.path} is not a usable SQLite database ({exc}); move it aside to start "
                 f"with an empty store, or restore it from a backup"
             ) from None
+
+    @contextmanager
+    def _connect_raw(self) -> Iterator[sqlite3.Connection]:
+        """A connection whose sqlite3 errors pass through unchanged (start-up checks word their own)."""
+        connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        with closing(connection):
+            connection.execute("PRAGMA busy_timeout = 10000")
+            yield connection
 
     def healthy(self) -> bool:
         try:
@@ -136,7 +187,7 @@ class Store:
                 db.execute("INSERT INTO probes (id, created_at, host, status, params) VALUES (?, ?, ?, 'queued', ?)",
                            (probe_id, _now(), host, encoded))
                 db.execute("COMMIT")
-            except BaseException:
+            except QueueFull:
                 db.execute("ROLLBACK")
                 raise
         return probe_id, True
@@ -169,6 +220,26 @@ class Store:
             db.execute("INSERT INTO probes (id, created_at, host, status, report, params, started_at, finished_at) "
                        "VALUES (?, ?, ?, 'finished', ?, ?, ?, ?)",
                        (probe_id, now, host, json.dumps(report), json.dumps(params, sort_keys=True), now, now))
+
+    def hit_rate_limit(self, key: str, limit: int, window_s: float, now: float) -> float | None:
+        """Count one request for ``key`` in its fixed window; None when allowed, else seconds until the
+        window ends. One counter per key in the store, so every process serving it shares the count."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT window_start, hits FROM rate_limits WHERE key = ?", (key,)).fetchone()
+            if row is None or now - row[0] >= window_s or now < row[0]:
+                db.execute("INSERT OR REPLACE INTO rate_limits (key, window_start, hits) VALUES (?, ?, 1)",
+                           (key, now))
+                # Forget other clients' finished windows, so the table stays as small as the active clients.
+                db.execute("DELETE FROM rate_limits WHERE window_start <= ?", (now - window_s,))
+                db.execute("COMMIT")
+                return None
+            if row[1] >= limit:
+                db.execute("COMMIT")
+                return row[0] + window_s - now
+            db.execute("UPDATE rate_limits SET hits = hits + 1 WHERE key = ?", (key,))
+            db.execute("COMMIT")
+            return None
 
     def interrupt_orphans(self, is_alive) -> int:
         """Mark running probes whose owner process is gone as interrupted; never leave them 'running'."""

@@ -1,0 +1,66 @@
+"""Schemathesis over the whole openapi.yaml, in-process against the Flask app (WSGI, no server).
+
+Every operation gets generated valid and invalid requests; every check schemathesis has must pass
+(no 500s, responses that match the spec, status codes and content types the spec declares, negative
+data refused, ...). POST /v1/probes is fuzzed too: a fake, instant probe stands in for the real one.
+The same spec is fuzzed against gunicorn over HTTP by scripts/fuzz_server.sh.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from service.app import create_app
+from service.config import Settings
+from service.contract import OPENAPI_PATH
+from tests.test_probe_api import canned_report
+
+MAX_EXAMPLES = 25  # per operation; the CLI run (scripts/fuzz_server.sh) goes further
+
+
+def instant_probe(quick=False, frameworks=None, progress=None):
+    if progress:
+        progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
+    return canned_report(quick)
+
+
+# The app is built when the module loads: schemathesis.pytest.from_fixture (the lazy loader) breaks on
+# pytest 9.2 ('Function' object has no attribute '_nodeid'), and parametrize copies `schema.app` when it
+# decorates the test, so the app must exist by then. Its store and lock live in a private directory.
+_DATA = Path(tempfile.mkdtemp(prefix="framework-advisor-fuzz-"))
+# A rate limit far above what the run sends: POST /v1/probes keeps reaching its validation (the limiter
+# itself is tested in tests/test_limits.py).
+APP = create_app(Settings(data_dir=_DATA / "data", probe_lock_path=_DATA / "probe.lock", probe_rate_limit=100_000),
+                 run_probe=instant_probe)
+schema = schemathesis.openapi.from_path(OPENAPI_PATH)
+schema.app = APP  # WSGI transport: requests go straight into the app
+_SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
+                     suppress_health_check=list(HealthCheck))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_fuzz_data():
+    yield
+    shutil.rmtree(_DATA, ignore_errors=True)
+
+
+@schema.parametrize()
+@_SETTINGS
+def test_every_operation_meets_every_check(case):
+    case.call_and_validate()
+
+
+def test_stateful_sequences():
+    """Sequences that follow the links schemathesis infers from the Location headers: start or upload a
+    probe, then read it back."""
+    machine = schema.as_state_machine()
+    links = [name for name in dir(machine) if name.startswith("POST_v1_probes") and "GET_v1_probes_probe_id" in name]
+    assert links, "no stateful links: the state machine would test nothing"
+    machine.run(settings=settings(max_examples=15, stateful_step_count=6, deadline=None, derandomize=True,
+                                  suppress_health_check=list(HealthCheck)))

@@ -42,8 +42,8 @@ def assert_checked_quick_numpy_report(report: dict) -> None:
         assert bench["timing"]["samples"] >= 3 and bench["timing"]["first_call_s"] is not None
     matmul = figures["matmul_fp32"]
     assert matmul["unit"] == "GFLOP/s" and matmul["precision"] == "fp32"
-    # Equal sizes: the quick standard is n=1024; a smaller n must say why.
-    assert matmul["params"]["n"] == 1024 or matmul["params"]["standard_n"] == 1024
+    # Equal sizes: the quick standard is n=512; a smaller n must say why.
+    assert matmul["params"]["n"] == 512 or (matmul["params"]["standard_n"] == 512 and matmul["params"]["size_note"])
     if "peak" in matmul:
         assert ("percent_of_peak" in matmul) != bool(matmul["peak"].get("understated"))
         if "percent_of_peak" in matmul:

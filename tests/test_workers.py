@@ -267,7 +267,7 @@ def test_size_ladder_reaches_the_standard_size_unless_a_framework_is_far_too_slo
 
     settings = common.Settings(framework="numpy", quick=False)
     sizes, standard = common.matmul_sizes("cpu", "fp32", quick=False)
-    assert standard == 2048 and common.matmul_sizes("cpu", "fp32", quick=True)[1] == 1024
+    assert standard == 2048 and common.matmul_sizes("cpu", "fp32", quick=True)[1] == 512
     assert common.matmul_sizes("cpu", "bf16", quick=False)[1] == 1024
 
     def fake(rate_flops: float):

@@ -382,6 +382,12 @@ def test_worker_rejects_an_unknown_framework(tmp_path):
     assert not (tmp_path / "x.json").exists()
 
 
+def test_quick_and_thorough_exclude_each_other(tmp_path):
+    result = run_worker("numpy", tmp_path / "x.json", tmp_path, "--quick", "--thorough", timeout=60)
+    assert result.returncode == 2 and "exclude each other" in result.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
 def test_an_import_failure_exits_non_zero_with_the_traceback_and_leaves_nothing(tmp_path):
     shadow = tmp_path / "shadow"
     (shadow / "torch").mkdir(parents=True)

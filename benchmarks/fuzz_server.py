@@ -42,7 +42,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
-    X
+    parser.add_argument("--max-time", type=int, default=300,
+                        help="schemathesis's time budget in seconds (the stateful phase runs until it is spent)")
     parser.add_argument("--serve", nargs=2, metavar=("PORT", "DATA_DIR"), help=argparse.SUPPRESS)
     args, extra = parser.parse_known_args()
     if args.serve:

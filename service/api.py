@@ -13,7 +13,7 @@ from service import __version__
 from service.answer_cache import AnswerCache
 from service.auth import require_token
 from service.contract import ContractViolation, FieldError, enum_of, openapi_text, validate
-from service.json_body import read_json_body
+from service.json_body import parse_json_body, read_json_body, read_raw_json_body
 from service.machine import ThisMachine
 from service.problems import Problem
 from service.probe_jobs import ProbeJobs, new_probe_id
@@ -82,7 +82,13 @@ def frameworks() -> Response:
 
 @api.post("/v1/recommendations")
 def recommendations() -> Response:
-    body = read_json_body(current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"])
+    answers: AnswerCache = current_app.extensions["framework_advisor.answers"]
+    raw = read_raw_json_body(current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"])
+    # Only bodies that carried their own hardware are stored under their bytes (see answer_cache).
+    cached = answers.get(raw)
+    if cached is not None:
+        return Response(cached, mimetype="application/json")
+    body = parse_json_body(raw)
     try:
         validate("RecommendationRequest", body)
     except ContractViolation as violation:
@@ -112,7 +118,9 @@ def recommendations() -> Response:
 
     # Same inputs, same answer: a finished probe never changes, the rule base is fixed per process.
     key = AnswerCache.key(body["goals"], body["experience"], hardware, installed, source, probe_id)
-    payload = current_app.extensions["framework_advisor.answers"].get_or_compute(key, answer_json)
+    payload = answers.get_or_compute(key, answer_json)
+    if source == "request":  # a pure function of these bytes: no machine state, no stored probe
+        answers.put(raw, payload)
     return Response(payload, mimetype="application/json")
 
 

@@ -15,6 +15,11 @@ def _is_json_media_type(mimetype: str) -> bool:
 
 
 def read_json_body(limit: int) -> Any:
+    return parse_json_body(read_raw_json_body(limit))
+
+
+def read_raw_json_body(limit: int) -> bytes:
+    """The body's bytes, after the media type, size and emptiness checks (parse with parse_json_body)."""
     if not _is_json_media_type(request.mimetype):
         shown = request.mimetype or "none"
         raise Problem(415, f"the request body must be application/json (got {shown})")
@@ -27,6 +32,10 @@ def read_json_body(limit: int) -> Any:
     g.request_body_bytes = len(raw)  # what was read, for endpoints with a smaller limit per body kind
     if not raw.strip():
         raise Problem(400, "the request body is empty; send a JSON object")
+    return raw
+
+
+def parse_json_body(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -30,7 +30,12 @@ def _serve(port: int, data_dir: str) -> int:
     """Child mode: the service with the fake probe, on loopback."""
     from service.config import Settings
     from service.server import serve
-    from tests.test_fuzz import instant_probe
+    from tests.test_probe_api import canned_report
+
+    def instant_probe(quick=False, frameworks=None, progress=None):
+        if progress:
+            progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
+        return canned_report(quick)
 
     # A rate limit the fuzzer will not reach, so POST /v1/probes keeps being exercised past its limiter.
     settings = Settings(data_dir=Path(data_dir) / "data", probe_lock_path=Path(data_dir) / "probe.lock",

@@ -6,7 +6,6 @@ mounting a tiny filesystem needs privileges CI does not have."""
 from __future__ import annotations
 
 import multiprocessing
-import os
 import signal
 import sqlite3
 import subprocess

@@ -3,16 +3,16 @@
 Every operation gets generated valid and invalid requests; every check schemathesis has must pass
 (no 500s, responses that match the spec, status codes and content types the spec declares, negative
 data refused, ...). POST /v1/probes is fuzzed too: a fake, instant probe stands in for the real one.
-The same spec is fuzzed against gunicorn over HTTP by scripts/fuzz_server.sh.
+The same spec is fuzzed against gunicorn over HTTP by benchmarks/fuzz_server.py.
 """
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
@@ -21,7 +21,7 @@ from service.config import Settings
 from service.contract import OPENAPI_PATH
 from tests.test_probe_api import canned_report
 
-MAX_EXAMPLES = 25  # per operation; the CLI run (scripts/fuzz_server.sh) goes further
+MAX_EXAMPLES = 25  # per operation; the CLI run (benchmarks/fuzz_server.py) goes further
 
 
 def instant_probe(quick=False, frameworks=None, progress=None):
@@ -34,6 +34,7 @@ def instant_probe(quick=False, frameworks=None, progress=None):
 # pytest 9.2 ('Function' object has no attribute '_nodeid'), and parametrize copies `schema.app` when it
 # decorates the test, so the app must exist by then. Its store and lock live in a private directory.
 _DATA = Path(tempfile.mkdtemp(prefix="framework-advisor-fuzz-"))
+atexit.register(shutil.rmtree, _DATA, ignore_errors=True)  # also when the module is only collected
 # A rate limit far above what the run sends: POST /v1/probes keeps reaching its validation (the limiter
 # itself is tested in tests/test_limits.py).
 APP = create_app(Settings(data_dir=_DATA / "data", probe_lock_path=_DATA / "probe.lock", probe_rate_limit=100_000),
@@ -42,12 +43,6 @@ schema = schemathesis.openapi.from_path(OPENAPI_PATH)
 schema.app = APP  # WSGI transport: requests go straight into the app
 _SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
                      suppress_health_check=list(HealthCheck))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _remove_fuzz_data():
-    yield
-    shutil.rmtree(_DATA, ignore_errors=True)
 
 
 @schema.parametrize()

@@ -18,7 +18,7 @@ from service.app import create_app
 from service.config import Settings
 from service.rate_limit import RateLimit
 from service.storage import Store
-from tests.test_probe_api import HOST, FakeProbe, canned_report, wait_for
+from tests.test_probe_api import FakeProbe, canned_report, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA_DIR ?= data
 
-.PHONY: run test lint clean chromium wrk load fuzz
+.PHONY: run test clean chromium wrk load fuzz
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -11,7 +11,7 @@ from rules.engine import best_device, install_command, recommend, render_starter
 from rules.rulebase import RuleBase
 from service import __version__
 from service.answer_cache import AnswerCache
-from service.auth import require_token
+from service.auth import require_token, token_status
 from service.contract import ContractViolation, FieldError, enum_of, openapi_text, validate
 from service.json_body import parse_json_body, read_json_body, read_raw_json_body
 from service.machine import ThisMachine
@@ -139,13 +139,17 @@ def _is_uploaded_report(body: object) -> bool:
 @api.post("/v1/probes")
 def start_probe() -> Response:
     """Start a probe of this machine, or store a report uploaded from another one (fleet collection)."""
-    # Counted before the token check, so guessing tokens is rate-limited too (per client: it only
-    # slows the guesser down).
-    current_app.extensions["framework_advisor.probe_rate_limit"].check(_store())
-    require_token()
+    probe_limit = current_app.extensions["framework_advisor.probe_rate_limit"]
+    status = token_status()
+    if status in ("missing", "wrong"):
+        probe_limit.check(_store())  # guessing tokens is rate-limited too (per client: it slows the guesser)
+        require_token(status)
     body = _optional_json_body(current_app.config["FRAMEWORK_ADVISOR_MAX_REPORT"])
     if _is_uploaded_report(body):
+        # Uploads are cheap and a fleet may share one address (NAT): their own, higher limit.
+        current_app.extensions["framework_advisor.upload_rate_limit"].check(_store())
         return _store_uploaded_report(body)
+    probe_limit.check(_store())
     if g.get("request_body_bytes", 0) > current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"]:  # chunked too
         raise Problem(413, f"a probe request is at most {current_app.config['FRAMEWORK_ADVISOR_MAX_BODY']} bytes")
     try:

@@ -39,6 +39,11 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
         validator(schema_name)
 
     app = Flask(__name__, static_folder="static", static_url_path="/static")
+    # Werkzeug would answer '//x' and '/a//b' with an HTML 308 (to another host, for '//host'); a path
+    # with an empty segment is simply not found here.
+    app.url_map.merge_slashes = False
+    for rule in app.url_map.iter_rules():  # the static route was bound before the line above
+        rule.merge_slashes = False
     app.config.update(
         MAX_CONTENT_LENGTH=None,  # the body limit is enforced in json_body, chunked bodies included
         FRAMEWORK_ADVISOR_MAX_BODY=settings.max_body_bytes,
@@ -53,6 +58,8 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
     app.extensions["framework_advisor.answers"] = AnswerCache()
     app.extensions["framework_advisor.probe_rate_limit"] = RateLimit(
         "probes", settings.probe_rate_limit, settings.probe_rate_window_s)
+    app.extensions["framework_advisor.upload_rate_limit"] = RateLimit(
+        "uploads", settings.upload_rate_limit, settings.probe_rate_window_s)
     app.extensions["framework_advisor.machine"] = ThisMachine(
         {fid: list(entry.distributions) for fid, entry in rulebase.frameworks.items()},
         settings.hardware_cache_seconds,

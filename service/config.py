@@ -33,6 +33,8 @@ class Settings:
     # POST /v1/probes per client and window, counted in the store (shared by all workers); 0: no limit.
     probe_rate_limit: int = 10
     probe_rate_window_s: float = 60.0
+    # Uploaded reports (fleet collection) per client and window: many runners may share one address.
+    upload_rate_limit: int = 600
     # Cap on the SQLite store's size (uploads could fill a disk); None: only the disk limits it.
     max_store_bytes: int | None = None
 

@@ -91,6 +91,13 @@ def test_unknown_path_is_problem_json_not_html(client):
     assert_problem(client.get("/v2/everything"), 404, "/openapi.yaml")
 
 
+@pytest.mark.parametrize("path", ["/static//etc/passwd", "/v1//frameworks", "/static/../openapi.yaml"])
+def test_empty_or_dot_segments_are_not_found_not_redirected(client, path):
+    response = client.get(path)
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert "Location" not in response.headers
+
+
 def test_wrong_method_says_what_is_allowed(client):
     response = client.put("/v1/recommendations", json=GOOD)
     assert_problem(response, 405, "PUT", "POST")

@@ -71,12 +71,25 @@ def test_the_limit_is_per_client(tmp_path):
     assert other.status_code == 202
 
 
-def test_uploads_and_bad_tokens_count_too(tmp_path):
-    app, _ = app_with_clock(tmp_path, FakeProbe(), limit=2)
+def test_bad_tokens_count_against_the_probe_limit(tmp_path):
+    app = create_app(settings_for(tmp_path, probe_rate_limit=2, api_token="t0ken"), run_probe=FakeProbe())
     client = app.test_client()
-    assert client.post("/v1/probes", json={**canned_report(True), "host": "node-1"}).status_code == 201
-    assert client.post("/v1/probes", json={"quick": "no"}).status_code == 422
-    assert client.post("/v1/probes", json={**canned_report(True), "host": "node-2"}).status_code == 429
+    for _ in range(2):
+        assert client.post("/v1/probes", json={}, headers={"Authorization": "Bearer guess"}).status_code == 401
+    assert client.post("/v1/probes", json={}, headers={"Authorization": "Bearer guess"}).status_code == 429
+
+
+def test_uploads_have_their_own_limit_and_leave_probe_starts_alone(tmp_path):
+    probe = FakeProbe()
+    probe.release.set()
+    app = create_app(settings_for(tmp_path, probe_rate_limit=1, upload_rate_limit=3), run_probe=probe)
+    client = app.test_client()
+    for node in range(3):  # a fleet behind one address
+        assert client.post("/v1/probes", json={**canned_report(True), "host": f"node-{node}"}).status_code == 201
+    refused = client.post("/v1/probes", json={**canned_report(True), "host": "node-3"})
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert client.post("/v1/probes", json={"quick": True}).status_code == 202  # the probe limit is untouched
+    assert client.post("/v1/probes", json={"quick": True}).status_code == 429
 
 
 def test_two_workers_share_one_count(tmp_path):

@@ -6,8 +6,9 @@ measurements entered it (a finished probe never changes). Evaluating the rule ba
 "what would change" alternatives, costs a few milliseconds; answering a repeated question from here
 costs a dictionary look-up. A request that carries its own hardware profile is also a pure function
 of its body's bytes: those answers are kept under the bytes too, so an identical request skips parsing
-and validation (the same bytes parse and validate the same way). Least recently used entries go first; the bound keeps memory flat
-(an answer is about 30 KB with its starter program: 256 entries stay under 10 MB).
+and validation (the same bytes parse and validate the same way). Least recently used entries go
+first; the bound keeps memory flat (an answer is about 30 KB with its starter program: 256 entries
+stay under 10 MB).
 """
 
 from __future__ import annotations
@@ -49,19 +50,12 @@ class AnswerCache:
                 self._entries.popitem(last=False)
 
     def get_or_compute(self, key: str, compute: Callable[[], bytes]) -> bytes:
-        with self._lock:
-            payload = self._entries.get(key)
-            if payload is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return payload
-            self.misses += 1
-        payload = compute()  # outside the lock: two threads may compute the same answer once each
-        with self._lock:
-            self._entries[key] = payload
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+        payload = self.get(key)
+        if payload is None:
+            with self._lock:
+                self.misses += 1
+            payload = compute()  # outside the lock: two threads may compute the same answer once each
+            self.put(key, payload)
         return payload
 
     def __len__(self) -> int:

@@ -222,6 +222,15 @@ def main() -> int:
                 verdicts.append((f"{framework} matmul_fp32 run-to-run spread {spread:.1%} < {VARIATION_TARGET:.0%}",
                                  spread < VARIATION_TARGET))
 
+    if len(references) >= 2:
+        print("\n== the reference's own run-to-run variation (what this machine allows; not a verdict)")
+        for framework in frameworks:
+            values = [refs[framework]["gflops"] for refs in references if "gflops" in refs.get(framework, {})]
+            if len(values) >= 2:
+                spread = (max(values) - min(values)) / statistics.median(values)
+                print(f"            reference matmul_fp32  {framework:<11} " + " ".join(f"{v:9.4g} " for v in values)
+                      + f"   spread {spread:5.1%}")
+
     last = fulls[-1][0]
     print(f"\n== this machine's last full probe (stored in {data_dir}): derived facts")
     for framework, facts in last["derived"].items():

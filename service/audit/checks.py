@@ -65,19 +65,21 @@ def _check_accelerator(req: Requirement, need: AcceleratorRequirement, report: d
                                   f"{need.min_count} required", big_enough)
 
 
-def _framework_entry(report: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The framework's result, or why there is none: 'not installed' / 'not probed'."""
+def _framework_that_ran(req: Requirement, name: str,
+                        report: dict[str, Any]) -> tuple[dict[str, Any] | None, RequirementResult | None]:
+    """The framework's result in the report, or the verdict when it has none (not installed, not
+    probed) or it failed in the probe."""
     entry = next((f for f in report.get("frameworks", []) if f.get("framework") == name), None)
-    if entry is not None:
-        return entry, None
-    skipped = next((s for s in report.get("skipped", []) if s.get("framework") == name), None)
-    return None, (skipped or {}).get("reason", "not probed")
-
-
-def _missing_framework(req: Requirement, name: str, why: str) -> RequirementResult:
-    if why == "not probed":
-        return _result(req, "skipped", f"{name} was not part of this probe")
-    return _result(req, "failed", f"{name} is {why}" if why == "not installed" else f"{name}: {why}")
+    if entry is None:
+        skipped = next((s for s in report.get("skipped", []) if s.get("framework") == name), None)
+        why = (skipped or {}).get("reason", "not probed")
+        if why == "not probed":
+            return None, _result(req, "skipped", f"{name} was not part of this probe")
+        return None, _result(req, "failed", f"{name} is {why}" if why == "not installed" else f"{name}: {why}")
+    if "failure" in entry:
+        failure = entry["failure"]
+        return None, _result(req, "failed", f"{name} failed in the probe ({failure['kind']}): {failure['message']}")
+    return entry, None
 
 
 def _sees(entry: dict[str, Any], device: str) -> tuple[bool, str]:
@@ -94,12 +96,9 @@ def _sees(entry: dict[str, Any], device: str) -> tuple[bool, str]:
 
 
 def _check_framework(req: Requirement, need: FrameworkRequirement, report: dict[str, Any]) -> RequirementResult:
-    entry, why = _framework_entry(report, need.name)
+    entry, verdict = _framework_that_ran(req, need.name, report)
     if entry is None:
-        return _missing_framework(req, need.name, why or "not probed")
-    if "failure" in entry:
-        failure = entry["failure"]
-        return _result(req, "failed", f"{need.name} failed in the probe ({failure['kind']}): {failure['message']}")
+        return verdict
     version = entry.get("version")
     if need.version:
         try:
@@ -117,12 +116,9 @@ def _check_framework(req: Requirement, need: FrameworkRequirement, report: dict[
 
 
 def _check_benchmark(req: Requirement, need: BenchmarkRequirement, report: dict[str, Any]) -> RequirementResult:
-    entry, why = _framework_entry(report, need.framework)
+    entry, verdict = _framework_that_ran(req, need.framework, report)
     if entry is None:
-        return _missing_framework(req, need.framework, why or "not probed")
-    if "failure" in entry:
-        failure = entry["failure"]
-        return _result(req, "failed", f"{need.framework} failed in the probe ({failure['kind']}): {failure['message']}")
+        return verdict
     figure = next((b for b in entry.get("benchmarks", [])
                    if b.get("name") == need.name and b.get("device") == need.device), None)
     if figure is None:

@@ -147,11 +147,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="full probes for the variation (default 3)")
     parser.add_argument("--data-dir", type=Path, help="store the last full probe there (default: a temporary dir)")
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    parser.add_argument("--threads", type=int, help="threads for every framework (default: every CPU); one "
+                        "thread shows the method's own spread apart from noisy neighbours on a shared machine")
     args = parser.parse_args()
     frameworks = [f for f in args.frameworks.split(",") if f]
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="probe-acceptance-"))
     env = {**os.environ, "FRAMEWORK_ADVISOR_DATA_DIR": str(data_dir)}
-    selected = ["--frameworks", ",".join(frameworks)]
+    selected = ["--frameworks", ",".join(frameworks), *(["--threads", str(args.threads)] if args.threads else [])]
     verdicts: list[tuple[str, bool]] = []
     print(f"probe acceptance on {os.cpu_count()} CPUs, python {sys.version.split()[0]}   [{load()}]")
 

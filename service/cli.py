@@ -45,6 +45,12 @@ def _framework_list(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="framework-advisor", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"framework-advisor {__version__}")
@@ -77,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also time cold compiles that run an external compiler (torch.compile: 15-35 s)")
     probe.add_argument("--frameworks", type=_framework_list, metavar="LIST",
                        help=f"comma-separated subset of: {', '.join(FRAMEWORK_IDS)}")
+    probe.add_argument("--threads", type=_positive_int, metavar="N",
+                       help="CPU threads for every framework (default: every CPU this process may use)")
     probe.add_argument("--json", dest="json_out", metavar="FILE|-", help="write the ProbeReport as JSON")
     probe.add_argument("--data-dir", type=Path, help=f"store the report there too (env {DATA_DIR_ENV})")
     probe.add_argument("--no-store", action="store_true", help="do not store the report")
@@ -205,7 +213,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     with machine_probe_lock(), ProbeProgress(enabled=sys.stderr.isatty()) as progress:
         report = run_probe(frameworks=args.frameworks, quick=args.quick, progress=progress,
-                           thorough=args.thorough)
+                           thorough=args.thorough, threads=args.threads)
     probe_id = new_probe_id()
     if store is not None:
         store.save_finished_probe(probe_id, socket.gethostname(),

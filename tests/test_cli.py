@@ -78,6 +78,7 @@ def test_hardware_json_is_a_valid_profile(capsys):
     (["recommend", "--goal", "learning", "--experience", "guru"], "guru"),
     (["frobnicate"], "frobnicate"),
     (["serve", "--port", "http"], "--port"),
+    (["probe", "--threads", "0"], "--threads"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, needle):
     result = subprocess.run([sys.executable, "-m", "service.cli", *argv], cwd=REPO_ROOT, capture_output=True,

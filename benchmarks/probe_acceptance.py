@@ -47,6 +47,9 @@ for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLIS
              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ[name] = str(threads)
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+allowed = sorted(os.sched_getaffinity(0))
+if threads < len(allowed):  # XLA and MLX size their pools by the CPUs they may use, as in the worker
+    os.sched_setaffinity(0, allowed[:threads])
 import numpy as np
 rng = np.random.default_rng(7)
 a = rng.random((n, n), dtype=np.float32) * 2 - 1

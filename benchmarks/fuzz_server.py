@@ -37,9 +37,9 @@ def _serve(port: int, data_dir: str) -> int:
             progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
         return canned_report(quick)
 
-    # A rate limit the fuzzer will not reach, so POST /v1/probes keeps being exercised past its limiter.
+    # Rate limits the fuzzer will not reach, so POST /v1/probes keeps being exercised past its limiters.
     settings = Settings(data_dir=Path(data_dir) / "data", probe_lock_path=Path(data_dir) / "probe.lock",
-                        probe_rate_limit=1_000_000)
+                        probe_rate_limit=1_000_000, upload_rate_limit=1_000_000)
     return serve(settings, host="127.0.0.1", port=port, workers=2, threads=4, run_probe=instant_probe)
 
 

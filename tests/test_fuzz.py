@@ -35,9 +35,10 @@ def instant_probe(quick=False, frameworks=None, progress=None):
 # decorates the test, so the app must exist by then. Its store and lock live in a private directory.
 _DATA = Path(tempfile.mkdtemp(prefix="framework-advisor-fuzz-"))
 atexit.register(shutil.rmtree, _DATA, ignore_errors=True)  # also when the module is only collected
-# A rate limit far above what the run sends: POST /v1/probes keeps reaching its validation (the limiter
-# itself is tested in tests/test_limits.py).
-APP = create_app(Settings(data_dir=_DATA / "data", probe_lock_path=_DATA / "probe.lock", probe_rate_limit=100_000),
+# Rate limits far above what the run sends: POST /v1/probes keeps reaching its validation (the limiters
+# themselves are tested in tests/test_limits.py).
+APP = create_app(Settings(data_dir=_DATA / "data", probe_lock_path=_DATA / "probe.lock", probe_rate_limit=100_000,
+                          upload_rate_limit=100_000),
                  run_probe=instant_probe)
 schema = schemathesis.openapi.from_path(OPENAPI_PATH)
 schema.app = APP  # WSGI transport: requests go straight into the app

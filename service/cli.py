@@ -196,9 +196,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 def _cmd_probe(args: argparse.Namespace) -> int:
     import socket
 
-    from probes.probe import run_probe
-    from service.probe_jobs import machine_probe_lock, new_probe_id
-    from service.render import ProbeProgress, print_probe_summary
+    from service.probe_jobs import new_probe_id
+    from service.render import print_probe_summary
     from service.storage import Store, StoreError
 
     store = None
@@ -207,13 +206,8 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             store = Store.open(Settings.from_env(data_dir=args.data_dir).database_path)
         except StoreError as exc:
             raise UsageError(str(exc)) from None
-    with machine_probe_lock(blocking=False) as free:
-        if not free:
-            print("framework-advisor: another probe is running on this machine; waiting for it to finish",
-                  file=sys.stderr)
-    with machine_probe_lock(), ProbeProgress(enabled=sys.stderr.isatty()) as progress:
-        report = run_probe(frameworks=args.frameworks, quick=args.quick, progress=progress,
-                           thorough=args.thorough, threads=args.threads)
+    report = _probe_with_progress(frameworks=args.frameworks, quick=args.quick, thorough=args.thorough,
+                                  threads=args.threads)
     probe_id = new_probe_id()
     if store is not None:
         store.save_finished_probe(probe_id, socket.gethostname(),
@@ -264,11 +258,15 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _probe_with_progress(**options: Any) -> dict[str, Any]:
-    """The real probe, one at a time per machine, with a progress bar on a terminal."""
+    """The real probe, one at a time per machine (saying so when it waits), with a progress bar on a terminal."""
     from probes.probe import run_probe
     from service.probe_jobs import machine_probe_lock
     from service.render import ProbeProgress
 
+    with machine_probe_lock(blocking=False) as free:
+        if not free:
+            print("framework-advisor: another probe is running on this machine; waiting for it to finish",
+                  file=sys.stderr)
     with machine_probe_lock(), ProbeProgress(enabled=sys.stderr.isatty()) as progress:
         return run_probe(progress=progress, **options)
 

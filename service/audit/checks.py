@@ -154,7 +154,8 @@ def _check_benchmark(req: Requirement, need: BenchmarkRequirement, report: dict[
 def _check_no_failures(req: Requirement, report: dict[str, Any]) -> RequirementResult:
     problems = [f"{f['framework']}: {f['kind']}: {f['message']}" for f in report.get("failures", [])]
     for entry in report.get("frameworks", []):
-        problems += [f"{entry['framework']}: {e.get('benchmark', '?')}: {e['message']}" for e in entry.get("errors", [])]
+        problems += [f"{entry['framework']}: {error.get('benchmark', '?')}: {error['message']}"
+                     for error in entry.get("errors", [])]
     if not problems:
         return _result(req, "passed", "nothing in the probe failed", 0)
     shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")

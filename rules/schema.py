@@ -174,8 +174,8 @@ class InstallCommand(_Strict):
 
 
 class StarterSpec(_Strict):
-    files: dict[Family, Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9_]+\.py$")]] = Field(
-        description="One starter per goal family: a file under rules/starters/, e.g. deploy/pytorch.py.")
+    files: dict[Family, Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9_]+\.py\.tmpl$")]] = Field(
+        description="One starter per goal family: a template under rules/starters/, e.g. deploy/pytorch.py.tmpl (text the service reads, never imports).")
     filename: str = Field(pattern=r"^[a-z0-9_]+\.py$", description="Name the user saves it as.")
     device_names: dict[Device, str] = Field(description="How the framework's own API names each device.")
 

@@ -1,6 +1,7 @@
 """The starter programs run, learn something, and keep the DEVICE line the service rewrites.
 
-There is one starter per framework and goal family (rules/starters/<family>/<framework>.py).
+There is one starter per framework and goal family (rules/starters/<family>/<framework>.py.tmpl: templates
+the service reads as text, never Python modules of the web process).
 The frameworks are never imported in this process: each starter runs in a subprocess,
 and availability is checked with importlib.util.find_spec only.
 """
@@ -41,7 +42,7 @@ def _missing_modules(modules: tuple[str, ...]) -> list[str]:
 
 def _run_starter(source: str, name: str, workdir: Path) -> subprocess.CompletedProcess[str]:
     # The starter runs under the name the service gives it (train_<name>.py), from its own
-    # directory: run in place, rules/starters/jax.py would shadow the real `jax` package.
+    # directory, as a user would save it.
     script = workdir / f"train_{name}.py"
     script.write_text(source, encoding="utf-8")
     return subprocess.run([sys.executable, str(script)], cwd=workdir, capture_output=True, text=True,
@@ -62,15 +63,15 @@ def test_every_goal_has_a_family_and_every_framework_a_starter_per_family():
     for framework_id, entry in rulebase.frameworks.items():
         assert set(entry.starter.files) == set(STARTER_FAMILIES), framework_id
         for family, name in entry.starter.files.items():
-            assert name == f"{family}/{framework_id}.py" and (STARTER_DIR / name).is_file()
+            assert name == f"{family}/{framework_id}.py.tmpl" and (STARTER_DIR / name).is_file()
     assert set(rulebase.starters) == {(name, family) for family, name in STARTERS}
-    on_disk = sorted(p.relative_to(STARTER_DIR).as_posix() for p in STARTER_DIR.rglob("*.py"))
-    assert on_disk == sorted(f"{starter_id}.py" for starter_id in STARTER_IDS)  # no stray or missing file
+    on_disk = sorted(p.relative_to(STARTER_DIR).as_posix() for p in STARTER_DIR.rglob("*") if p.is_file())
+    assert on_disk == sorted(f"{starter_id}.py.tmpl" for starter_id in STARTER_IDS)  # no stray or missing file
 
 
 @pytest.mark.parametrize(("family", "name"), STARTERS, ids=STARTER_IDS)
 def test_starter_has_the_device_line_once(family, name):
-    source = (STARTER_DIR / family / f"{name}.py").read_text(encoding="utf-8")
+    source = (STARTER_DIR / family / f"{name}.py.tmpl").read_text(encoding="utf-8")
     assert source.splitlines().count(DEVICE_LINE) == 1
     assert source.count(DEVICE_LINE + "\n") == 1  # what the service's str.replace() matches
     assert f"python train_{name}.py" in source  # the docstring says how to run it
@@ -83,7 +84,7 @@ def test_starter_trains(family, name, tmp_path):
     if missing:
         pytest.skip(f"{name} starter needs {', '.join(missing)}, not installed here")
 
-    result = _run_starter((STARTER_DIR / family / f"{name}.py").read_text(encoding="utf-8"), name, tmp_path)
+    result = _run_starter((STARTER_DIR / family / f"{name}.py.tmpl").read_text(encoding="utf-8"), name, tmp_path)
 
     assert result.returncode == 0, result.stderr[-3000:]
     last_two = result.stdout.strip().splitlines()[-2:]
@@ -108,7 +109,7 @@ def cuda_is_missing() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("family", STARTER_FAMILIES)
 def test_unavailable_device_exits_with_one_line(family, tmp_path, cuda_is_missing):
-    source = (STARTER_DIR / family / "pytorch.py").read_text(encoding="utf-8")
+    source = (STARTER_DIR / family / "pytorch.py.tmpl").read_text(encoding="utf-8")
     result = _run_starter(source.replace(DEVICE_LINE, 'DEVICE = "cuda"', 1), "pytorch", tmp_path)
 
     assert result.returncode == 1

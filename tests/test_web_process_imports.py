@@ -28,3 +28,19 @@ def test_serving_imports_no_framework():
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_no_module_of_the_web_packages_imports_a_framework_at_module_level():
+    """Every .py file under service/ and rules/ is a module the web process could import: none may
+    import a framework at its top level (starter programs are .py.tmpl templates, read as text)."""
+    import ast
+
+    heavy = {"torch", "jax", "jaxlib", "mlx", "tensorflow", "keras"}
+    offenders = []
+    for path in sorted([*(REPO_ROOT / "service").rglob("*.py"), *(REPO_ROOT / "rules").rglob("*.py")]):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.relative_to(REPO_ROOT)}:{node.lineno}: {name}"
+                          for name in names if name.split(".")[0] in heavy]
+    assert offenders == []

@@ -163,8 +163,11 @@ class Store:
         return [_probe_from_row(row, with_report=False) for row in rows]
 
     def latest_finished_probe(self, host: str) -> dict[str, Any] | None:
+        """The newest probe this machine ran itself: an uploaded report naming the same host does not count
+        (anyone allowed to upload could otherwise steer this machine's recommendations)."""
         with self._connect() as db:
             row = db.execute(f"SELECT {_COLUMNS} FROM probes WHERE host = ? AND status = 'finished' "
+                             "AND json_extract(params, '$.uploaded') IS NOT 1 "
                              "ORDER BY finished_at DESC, rowid DESC LIMIT 1", (host,)).fetchone()
         return _probe_from_row(row) if row else None
 

@@ -244,3 +244,10 @@ def test_with_a_token_configured_probes_and_uploads_need_it(tmp_path, fake_probe
     right = client.post("/v1/probes", json=report, headers={"Authorization": "Bearer s3cret"})
     assert right.status_code == 201
     assert client.get("/v1/probes").status_code == 200  # reading stays open
+
+
+def test_an_upload_naming_this_host_does_not_steer_this_machines_recommendations(probe_client):
+    forged = probe_client.post("/v1/probes", json=canned_report(quick=True))  # host == this machine
+    assert forged.status_code == 201
+    answer = probe_client.post("/v1/recommendations", json={"goals": ["research"], "experience": "expert"})
+    assert answer.get_json()["probe_id"] is None  # only probes this machine ran itself count

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 
-from rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate
+from rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate, validate_located
 from rules.schema import (
     FRAMEWORK_IDS,
     AllOf,
@@ -91,17 +90,7 @@ def _yaml_files(directory: Path) -> list[Path]:
 def _validate_file(path: Path, data: Any) -> RuleFile:
     if not isinstance(data, dict):
         raise RuleFileError(f"{path}:1:1", "a rule file must be a mapping with rulebase/facts/frameworks/rules keys")
-    try:
-        return RuleFile.model_validate(data)
-    except ValidationError as exc:
-        # A misspelt key shows up twice (unknown key + missing field): report the misspelling, at its line.
-        errors = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")
-        first = errors[0]
-        where = locate(data, tuple(first["loc"])) or f"{path}:1:1"
-        loc = ".".join(str(step) for step in first["loc"] if step not in ("leaf",))
-        message = f"unknown key {first['loc'][-1]!r}" if first["type"] == "extra_forbidden" else first["msg"]
-        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-        raise RuleFileError(where, f"{loc}: {message}{more}") from None
+    return validate_located(RuleFile, data, path)
 
 
 def load_rulebase(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR) -> RuleBase:

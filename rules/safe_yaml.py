@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 MAX_FILE_BYTES = 512 * 1024
 MAX_DEPTH = 32
@@ -28,6 +29,8 @@ _IMPLICIT_TAGS = {
     "tag:yaml.org,2002:seq",
     "tag:yaml.org,2002:timestamp",
 }
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -177,3 +180,20 @@ def locate(data: Any, path: tuple[Any, ...]) -> Location | None:
         else:
             break
     return found
+
+
+def validate_located(model: type[ModelT], data: Any, path: Path | str) -> ModelT:
+    """``model.model_validate(data)``; a ValidationError becomes RuleFileError at the offending key's
+    file:line:column. A misspelt key shows up twice (unknown key + missing field): the misspelling is
+    reported, at its line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")
+        first = errors[0]
+        where = locate(data, tuple(first["loc"])) or f"{path}:1:1"
+        field = ".".join(str(step) for step in first["loc"] if step != "leaf")  # pydantic's union tag
+        message = (f"unknown key {first['loc'][-1]!r}" if first["type"] == "extra_forbidden"
+                   else first["msg"].removeprefix("Value error, "))
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise RuleFileError(where, f"{field}: {message}{more}") from None

@@ -4,11 +4,8 @@ A recommendation is a pure function of the loaded rule base (fixed for the proce
 inputs: goals (in order), experience, the hardware profile, the installed versions and the probe whose
 measurements entered it (a finished probe never changes). Evaluating the rule base, with the
 "what would change" alternatives, costs a few milliseconds; answering a repeated question from here
-costs a dictionary look-up. A request that carries its own hardware profile is also a pure function
-of its body's bytes: those answers are kept under the bytes too, so an identical request skips parsing
-and validation (the same bytes parse and validate the same way). Least recently used entries go
-first; the bound keeps memory flat (an answer is about 30 KB with its starter program: 256 entries
-stay under 10 MB).
+costs a dictionary look-up. Least recently used entries go first; the bound keeps memory flat (an
+answer is about 30 KB with its starter program: 256 entries stay under 10 MB).
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ MAX_ENTRIES = 256
 class AnswerCache:
     def __init__(self, max_entries: int = MAX_ENTRIES):
         self.max_entries = max_entries
-        self._entries: OrderedDict[str | bytes, bytes] = OrderedDict()
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -34,7 +31,7 @@ class AnswerCache:
     def key(*inputs: Any) -> str:
         return json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
 
-    def get(self, key: str | bytes) -> bytes | None:
+    def get(self, key: str) -> bytes | None:
         with self._lock:
             payload = self._entries.get(key)
             if payload is not None:
@@ -42,7 +39,7 @@ class AnswerCache:
                 self.hits += 1
             return payload
 
-    def put(self, key: str | bytes, payload: bytes) -> None:
+    def put(self, key: str, payload: bytes) -> None:
         with self._lock:
             self._entries[key] = payload
             self._entries.move_to_end(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import socket
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from rules.engine import best_device, install_command, recommend, render_starter
 from rules.rulebase import RuleBase
@@ -16,7 +16,7 @@ from service.contract import ContractViolation, FieldError, enum_of, openapi_tex
 from service.json_body import parse_json_body, read_json_body, read_raw_json_body
 from service.machine import ThisMachine
 from service.problems import Problem
-from service.probe_jobs import ProbeJobs, new_probe_id
+from service.probe_jobs import ProbeJobs, new_probe_id, probe_params
 from service.storage import QueueFull, Store
 
 api = Blueprint("api", __name__)
@@ -82,13 +82,7 @@ def frameworks() -> Response:
 
 @api.post("/v1/recommendations")
 def recommendations() -> Response:
-    answers: AnswerCache = current_app.extensions["framework_advisor.answers"]
-    raw = read_raw_json_body(current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"])
-    # Only bodies that carried their own hardware are stored under their bytes (see answer_cache).
-    cached = answers.get(raw)
-    if cached is not None:
-        return Response(cached, mimetype="application/json")
-    body = parse_json_body(raw)
+    body = read_json_body(current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"])
     try:
         validate("RecommendationRequest", body)
     except ContractViolation as violation:
@@ -118,17 +112,15 @@ def recommendations() -> Response:
 
     # Same inputs, same answer: a finished probe never changes, the rule base is fixed per process.
     key = AnswerCache.key(body["goals"], body["experience"], hardware, installed, source, probe_id)
-    payload = answers.get_or_compute(key, answer_json)
-    if source == "request":  # a pure function of these bytes: no machine state, no stored probe
-        answers.put(raw, payload)
+    payload = current_app.extensions["framework_advisor.answers"].get_or_compute(key, answer_json)
     return Response(payload, mimetype="application/json")
 
 
-def _optional_json_body(limit: int) -> dict:
-    """An empty body (no content) means defaults; anything sent must be valid JSON."""
+def _optional_raw_body(limit: int) -> bytes:
+    """An empty body (no content) means defaults (b""); anything sent must be a JSON body."""
     if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
-        return {}
-    return read_json_body(limit)
+        return b""
+    return read_raw_json_body(limit)
 
 
 def _is_uploaded_report(body: object) -> bool:
@@ -144,23 +136,20 @@ def start_probe() -> Response:
     if status in ("missing", "wrong"):
         probe_limit.check(_store())  # guessing tokens is rate-limited too (per client: it slows the guesser)
         require_token(status)
-    body = _optional_json_body(current_app.config["FRAMEWORK_ADVISOR_MAX_REPORT"])
+    raw = _optional_raw_body(current_app.config["FRAMEWORK_ADVISOR_MAX_REPORT"])  # chunked bodies counted too
+    body = parse_json_body(raw) if raw else {}
     if _is_uploaded_report(body):
         # Uploads are cheap and a fleet may share one address (NAT): their own, higher limit.
         current_app.extensions["framework_advisor.upload_rate_limit"].check(_store())
         return _store_uploaded_report(body)
-    probe_limit.check(_store())
-    if g.get("request_body_bytes", 0) > current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"]:  # chunked too
+    if len(raw) > current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"]:
         raise Problem(413, f"a probe request is at most {current_app.config['FRAMEWORK_ADVISOR_MAX_BODY']} bytes")
+    probe_limit.check(_store())
     try:
         validate("ProbeRequest", body)
     except ContractViolation as violation:
         raise Problem(422, f"invalid request: {violation}", violation.errors) from None
-    params = {"quick": bool(body.get("quick", False))}
-    if body.get("thorough"):
-        params["thorough"] = True
-    if body.get("frameworks"):
-        params["frameworks"] = sorted(body["frameworks"])
+    params = probe_params(body.get("quick", False), body.get("thorough", False), body.get("frameworks"))
     try:
         probe_id, _ = _jobs().submit(socket.gethostname(), params)
     except QueueFull as full:

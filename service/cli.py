@@ -16,7 +16,7 @@ from rules.rulebase import RuleFileError, load_rulebase
 from rules.safe_yaml import load_rule_yaml
 from rules.schema import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS, rule_file_json_schema
 from service import __version__
-from service.audit.policy import REQUIRE_GRAMMAR
+from service.audit import REQUIRE_GRAMMAR
 from service.config import DATA_DIR_ENV, TOKEN_ENV, Settings
 
 EXIT_USAGE = 2
@@ -196,7 +196,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 def _cmd_probe(args: argparse.Namespace) -> int:
     import socket
 
-    from service.probe_jobs import new_probe_id
+    from service.probe_jobs import new_probe_id, probe_params
     from service.render import print_probe_summary
     from service.storage import Store, StoreError
 
@@ -211,9 +211,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     probe_id = new_probe_id()
     if store is not None:
         store.save_finished_probe(probe_id, socket.gethostname(),
-                                  {"quick": args.quick, **({"thorough": True} if args.thorough else {}),
-                                   **({"frameworks": sorted(args.frameworks)}
-                                                           if args.frameworks else {})}, report)
+                                  probe_params(args.quick, args.thorough, args.frameworks), report)
     if args.json_out == "-":
         _print_json(report)
     else:

@@ -14,11 +14,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
-_DOCUMENT_URI = "urn:framework-advisor:openapi"
 
 
 @dataclass(frozen=True)
@@ -48,18 +45,15 @@ def openapi_document() -> dict[str, Any]:
 _COMPONENT_REF = "#/components/schemas/"
 
 
-class _Recursive(Exception):
-    pass
-
-
 def _inline_refs(node: Any, schemas: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
-    """The schema with every component $ref replaced by its target (raises _Recursive on a cycle)."""
+    """The schema with every component $ref replaced by its target (the contract has no recursive schema;
+    one would fail here, at start-up, where create_app compiles the validators)."""
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith(_COMPONENT_REF):
             name = ref.removeprefix(_COMPONENT_REF)
             if name in seen:
-                raise _Recursive(name)
+                raise ValueError(f"openapi.yaml: schema {name} refers to itself; the validators inline every $ref")
             target = _inline_refs(schemas[name], schemas, (*seen, name))
             rest = {key: _inline_refs(value, schemas, seen) for key, value in node.items() if key != "$ref"}
             return {"allOf": [target], **rest} if rest else target
@@ -74,14 +68,9 @@ def validator(schema_name: str) -> Draft202012Validator:
     document = openapi_document()
     if schema_name not in document["components"]["schemas"]:
         raise KeyError(f"openapi.yaml has no schema {schema_name!r}")
-    try:
-        # Inlined once at start-up: validating then resolves no $ref per request (half the cost).
-        return Draft202012Validator(_inline_refs(document["components"]["schemas"][schema_name],
-                                                 document["components"]["schemas"], (schema_name,)))
-    except _Recursive:
-        registry = Registry().with_resource(_DOCUMENT_URI, Resource(contents=document, specification=DRAFT202012))
-        schema = {"$ref": f"{_DOCUMENT_URI}#/components/schemas/{schema_name}"}
-        return Draft202012Validator(schema, registry=registry)
+    # Inlined once at start-up: validating then resolves no $ref per request (half the cost).
+    schemas = document["components"]["schemas"]
+    return Draft202012Validator(_inline_refs(schemas[schema_name], schemas, (schema_name,)))
 
 
 def enum_of(schema_name: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import g, request
+from flask import request
 
 from service.problems import Problem
 
@@ -29,7 +29,6 @@ def read_raw_json_body(limit: int) -> bytes:
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise Problem(413, f"the request body exceeds the limit of {limit} bytes")
-    g.request_body_bytes = len(raw)  # what was read, for endpoints with a smaller limit per body kind
     if not raw.strip():
         raise Problem(400, "the request body is empty; send a JSON object")
     return raw

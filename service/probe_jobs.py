@@ -47,6 +47,16 @@ def new_probe_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+def probe_params(quick: bool = False, thorough: bool = False, frameworks: list[str] | None = None) -> dict[str, Any]:
+    """How a probe was asked for, as stored with it (ProbeParams): identical requests compare equal."""
+    params: dict[str, Any] = {"quick": bool(quick)}
+    if thorough:
+        params["thorough"] = True
+    if frameworks:
+        params["frameworks"] = sorted(frameworks)
+    return params
+
+
 class ProgressTracker:
     """Turns runner events into a progress document with a percentage, written at a bounded rate."""
 

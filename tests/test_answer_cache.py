@@ -31,7 +31,7 @@ def test_a_repeated_question_gets_the_same_answer_from_the_cache(tmp_path):
                             content_type="application/json")
     assert first.status_code == again.status_code == reordered.status_code == 200
     assert first.get_data() == again.get_data() == reordered.get_data()
-    assert answers.hits == hits + 2  # the same bytes, then the same question in other bytes
+    assert answers.hits == hits + 2  # the same question, in the same bytes and in other bytes
 
 
 def test_goal_order_and_invalid_bodies_are_not_confused(tmp_path):

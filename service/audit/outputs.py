@@ -45,7 +45,7 @@ def junit_xml(audit: AuditResult) -> bytes:
     """One testsuite, one testcase per requirement; failed -> <failure>, skipped -> <skipped>.
 
     Under --strict a skipped requirement fails the audit, so it is a <failure> there too."""
-    tally = counts(audit.requirements)
+    tally = audit.counts
     failures = tally["failed"] + (tally["skipped"] if audit.strict else 0)
     skipped = 0 if audit.strict else tally["skipped"]
     suites = ET.Element("testsuites", name="framework-advisor audit", tests=str(tally["total"]),

@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rules.safe_yaml import RuleFileError, load_rule_yaml, locate
+from rules.safe_yaml import RuleFileError, load_rule_yaml, validate_located
 from rules.schema import ACCELERATOR_KINDS, DEVICES, FRAMEWORK_IDS
+from service.audit import REQUIRE_GRAMMAR
 from service.contract import openapi_document
 
 POLICY_VERSION = 1
@@ -138,27 +139,12 @@ def load_policy(path: Path) -> Policy:
     if not isinstance(data, dict):
         raise PolicyError(f"{path}:1:1: a policy is a mapping with 'version' and 'requirements'")
     try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        errors = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")
-        first = errors[0]
-        where = locate(data, tuple(first["loc"])) or f"{path}:1:1"
-        field = ".".join(str(step) for step in first["loc"])
-        message = f"unknown key {first['loc'][-1]!r}" if first["type"] == "extra_forbidden" else first["msg"]
-        message = message.removeprefix("Value error, ")
-        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-        raise PolicyError(f"{where}: {field}: {message}{more}") from None
+        return validate_located(Policy, data, path)
+    except RuleFileError as exc:
+        raise PolicyError(str(exc)) from None
 
 
 # --- the --require grammar -----------------------------------------------------------------------------
-
-REQUIRE_GRAMMAR = """\
-accelerator:KIND[>=N][,memory>=GB]     e.g. accelerator:cuda>=8,memory>=80
-framework:NAME[@DEVICE][SPECIFIER]     e.g. framework:pytorch@cuda, framework:jax>=0.4,<0.11
-benchmark:FRAMEWORK.NAME[@DEVICE]>=X   e.g. benchmark:numpy.matmul_fp32@cpu>=100 (in the figure's unit)
-benchmark:FRAMEWORK.NAME[@DEVICE]>=X%  e.g. benchmark:pytorch.matmul_bf16@cuda>=50% (of the device's peak)
-benchmark:FRAMEWORK.NAME[@DEVICE]<=X   e.g. benchmark:pytorch.dispatch_latency@cpu<=5 (latencies, us)
-no-failures                            nothing in the probe failed"""
 
 _NUMBER = r"\d+(?:\.\d+)?"
 _ACCELERATOR = re.compile(rf"accelerator:(?P<kind>[a-z-]+?)(?:>=(?P<count>\d+))?(?:,memory>=(?P<memory>{_NUMBER}))?")

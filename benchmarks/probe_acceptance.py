@@ -43,13 +43,9 @@ VARIATION_TARGET = 0.05
 REFERENCE = r'''
 import json, os, statistics, sys, time
 framework, n, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[name] = str(threads)
+from probes.worker import limit_threads  # the worker's own thread set-up: env, XLA flags, CPU affinity
+limit_threads(threads)
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-allowed = sorted(os.sched_getaffinity(0))
-if threads < len(allowed):  # XLA and MLX size their pools by the CPUs they may use, as in the worker
-    os.sched_setaffinity(0, allowed[:threads])
 import numpy as np
 rng = np.random.default_rng(7)
 a = rng.random((n, n), dtype=np.float32) * 2 - 1
@@ -137,7 +133,7 @@ def figure(report: dict, framework: str, name: str = "matmul_fp32") -> dict | No
 
 def reference(framework: str, n: int, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
-        env = {**os.environ, "TMPDIR": scratch}
+        env = {**os.environ, "TMPDIR": scratch, "PYTHONPATH": str(ROOT)}  # run from scratch: nothing shadows
         result = subprocess.run([sys.executable, "-c", REFERENCE, framework, str(n), str(threads)], env=env,
                                 capture_output=True, text=True, timeout=300, cwd=scratch)
     if result.returncode != 0:
@@ -256,7 +252,8 @@ def main() -> int:
         answer = json.loads(result.stdout)
         print(f"   probe_id {answer.get('probe_id')}")
         for entry in answer["ranking"]:
-            measured = [r["message"] for r in entry["reasons"] if "easured" in r["message"]]
+            measured = [r["message"] for r in entry["reasons"]
+                        if "easured" in r["message"] and r.get("counted", True)]
             print(f"   {entry['rank']}. {entry['framework']:<11} score {entry['score']:6.2f}  "
                   + (" | ".join(m.strip().replace("\n", " ") for m in measured) or "(no measured reason)"))
         mlx_entry = next((e for e in answer["ranking"] if e["framework"] == "mlx"), None)

@@ -22,7 +22,8 @@ from typing import Any
 
 import psutil
 
-PROGRESS_PREFIX = "@@progress "
+from probes.bench.common import PROGRESS_PREFIX  # the worker end of the same stderr protocol
+
 STDERR_TAIL_CHARS = 2000
 POLL_SECONDS = 0.05
 

@@ -251,12 +251,13 @@ def test_annotations_are_summarised_beyond_ten(tmp_path):
 def test_real_audit_of_numpy_on_this_machine(tmp_path):
     completed = subprocess.run(
         [sys.executable, "-m", "service.cli", "audit", "--quick", "--require", "framework:numpy",
-         "--require", "accelerator:cuda>=1", "--junit", str(tmp_path / "out.xml"), "--json", "-"],
+         "--require", "accelerator:cuda>=100000", "--junit", str(tmp_path / "out.xml"), "--json", "-"],
         capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert completed.returncode == 1, completed.stderr
     verdict = json.loads(completed.stdout)
     assert [r["status"] for r in verdict["requirements"]] == ["passed", "failed"]
-    assert "no NVIDIA device was found" in completed.stderr
+    # No machine has 100,000 NVIDIA GPUs; what the message says depends on whether this one has any.
+    assert "no NVIDIA device was found" in completed.stderr or "fewer than the 100000" in completed.stderr
     assert junit_counts(tmp_path / "out.xml") == {"tests": 2, "failures": 1, "skipped": 0, "errors": 0}
 
 

@@ -12,10 +12,12 @@ says which applied.
 
 from __future__ import annotations
 
+import functools
 from importlib import metadata
 from typing import Any
 
 from probes.bench import common
+from probes.installed import distribution_version
 
 FIXES = {
     "cuda": "pip install -U 'jax[cuda13]'",
@@ -33,14 +35,17 @@ def load(settings: common.Settings) -> Any:
     return jax
 
 
-def _installed(prefixes: tuple[str, ...]) -> list[str]:
-    """Installed distributions whose name starts with one of ``prefixes`` (read from metadata, not imported)."""
-    names = []
+@functools.cache
+def _plugins() -> dict[str, list[str]]:
+    """JAX's accelerator plugins installed here, by kind (read from metadata once, never imported)."""
+    prefixes = {"cuda": "jax-cuda", "rocm": "jax-rocm", "tpu": "libtpu"}
+    found: dict[str, set[str]] = {kind: set() for kind in prefixes}
     for dist in metadata.distributions():
         name = (dist.metadata.get("Name") or "").lower().replace("_", "-")
-        if name.startswith(prefixes):
-            names.append(f"{name} {dist.version}")
-    return sorted(set(names))
+        for kind, prefix in prefixes.items():
+            if name.startswith(prefix):
+                found[kind].add(f"{name} {dist.version}")
+    return {kind: sorted(names) for kind, names in found.items()}
 
 
 def classify_backend_error(message: str) -> str:
@@ -72,10 +77,9 @@ class Adapter(common.Adapter):
 
     def build(self) -> dict[str, Any]:
         jax = self.lib
-        cuda = _installed(("jax-cuda",))
-        rocm = _installed(("jax-rocm",))
-        tpu = _installed(("libtpu",))
-        return {"jaxlib": _version("jaxlib"), "cuda": cuda[0] if cuda else None, "rocm": rocm[0] if rocm else None,
+        cuda, rocm, tpu = _plugins()["cuda"], _plugins()["rocm"], _plugins()["tpu"]
+        return {"jaxlib": distribution_version("jaxlib"), "cuda": cuda[0] if cuda else None,
+                "rocm": rocm[0] if rocm else None,
                 "tpu": tpu[0] if tpu else None, "mps": False, "default_backend": jax.default_backend(),
                 "default_matmul_precision": jax.config.jax_default_matmul_precision or "default"}
 
@@ -113,8 +117,7 @@ class Adapter(common.Adapter):
 
     def unused_accelerators(self, usable_kinds: set[str]) -> list[dict[str, Any]]:
         unused = []
-        plugins = {"cuda": _installed(("jax-cuda",)), "rocm": _installed(("jax-rocm",)),
-                   "tpu": _installed(("libtpu",))}
+        plugins = _plugins()
         for kind in self.settings.accelerators:
             if kind in usable_kinds:
                 continue
@@ -246,13 +249,6 @@ class Adapter(common.Adapter):
         jax = self.lib
         target = self._devices[device]
         return lambda: jax.device_put(host, target)
-
-
-def _version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _pointer(array: Any) -> int | None:

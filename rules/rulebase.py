@@ -104,7 +104,7 @@ def load_rulebase(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR) ->
     sources: list[str] = []
 
     for directory in (base_dir, *extra_dirs):
-        overriding = directory != base_dir
+        in_this_directory: set[str] = set()  # a later directory overrides a rule; one directory never repeats it
         for path in _yaml_files(Path(directory)):
             data = load_rule_yaml(path, _display_name(path))
             parsed = _validate_file(path, data)
@@ -116,8 +116,9 @@ def load_rulebase(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR) ->
             frameworks.update(parsed.frameworks or {})
             for index, rule in enumerate(parsed.rules or []):
                 where = locate(data, ("rules", index)) or Location(str(path), 1, 1)
-                if rule.id in rules and not overriding:
+                if rule.id in in_this_directory:
                     raise RuleFileError(where, f"duplicate rule id {rule.id!r} (first at {rule_locations[rule.id]})")
+                in_this_directory.add(rule.id)
                 rules[rule.id] = rule
                 rule_locations[rule.id] = where
 

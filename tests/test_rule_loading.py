@@ -74,6 +74,20 @@ def test_extra_directory_adds_rules_and_changes_the_hash(tmp_path, rulebase):
     assert merged.sha256 != rulebase.sha256 and len(merged.rules) == len(rulebase.rules) + 1
 
 
+def test_an_extra_directory_overrides_the_base_but_never_repeats_an_id_itself(tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "a.yaml").write_text(RULE.format(value="beginner"))
+    base_id = load_rulebase().rules[0].id
+    overriding = RULE.format(value="expert").replace("id: extra-rule", f"id: {base_id}")
+    (extra / "b.yaml").write_text(overriding)
+    merged = {rule.id: rule for rule in load_rulebase([extra]).rules}
+    assert merged[base_id].message == "A rule added by an extra directory."  # the later directory wins
+    (extra / "c.yaml").write_text(RULE.format(value="expert"))  # extra-rule again, in the same directory
+    with pytest.raises(RuleFileError, match=r"c\.yaml:2:5: duplicate rule id 'extra-rule' \(first at .*a\.yaml:2:5\)"):
+        load_rulebase([extra])
+
+
 def test_a_bad_rule_file_stops_the_service_from_starting(tmp_path):
     from service.app import create_app
     from service.config import Settings

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rules.engine import derive_facts, holds, recommend
+from rules.engine import holds, recommend
 from rules.lint.findings import Finding, sort_key
 from rules.lint.locations import RuleFileIndex, condition_nodes, describe
 from rules.lint.worlds import Truth, WorldModel, facts_of, sample_worlds
@@ -332,10 +332,9 @@ class Linter:
             where = str(locate(data, ("scenarios", position)) or f"{display}:1:1")
             try:
                 hardware, goals, experience = scenario["hardware"], list(scenario["goals"]), scenario["experience"]
-                facts = derive_facts(rulebase, hardware, goals, experience)
-                facts["probed"] = False
-                fired |= {rule.id for rule in rulebase.rules if holds(rule.when, facts)}
-                firsts.add(recommend(rulebase, goals, experience, hardware)["ranking"][0]["framework"])
+                ranking = recommend(rulebase, goals, experience, hardware)["ranking"]
+                fired |= {reason["rule"] for item in ranking for reason in item["reasons"]}
+                firsts.add(ranking[0]["framework"])
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 self.add("error", "golden", where, f"scenario {position} cannot be evaluated: {exc!r}")
         for rule in rulebase.rules:

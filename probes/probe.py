@@ -33,7 +33,8 @@ _FLOP_BENCHMARKS = {"matmul_fp32": "fp32", "matmul_bf16": "bf16", "conv2d": "fp3
 WorkerArgv = Callable[[str, Path], list[str]]
 
 
-def _percent_of_peak(bench: dict[str, Any], hardware: dict[str, Any], cpu_ghz: float | None) -> None:
+def _percent_of_peak(bench: dict[str, Any], hardware: dict[str, Any], cpu_ghz: float | None,
+                     threads: int | None) -> None:
     dtype = _FLOP_BENCHMARKS.get(bench.get("name", ""))
     if dtype is None or not bench.get("value"):
         return
@@ -41,7 +42,9 @@ def _percent_of_peak(bench: dict[str, Any], hardware: dict[str, Any], cpu_ghz: f
         cpu = hardware.get("cpu", {})
         if not cpu or not cpu_ghz:
             return
-        peak, how = cpu_peak_gflops(cpu["cores"], cpu_ghz, cpu.get("flags", []), dtype)
+        # The peak of the cores the worker ran on (it used `threads`, at most one per core counts).
+        cores = min(threads, cpu["cores"]) if threads else cpu["cores"]
+        peak, how = cpu_peak_gflops(cores, cpu_ghz, cpu.get("flags", []), dtype)
     else:
         accelerator = next((a for a in hardware.get("accelerators", []) if a["kind"] == bench.get("device")), None)
         if accelerator is None:
@@ -122,7 +125,7 @@ def run_probe(frameworks: Sequence[str] | None = None, quick: bool = False,
     cpu_ghz = measured_cpu_ghz(machine.path("/proc/cpuinfo"), machine.path("/sys/devices/system/cpu"))
     for result in results:
         for bench in result.get("benchmarks", []):
-            _percent_of_peak(bench, hardware, cpu_ghz)
+            _percent_of_peak(bench, hardware, cpu_ghz, result.get("threads"))
     _flag_understated_cpu_peak(results, cpu_ghz)
 
     failures = [{"framework": r["framework"], **r["failure"]} for r in results if "failure" in r]

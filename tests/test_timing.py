@@ -306,7 +306,7 @@ def test_a_cpu_figure_above_the_computed_peak_flags_every_cpu_peak_instead_of_pr
     numpy = {"framework": "numpy", "benchmarks": [_cpu_bench(250.0, 260.0)]}
     for result in (torch, numpy):
         for bench in result["benchmarks"]:
-            _percent_of_peak(bench, hardware, 2.3)
+            _percent_of_peak(bench, hardware, 2.3, threads=2)
     assert torch["benchmarks"][0]["percent_of_peak"] > 100  # 2 x 2.3 GHz x 64 = 294.4 GFLOP/s
     _flag_understated_cpu_peak([torch, numpy], 2.3)
     for result in (torch, numpy):
@@ -324,7 +324,20 @@ def test_figures_within_the_computed_peak_keep_their_percent():
 
     hardware = {"cpu": {"cores": 2, "flags": ["avx512f"]}, "accelerators": []}
     result = {"framework": "numpy", "benchmarks": [_cpu_bench(250.0, 260.0)]}
-    _percent_of_peak(result["benchmarks"][0], hardware, 2.3)
+    _percent_of_peak(result["benchmarks"][0], hardware, 2.3, threads=2)
     _flag_understated_cpu_peak([result], 2.3)
     assert result["benchmarks"][0]["percent_of_peak"] == pytest.approx(84.9, abs=0.1)
     assert "understated" not in result["benchmarks"][0]["peak"]
+
+
+def test_the_cpu_peak_counts_only_the_cores_the_worker_ran_on():
+    from probes.probe import _percent_of_peak
+
+    hardware = {"cpu": {"cores": 8, "flags": ["avx512f"]}, "accelerators": []}
+    one_thread, all_threads = _cpu_bench(120.0, 125.0), _cpu_bench(120.0, 125.0)
+    _percent_of_peak(one_thread, hardware, 2.0, threads=1)
+    _percent_of_peak(all_threads, hardware, 2.0, threads=None)  # threads unknown: every core
+    assert one_thread["peak"]["value"] == pytest.approx(128.0)  # 1 core x 2 GHz x 64
+    assert all_threads["peak"]["value"] == pytest.approx(1024.0)
+    assert one_thread["percent_of_peak"] == pytest.approx(93.8, abs=0.1)
+

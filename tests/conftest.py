@@ -11,6 +11,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+# What the web process and the phase-A inventory never import (numpy too: start-up time and memory).
+HEAVY_MODULES = ("torch", "jax", "jaxlib", "mlx", "tensorflow", "keras", "numpy")
+
 
 @pytest.fixture(scope="session")
 def rulebase():

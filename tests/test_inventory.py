@@ -28,9 +28,10 @@ import probes.system
 from probes.inventory import ROSETTA_WARNING, gfx_arch, take_inventory
 from hardware_fixtures import FIXTURES, FailingNvml, RecordedCommands, copy_root, fixture_machine
 from probes.system import NvmlSnapshot, NvmlUnavailable, PynvmlAdapter, System, run_subprocess
+from tests.conftest import HEAVY_MODULES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORK_MODULES = ("torch", "jax", "jaxlib", "mlx", "tensorflow", "keras", "numpy")
+FRAMEWORK_MODULES = HEAVY_MODULES
 
 
 # --- the contract ---------------------------------------------------------------------------------

@@ -7,16 +7,14 @@ import json
 
 from service.answer_cache import AnswerCache
 from service.app import create_app
-from service.config import Settings
-from tests.test_probe_api import FakeProbe, wait_for
+from tests.service_fixtures import FakeProbe, settings_for, wait_for
 
 HARDWARE = {"os": "linux", "arch": "x86_64", "cpu": {"model": "x", "cores": 8}, "memory_gb": 32,
             "accelerators": [{"kind": "cuda", "name": "NVIDIA L4", "count": 1, "memory_gb": 24}]}
 
 
 def make_app(tmp_path, probe=None):
-    return create_app(Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "probe.lock"),
-                      run_probe=probe or FakeProbe())
+    return create_app(settings_for(tmp_path), run_probe=probe or FakeProbe())
 
 
 def test_a_repeated_question_gets_the_same_answer_from_the_cache(tmp_path):

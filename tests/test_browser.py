@@ -22,7 +22,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from service.app import create_app
-from service.config import Settings
+from tests.service_fixtures import settings_for
 from service.contract import validate
 from tests.conftest import REPO_ROOT
 
@@ -120,8 +120,7 @@ def served(request, tmp_path):
 
     Parametrized indirectly with {"token": ...}: a service with a token and no stored probe."""
     token = getattr(request, "param", {}).get("token")
-    app = create_app(Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "probe.lock",
-                              api_token=token), run_probe=StagedFakeProbe())
+    app = create_app(settings_for(tmp_path, api_token=token), run_probe=StagedFakeProbe())
     seed_id = None
     if token is None:
         client = app.test_client()

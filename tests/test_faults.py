@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 from service.app import create_app
-from service.config import Settings
 from service.probe_jobs import ProbeJobs, machine_probe_lock
 from service.storage import Store, StoreError, StoreFull
-from tests.test_probe_api import HOST, FakeProbe, canned_report, wait_for
+from tests.service_fixtures import HOST, FakeProbe, canned_report, instant_probe, settings_for, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,10 +57,6 @@ time.sleep(600)
 """
 
 
-def settings_for(tmp_path, **overrides) -> Settings:
-    return Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "probe.lock", **overrides)
-
-
 def _wait_until(condition, what: str, timeout: float = 60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -75,10 +70,6 @@ def _wait_until(condition, what: str, timeout: float = 60.0):
 def _kill(process: subprocess.Popen, sig: int) -> None:
     process.send_signal(sig)
     process.wait(timeout=30)
-
-
-def instant_probe(quick=False, frameworks=None, progress=None):
-    return canned_report(quick)
 
 
 # --- a probe's process killed mid-run -------------------------------------------------------------------------

@@ -19,15 +19,9 @@ from hypothesis import HealthCheck, settings
 from service.app import create_app
 from service.config import Settings
 from service.contract import OPENAPI_PATH
-from tests.test_probe_api import canned_report
+from tests.service_fixtures import instant_probe
 
 MAX_EXAMPLES = 25  # per operation; the CLI run (benchmarks/fuzz_server.py) goes further
-
-
-def instant_probe(quick=False, frameworks=None, progress=None):
-    if progress:
-        progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
-    return canned_report(quick)
 
 
 # The app is built when the module loads: schemathesis.pytest.from_fixture (the lazy loader) breaks on

@@ -15,16 +15,11 @@ from urllib.parse import quote
 import pytest
 
 from service.app import create_app
-from service.config import Settings
 from service.rate_limit import RateLimit
 from service.storage import Store
-from tests.test_probe_api import FakeProbe, canned_report, wait_for
+from tests.service_fixtures import FakeProbe, canned_report, settings_for, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def settings_for(tmp_path, **overrides) -> Settings:
-    return Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "probe.lock", **overrides)
 
 
 class FakeClock:

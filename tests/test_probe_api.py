@@ -5,75 +5,21 @@ one is exercised by tests/test_probe_e2e.py."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
 import pytest
 
 from service.app import create_app
-from service.config import Settings
 from service.contract import validate
-
-HOST = socket.gethostname()
-
-
-def canned_report(quick: bool) -> dict:
-    hardware = {"os": "linux", "arch": "x86_64", "cpu": {"model": "test", "cores": 2}, "memory_gb": 8,
-                "accelerators": []}
-    bench = {"name": "matmul_fp32", "device": "cpu", "unit": "GFLOP/s", "value": 290.0, "checked": True}
-    return {
-        "schema_version": 1, "host": HOST, "created_at": "2026-11-22T00:00:00+00:00", "quick": quick,
-        "hardware": hardware, "inventory_s": 0.01,
-        "frameworks": [{"framework": "pytorch", "version": "2.13.0", "benchmarks": [bench]},
-                       {"framework": "mlx", "version": "0.32.4", "benchmarks": [{**bench, "value": 3.6}]},
-                       {"framework": "jax", "failure": {"kind": "crash", "message": "died from SIGSEGV"}}],
-        "skipped": [], "failures": [{"framework": "jax", "kind": "crash", "message": "died from SIGSEGV"}],
-        "derived": {"pytorch": {"failed": False, "relative_speed": 1.0, "slowdown": 1.0, "fastest": "pytorch"},
-                    "mlx": {"failed": False, "relative_speed": 0.0124, "slowdown": 80.6, "fastest": "pytorch"},
-                    "jax": {"failed": True, "failure_kind": "crash", "failure_message": "died from SIGSEGV"}},
-        "versions": {"python": "3.11.7"}, "duration_s": 0.05,
-    }
-
-
-class FakeProbe:
-    """Records calls; blocks until released so tests can observe queued and running states."""
-
-    def __init__(self):
-        self.calls = []
-        self.release = threading.Event()
-
-    def __call__(self, quick=False, frameworks=None, progress=None):
-        self.calls.append({"quick": quick, "frameworks": frameworks})
-        progress({"phase": "framework", "framework": "pytorch", "index": 0, "total": 2})
-        self.release.wait(10)
-        return canned_report(quick)
-
+from tests.service_fixtures import HOST, FakeProbe, canned_report, settings_for, wait_for
 
 @pytest.fixture()
 def fake_probe():
     return FakeProbe()
 
 
-def isolated_settings(tmp_path) -> Settings:
-    """Each test gets its own store and its own "machine" lock, so no earlier test's job thread
-    (or a probe running on this machine) can hold it."""
-    return Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "probe.lock")
-
-
 @pytest.fixture()
 def probe_client(tmp_path, fake_probe):
-    return create_app(isolated_settings(tmp_path), run_probe=fake_probe).test_client()
-
-
-def wait_for(client, url, status, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(url).get_json()
-        if body["status"] == status:
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"{url} never reached {status}: {body}")
+    return create_app(settings_for(tmp_path), run_probe=fake_probe).test_client()
 
 
 def test_start_poll_and_finish(probe_client, fake_probe):
@@ -179,7 +125,7 @@ def _store_with_orphan(tmp_path):
 
 def test_a_probe_left_running_by_a_restart_is_marked_interrupted(tmp_path, fake_probe):
     _store_with_orphan(tmp_path)
-    client = create_app(isolated_settings(tmp_path), run_probe=fake_probe).test_client()
+    client = create_app(settings_for(tmp_path), run_probe=fake_probe).test_client()
     body = client.get("/v1/probes/stale").get_json()
     assert body["status"] == "interrupted" and "stopped" in body["error"]
 
@@ -188,7 +134,7 @@ def test_an_orphan_is_found_even_while_another_process_holds_the_machine_lock(tm
     from service.probe_jobs import machine_probe_lock
 
     _store_with_orphan(tmp_path)
-    settings = isolated_settings(tmp_path)
+    settings = settings_for(tmp_path)
     with machine_probe_lock(path=settings.probe_lock_path):  # e.g. the CLI probing right now
         client = create_app(settings, run_probe=fake_probe).test_client()
         body = client.get("/v1/probes/stale").get_json()
@@ -204,7 +150,7 @@ def test_a_probe_whose_owner_still_lives_is_left_running_while_the_lock_is_held(
     store = Store.open(tmp_path / "data" / "framework-advisor.sqlite3")
     store.enqueue_probe("live", HOST, {"quick": False}, max_queued=4)
     store.claim_next_probe(owner_pid=os.getppid())  # a process that certainly exists
-    settings = isolated_settings(tmp_path)
+    settings = settings_for(tmp_path)
     with machine_probe_lock(path=settings.probe_lock_path):
         client = create_app(settings, run_probe=fake_probe).test_client()
         assert client.get("/v1/probes/live").get_json()["status"] == "running"
@@ -233,7 +179,7 @@ def test_an_invalid_uploaded_report_names_the_field(probe_client):
 
 
 def test_with_a_token_configured_probes_and_uploads_need_it(tmp_path, fake_probe):
-    settings = Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "probe.lock", api_token="s3cret")
+    settings = settings_for(tmp_path, api_token="s3cret")
     client = create_app(settings, run_probe=fake_probe).test_client()
     report = canned_report(quick=True)
     missing = client.post("/v1/probes", json=report)

@@ -18,6 +18,7 @@ import pytest
 
 from service.contract import validate
 from tests.conftest import REPO_ROOT
+from tests.service_fixtures import settings_for
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("numpy") is None, reason="numpy is not installed")
 
@@ -85,9 +86,8 @@ def test_cli_quick_probe_of_numpy_prints_a_valid_checked_report_and_stores_it(tm
 
 def test_http_quick_probe_of_numpy_finishes_with_a_valid_checked_report(tmp_path):
     from service.app import create_app
-    from service.config import Settings
 
-    settings = Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "lock")
+    settings = settings_for(tmp_path)
     client = create_app(settings).test_client()
     response = client.post("/v1/probes", json={"quick": True, "frameworks": ["numpy"]})
     assert response.status_code == 202, response.get_data(as_text=True)
@@ -111,7 +111,6 @@ def test_a_thorough_request_reaches_the_probe_runner_and_is_recorded(tmp_path):
     """thorough: true travels from the ProbeRequest to run_probe (a stand-in here: a real thorough probe
     compiles for a minute) and into the job's params."""
     from service.app import create_app
-    from service.config import Settings
 
     calls = []
 
@@ -123,7 +122,7 @@ def test_a_thorough_request_reaches_the_probe_runner_and_is_recorded(tmp_path):
                                                    "accelerators": []},
                 "frameworks": [], "failures": [], "derived": {}, "duration_s": 0.1}
 
-    settings = Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "lock")
+    settings = settings_for(tmp_path)
     client = create_app(settings, run_probe=fake_probe).test_client()
     assert client.post("/v1/probes", json={"thorough": "yes"}).status_code == 422
     response = client.post("/v1/probes", json={"thorough": True, "frameworks": ["pytorch"]})

@@ -4,12 +4,15 @@ A recommendation is a pure function of the loaded rule base (fixed for the proce
 inputs: goals (in order), experience, the hardware profile, the installed versions and the probe whose
 measurements entered it (a finished probe never changes). Evaluating the rule base, with the
 "what would change" alternatives, costs a few milliseconds; answering a repeated question from here
-costs a dictionary look-up. Least recently used entries go first; the bound keeps memory flat (an
-answer is about 30 KB with its starter program: 256 entries stay under 10 MB).
+costs a dictionary look-up. A request that carries its own hardware is also a pure function of its
+body's bytes, so its answer is filed under the body's digest too (one payload object, two keys): an
+identical request then skips parsing and validation. Least recently used entries go first; the bound
+keeps memory flat (an answer is about 30 KB with its starter program: 256 entries stay under 10 MB).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -26,6 +29,11 @@ class AnswerCache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+
+    @staticmethod
+    def digest(raw: bytes) -> str:
+        """The key of a request body's exact bytes (a digest: bodies may be 64 KiB, keys stay small)."""
+        return "body:" + hashlib.sha256(raw).hexdigest()
 
     @staticmethod
     def key(*inputs: Any) -> str:

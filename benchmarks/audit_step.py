@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "service.cli", "audit"]
+CLI = [sys.executable, "-m", "framework_advisor", "audit"]
 TARGET_S = 15.0
 
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 def _serve(port: int, data_dir: str) -> int:
     """Child mode: the service with the fake probe, on loopback."""
-    from service.config import Settings
-    from service.server import serve
+    from framework_advisor.config import Settings
+    from framework_advisor.server import serve
     from tests.test_probe_api import canned_report
 
     def instant_probe(quick=False, frameworks=None, progress=None):

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from rules.engine import recommend  # noqa: E402
-from rules.rulebase import load_rulebase  # noqa: E402
+from framework_advisor.rules.engine import recommend  # noqa: E402
+from framework_advisor.rules.rulebase import load_rulebase  # noqa: E402
 
 H100 = {"os": "linux", "arch": "x86_64", "cpu": {"model": "Xeon", "cores": 96}, "memory_gb": 2048,
         "accelerators": [{"kind": "cuda", "name": "NVIDIA H100 80GB HBM3", "count": 8, "memory_gb": 80}]}

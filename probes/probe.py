@@ -14,12 +14,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from probes.derived import derive
-from probes.installed import installed_versions
-from probes.inventory import take_inventory
-from probes.peaks import accelerator_peak, cpu_peak_gflops, measured_cpu_ghz
-from probes.runner import ProgressCallback, WorkerLimits, default_worker_argv, run_worker
-from probes.system import System
+from framework_advisor.probes.derived import derive
+from framework_advisor.probes.installed import installed_versions
+from framework_advisor.probes.inventory import take_inventory
+from framework_advisor.probes.peaks import accelerator_peak, cpu_peak_gflops, measured_cpu_ghz
+from framework_advisor.probes.runner import ProgressCallback, WorkerLimits, default_worker_argv, run_worker
+from framework_advisor.probes.system import System
 
 FRAMEWORKS = ("numpy", "pytorch", "jax", "mlx", "tensorflow")
 DISTRIBUTIONS = {

@@ -22,7 +22,7 @@ from typing import Any
 
 import psutil
 
-from probes.bench.common import PROGRESS_PREFIX  # the worker end of the same stderr protocol
+from framework_advisor.probes.bench.common import PROGRESS_PREFIX  # the worker end of the same stderr protocol
 
 STDERR_TAIL_CHARS = 2000
 POLL_SECONDS = 0.05
@@ -38,7 +38,7 @@ class WorkerLimits:
 
 def default_worker_argv(framework: str, out: Path, quick: bool, threads: int | None,
                         accelerators: Sequence[str], thorough: bool = False) -> list[str]:
-    argv = [sys.executable, "-m", "probes.worker", framework, "--out", str(out)]
+    argv = [sys.executable, "-m", "framework_advisor.probes.worker", framework, "--out", str(out)]
     if quick:
         argv.append("--quick")
     elif thorough:

@@ -1,6 +1,6 @@
 """Phase-B worker: one framework, one fresh process, honest microbenchmarks, one JSON result.
 
-    python -m probes.worker FRAMEWORK --out PATH [--quick | --thorough] [--threads N] [--accelerators cuda,...]
+    python -m framework_advisor.probes.worker FRAMEWORK --out PATH [--quick | --thorough] [--threads N] [--accelerators cuda,...]
 
 FRAMEWORK is numpy, pytorch, jax, mlx or tensorflow. Before the framework is imported the worker
 
@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from probes.bench import FRAMEWORK_MODULES, common
+from framework_advisor.probes.bench import FRAMEWORK_MODULES, common
 
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS",
                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -42,7 +42,7 @@ SCRATCH_PREFIX = "framework-advisor-bench-"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m probes.worker", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m framework_advisor.probes.worker", description=__doc__.split("\n\n")[0])
     parser.add_argument("framework", choices=sorted(FRAMEWORK_MODULES))
     parser.add_argument("--out", required=True, type=Path, help="where to write the JSON result")
     parser.add_argument("--quick", action="store_true",

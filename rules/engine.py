@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rules.rulebase import MESSAGE_PLACEHOLDER, STARTER_DEVICE_ASSIGNMENT, RuleBase, iter_leaves
-from rules.schema import FRAMEWORK_IDS, GOAL_FAMILIES, AllOf, AnyOf, FrameworkEntry, Leaf, NotOf, Platform, Rule
+from framework_advisor.rules.rulebase import MESSAGE_PLACEHOLDER, STARTER_DEVICE_ASSIGNMENT, RuleBase, iter_leaves
+from framework_advisor.rules.schema import FRAMEWORK_IDS, GOAL_FAMILIES, AllOf, AnyOf, FrameworkEntry, Leaf, NotOf, Platform, Rule
 
 _MISSING = object()
 _OS_NAMES = {"linux": "Linux", "darwin": "macOS", "windows": "Windows"}

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 
-from rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate, validate_located
-from rules.schema import (
+from framework_advisor.rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate, validate_located
+from framework_advisor.rules.schema import (
     FRAMEWORK_IDS,
     AllOf,
     AnyOf,

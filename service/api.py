@@ -7,17 +7,17 @@ import socket
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from rules.engine import best_device, install_command, recommend, render_starter
-from rules.rulebase import RuleBase
-from service import __version__
-from service.answer_cache import AnswerCache
-from service.auth import require_token, token_status
-from service.contract import ContractViolation, FieldError, enum_of, openapi_text, validate
-from service.json_body import parse_json_body, read_raw_json_body
-from service.machine import ThisMachine
-from service.problems import Problem
-from service.probe_jobs import ProbeJobs, new_probe_id, probe_params
-from service.storage import QueueFull, Store
+from framework_advisor.rules.engine import best_device, install_command, recommend, render_starter
+from framework_advisor.rules.rulebase import RuleBase
+from framework_advisor import __version__
+from framework_advisor.answer_cache import AnswerCache
+from framework_advisor.auth import require_token, token_status
+from framework_advisor.contract import ContractViolation, FieldError, enum_of, openapi_text, validate
+from framework_advisor.json_body import parse_json_body, read_raw_json_body
+from framework_advisor.machine import ThisMachine
+from framework_advisor.problems import Problem
+from framework_advisor.probe_jobs import ProbeJobs, new_probe_id, probe_params
+from framework_advisor.storage import QueueFull, Store
 
 api = Blueprint("api", __name__)
 PROBE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from rules.rulebase import load_rulebase
-from service.answer_cache import AnswerCache
-from service.api import api
-from service.config import Settings
-from service.contract import validator
-from service.machine import ThisMachine
-from service.probe_jobs import ProbeJobs, ProbeRunner
-from service.problems import register_problem_handlers
-from service.rate_limit import RateLimit
-from service.storage import Store
-from service.web import web
+from framework_advisor.rules.rulebase import load_rulebase
+from framework_advisor.answer_cache import AnswerCache
+from framework_advisor.api import api
+from framework_advisor.config import Settings
+from framework_advisor.contract import validator
+from framework_advisor.machine import ThisMachine
+from framework_advisor.probe_jobs import ProbeJobs, ProbeRunner
+from framework_advisor.problems import register_problem_handlers
+from framework_advisor.rate_limit import RateLimit
+from framework_advisor.storage import Store
+from framework_advisor.web import web
 
 _CONTRACT_SCHEMAS = ("RecommendationRequest", "HardwareProfile", "ProbeRequest", "ProbeReport")
 
 
 def _run_real_probe(**options):
     # Imported when a probe runs, not at start-up; frameworks still only load in worker subprocesses.
-    from probes.probe import run_probe
+    from framework_advisor.probes.probe import run_probe
 
     return run_probe(**options)
 

@@ -10,8 +10,8 @@ import hmac
 
 from flask import current_app, request
 
-from service.config import TOKEN_ENV
-from service.problems import Problem
+from framework_advisor.config import TOKEN_ENV
+from framework_advisor.problems import Problem
 
 
 def token_status() -> str:

@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rules.rulebase import RuleFileError, load_rulebase
-from rules.safe_yaml import load_rule_yaml
-from rules.schema import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS, rule_file_json_schema
-from service import __version__
-from service.audit import REQUIRE_GRAMMAR
-from service.config import DATA_DIR_ENV, TOKEN_ENV, Settings
+from framework_advisor.rules.rulebase import RuleFileError, load_rulebase
+from framework_advisor.rules.safe_yaml import load_rule_yaml
+from framework_advisor.rules.schema import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS, rule_file_json_schema
+from framework_advisor import __version__
+from framework_advisor.audit import REQUIRE_GRAMMAR
+from framework_advisor.config import DATA_DIR_ENV, TOKEN_ENV, Settings
 
 EXIT_USAGE = 2
 
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_hardware_file(path: Path) -> dict[str, Any]:
-    from service.contract import ContractViolation, validate
+    from framework_advisor.contract import ContractViolation, validate
 
     try:
         if path.suffix == ".json":
@@ -147,8 +147,8 @@ def _print_json(document: Any) -> None:
 
 
 def _cmd_hardware(args: argparse.Namespace) -> int:
-    from probes.inventory import take_inventory
-    from service.render import print_hardware
+    from framework_advisor.probes.inventory import take_inventory
+    from framework_advisor.render import print_hardware
 
     profile = take_inventory()
     _print_json(profile) if args.json else print_hardware(profile)
@@ -159,7 +159,7 @@ def _latest_probe_of_this_machine() -> dict[str, Any] | None:
     """This machine's newest stored probe, if a store exists (recommend never creates one)."""
     import socket
 
-    from service.storage import Store, StoreError
+    from framework_advisor.storage import Store, StoreError
 
     path = Settings.from_env().database_path
     if not path.exists():
@@ -171,10 +171,10 @@ def _latest_probe_of_this_machine() -> dict[str, Any] | None:
 
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
-    from probes.installed import installed_versions
-    from probes.inventory import take_inventory
-    from rules.engine import recommend
-    from service.render import print_recommendation
+    from framework_advisor.probes.installed import installed_versions
+    from framework_advisor.probes.inventory import take_inventory
+    from framework_advisor.rules.engine import recommend
+    from framework_advisor.render import print_recommendation
 
     rulebase = load_rulebase(args.rules)
     probe = None
@@ -196,9 +196,9 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 def _cmd_probe(args: argparse.Namespace) -> int:
     import socket
 
-    from service.probe_jobs import new_probe_id, probe_params
-    from service.render import print_probe_summary
-    from service.storage import Store, StoreError
+    from framework_advisor.probe_jobs import new_probe_id, probe_params
+    from framework_advisor.render import print_probe_summary
+    from framework_advisor.storage import Store, StoreError
 
     store = None
     if not args.no_store:
@@ -225,7 +225,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from service.server import serve
+    from framework_advisor.server import serve
 
     settings = Settings.from_env(data_dir=args.data_dir, rules_dirs=tuple(args.rules) or None)
     if not 0 < args.port < 65536:
@@ -234,8 +234,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from service.audit.policy import PolicyError, load_policy, parse_require, policy_json_schema
-    from service.audit.run import AuditOptions, run_audit
+    from framework_advisor.audit.policy import PolicyError, load_policy, parse_require, policy_json_schema
+    from framework_advisor.audit.run import AuditOptions, run_audit
 
     if args.policy_schema:
         _print_json(policy_json_schema())
@@ -257,9 +257,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 def _probe_with_progress(**options: Any) -> dict[str, Any]:
     """The real probe, one at a time per machine (saying so when it waits), with a progress bar on a terminal."""
-    from probes.probe import run_probe
-    from service.probe_jobs import machine_probe_lock
-    from service.render import ProbeProgress
+    from framework_advisor.probes.probe import run_probe
+    from framework_advisor.probe_jobs import machine_probe_lock
+    from framework_advisor.render import ProbeProgress
 
     with machine_probe_lock(blocking=False) as free:
         if not free:
@@ -273,7 +273,7 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     if args.rules_command == "schema":
         _print_json(rule_file_json_schema())
         return 0
-    from rules.lint import format_report, lint
+    from framework_advisor.rules.lint import format_report, lint
 
     findings = lint(args.dirs)
     print(format_report(findings))

@@ -7,7 +7,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rules.rulebase import extra_dirs_from_env
+from framework_advisor.rules.rulebase import extra_dirs_from_env
 
 DATA_DIR_ENV = "FRAMEWORK_ADVISOR_DATA_DIR"
 TOKEN_ENV = "FRAMEWORK_ADVISOR_TOKEN"

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request
 
-from service.problems import Problem
+from framework_advisor.problems import Problem
 
 
 def _is_json_media_type(mimetype: str) -> bool:

@@ -10,8 +10,8 @@ import threading
 import time
 from typing import Any
 
-from probes.installed import installed_versions
-from probes.inventory import take_inventory
+from framework_advisor.probes.installed import installed_versions
+from framework_advisor.probes.inventory import take_inventory
 
 
 class ThisMachine:

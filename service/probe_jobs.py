@@ -20,8 +20,8 @@ from typing import Any
 
 import psutil
 
-from service.config import MACHINE_LOCK_PATH
-from service.storage import Store, StoreError
+from framework_advisor.config import MACHINE_LOCK_PATH
+from framework_advisor.storage import Store, StoreError
 
 PROGRESS_WRITE_INTERVAL_S = 0.25
 

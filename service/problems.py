@@ -8,8 +8,8 @@ from typing import Any
 from flask import Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException
 
-from service.contract import FieldError
-from service.storage import StoreError, StoreFull
+from framework_advisor.contract import FieldError
+from framework_advisor.storage import StoreError, StoreFull
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from flask import request
 
-from service.problems import Problem
-from service.storage import Store
+from framework_advisor.problems import Problem
+from framework_advisor.storage import Store
 
 
 @dataclass(frozen=True)

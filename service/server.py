@@ -7,9 +7,9 @@ import sys
 
 from gunicorn.app.base import BaseApplication
 
-from rules.rulebase import RuleFileError
-from service.config import TOKEN_ENV, Settings
-from service.storage import StoreError
+from framework_advisor.rules.rulebase import RuleFileError
+from framework_advisor.config import TOKEN_ENV, Settings
+from framework_advisor.storage import StoreError
 
 
 class _Gunicorn(BaseApplication):
@@ -39,7 +39,7 @@ def is_loopback(host: str) -> bool:
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int, run_probe=None) -> int:
     """Serve until stopped; returns the exit status. ``run_probe`` replaces the real probe (the fuzzing
     script serves a fake one: fuzzing must not start real framework benchmarks)."""
-    from service.app import create_app
+    from framework_advisor.app import create_app
 
     # Without a token, POST /v1/probes (runs code on this machine, stores uploads) is open to whoever
     # can connect: that is only acceptable on loopback.

@@ -17,15 +17,15 @@ HEAVY_MODULES = ("torch", "jax", "jaxlib", "mlx", "tensorflow", "keras", "numpy"
 
 @pytest.fixture(scope="session")
 def rulebase():
-    from rules.rulebase import load_rulebase
+    from framework_advisor.rules.rulebase import load_rulebase
 
     return load_rulebase()
 
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
-    from service.app import create_app
-    from service.config import Settings
+    from framework_advisor.app import create_app
+    from framework_advisor.config import Settings
 
     return create_app(Settings(data_dir=tmp_path_factory.mktemp("data")))
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from probes.system import NvmlDevice, NvmlSnapshot, NvmlUnavailable, System
+from framework_advisor.probes.system import NvmlDevice, NvmlSnapshot, NvmlUnavailable, System
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hardware"
 

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 
-from service.config import Settings
+from framework_advisor.config import Settings
 
 HOST = socket.gethostname()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from service.answer_cache import AnswerCache
-from service.app import create_app
+from framework_advisor.answer_cache import AnswerCache
+from framework_advisor.app import create_app
 from tests.service_fixtures import FakeProbe, settings_for, wait_for
 
 HARDWARE = {"os": "linux", "arch": "x86_64", "cpu": {"model": "x", "cores": 8}, "memory_gb": 32,

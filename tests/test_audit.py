@@ -16,12 +16,12 @@ import pytest
 from junitparser import JUnitXml
 
 from hardware_fixtures import fixture_machine
-from probes.probe import run_probe
-from service.audit.outputs import AuditResult
-from service.audit.policy import PolicyError, load_policy, parse_require, policy_json_schema
-from service.audit.run import AuditOptions, run_audit
-from service.cli import main
-from service.contract import validate
+from framework_advisor.probes.probe import run_probe
+from framework_advisor.audit.outputs import AuditResult
+from framework_advisor.audit.policy import PolicyError, load_policy, parse_require, policy_json_schema
+from framework_advisor.audit.run import AuditOptions, run_audit
+from framework_advisor.cli import main
+from framework_advisor.contract import validate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKERS = Path(__file__).resolve().parent / "fixtures" / "workers"
@@ -250,7 +250,7 @@ def test_annotations_are_summarised_beyond_ten(tmp_path):
 
 def test_real_audit_of_numpy_on_this_machine(tmp_path):
     completed = subprocess.run(
-        [sys.executable, "-m", "service.cli", "audit", "--quick", "--require", "framework:numpy",
+        [sys.executable, "-m", "framework_advisor", "audit", "--quick", "--require", "framework:numpy",
          "--require", "accelerator:cuda>=100000", "--junit", str(tmp_path / "out.xml"), "--json", "-"],
         capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert completed.returncode == 1, completed.stderr
@@ -269,8 +269,8 @@ def fleet_service(tmp_path):
 
     from werkzeug.serving import make_server
 
-    from service.app import create_app
-    from service.config import Settings
+    from framework_advisor.app import create_app
+    from framework_advisor.config import Settings
 
     settings = Settings(data_dir=tmp_path / "fleet", probe_lock_path=tmp_path / "fleet.lock", api_token="fleet-token")
     server = make_server("127.0.0.1", 0, create_app(settings))
@@ -330,7 +330,7 @@ def _audit_command_lines(path: Path) -> list[list[str]]:
 
 @pytest.mark.parametrize("example", ["github-actions.yml", "gitlab-ci.yml"])
 def test_ci_examples_call_the_audit_as_the_cli_defines_it(example):
-    from service.cli import build_parser
+    from framework_advisor.cli import build_parser
 
     commands = _audit_command_lines(REPO_ROOT / "docs" / "ci" / example)
     assert commands, f"{example} runs no audit"
@@ -346,7 +346,7 @@ def test_ci_examples_call_the_audit_as_the_cli_defines_it(example):
 def test_this_repositorys_own_ci_policy_passes_on_this_runner(tmp_path):
     """The CPU policy of docs/ci runs for real here (numpy and pytorch, quick): the example works."""
     completed = subprocess.run(
-        [sys.executable, "-m", "service.cli", "audit", "--policy", "docs/ci/cpu-policy.yaml", "--quick",
+        [sys.executable, "-m", "framework_advisor", "audit", "--policy", "docs/ci/cpu-policy.yaml", "--quick",
          "--junit", str(tmp_path / "audit.xml"), "--json", str(tmp_path / "audit.json")],
         capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
     assert completed.returncode == 0, completed.stderr

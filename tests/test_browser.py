@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from service.app import create_app
+from framework_advisor.app import create_app
 from tests.service_fixtures import settings_for
-from service.contract import validate
+from framework_advisor.contract import validate
 from tests.conftest import REPO_ROOT
 
 HOST = socket.gethostname()

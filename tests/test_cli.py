@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from service.cli import main
-from service.contract import validate
+from framework_advisor.cli import main
+from framework_advisor.contract import validate
 from tests.conftest import REPO_ROOT
 
 WINDOWS_JSON = {"os": "windows", "arch": "x86_64", "cpu": {"model": "x", "cores": 8}, "memory_gb": 16,
@@ -81,7 +81,7 @@ def test_hardware_json_is_a_valid_profile(capsys):
     (["probe", "--threads", "0"], "--threads"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, needle):
-    result = subprocess.run([sys.executable, "-m", "service.cli", *argv], cwd=REPO_ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "framework_advisor", *argv], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

@@ -50,8 +50,8 @@ def test_the_document_is_valid_openapi_3_1():
 
 
 def test_enums_in_the_contract_match_the_rule_base():
-    from rules import schema
-    from service.contract import enum_of
+    from framework_advisor.rules import schema
+    from framework_advisor.contract import enum_of
 
     assert enum_of("Goal") == list(schema.GOALS)
     assert enum_of("Experience") == list(schema.EXPERIENCE_LEVELS)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from service.app import create_app
-from service.probe_jobs import ProbeJobs, machine_probe_lock
-from service.storage import Store, StoreError, StoreFull
+from framework_advisor.app import create_app
+from framework_advisor.probe_jobs import ProbeJobs, machine_probe_lock
+from framework_advisor.storage import Store, StoreError, StoreFull
 from tests.service_fixtures import HOST, FakeProbe, canned_report, instant_probe, settings_for, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +28,8 @@ _PROBING_PROCESS = r"""
 import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-from service.probe_jobs import ProbeJobs
-from service.storage import Store
+from framework_advisor.probe_jobs import ProbeJobs
+from framework_advisor.storage import Store
 
 def stuck_probe(quick=False, frameworks=None, progress=None):
     progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
@@ -43,8 +43,8 @@ _SERVICE_PROCESS = r"""
 import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-from service.app import create_app
-from service.config import Settings
+from framework_advisor.app import create_app
+from framework_advisor.config import Settings
 
 def stuck_probe(quick=False, frameworks=None, progress=None):
     progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
@@ -211,7 +211,7 @@ def test_serve_on_a_corrupted_store_prints_one_line_and_exits_non_zero(tmp_path,
         with open(settings.database_path, "r+b") as handle:
             handle.write(b"definitely not SQLite")
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "HOME": str(tmp_path)}
-    completed = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--port", "9",
+    completed = subprocess.run([sys.executable, "-m", "framework_advisor", "serve", "--port", "9",
                                 "--data-dir", str(settings.data_dir)], cwd=REPO_ROOT, env=env,
                                capture_output=True, text=True, timeout=60)
     assert completed.returncode == 2

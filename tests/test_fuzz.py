@@ -16,9 +16,9 @@ from pathlib import Path
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from service.app import create_app
-from service.config import Settings
-from service.contract import OPENAPI_PATH
+from framework_advisor.app import create_app
+from framework_advisor.config import Settings
+from framework_advisor.contract import OPENAPI_PATH
 from tests.service_fixtures import instant_probe
 
 MAX_EXAMPLES = 25  # per operation; the CLI run (benchmarks/fuzz_server.py) goes further

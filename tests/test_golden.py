@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rules.engine import recommend
-from rules.schema import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS
+from framework_advisor.rules.engine import recommend
+from framework_advisor.rules.schema import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS
 
 SCENARIO_FILE = Path(__file__).resolve().parent / "golden_scenarios.yaml"
 SCENARIOS = yaml.safe_load(SCENARIO_FILE.read_text(encoding="utf-8"))["scenarios"]

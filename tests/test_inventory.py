@@ -24,10 +24,10 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-import probes.system
-from probes.inventory import ROSETTA_WARNING, gfx_arch, take_inventory
+from framework_advisor.probes import system as probe_system
+from framework_advisor.probes.inventory import ROSETTA_WARNING, gfx_arch, take_inventory
 from hardware_fixtures import FIXTURES, FailingNvml, RecordedCommands, copy_root, fixture_machine
-from probes.system import NvmlSnapshot, NvmlUnavailable, PynvmlAdapter, System, run_subprocess
+from framework_advisor.probes.system import NvmlSnapshot, NvmlUnavailable, PynvmlAdapter, System, run_subprocess
 from tests.conftest import HEAVY_MODULES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -135,7 +135,7 @@ def test_a_hanging_nvml_is_abandoned_at_its_deadline(monkeypatch):
             release.wait(10)
             raise NvmlUnavailable("released")
 
-    monkeypatch.setattr(probes.system, "NVML_DEADLINE_S", 0.2)
+    monkeypatch.setattr(probe_system, "NVML_DEADLINE_S", 0.2)
     try:
         profile = inventory(fixture_machine("h100-sxm-8x", nvml=HangingNvml()))
     finally:
@@ -375,7 +375,7 @@ def test_the_real_nvml_adapter_answers_or_says_why_not():
 REAL_MACHINE_SCRIPT = f"""
 import json, sys, time
 started = time.perf_counter()
-from probes.inventory import take_inventory
+from framework_advisor.probes.inventory import take_inventory
 profile = take_inventory()
 elapsed = time.perf_counter() - started
 loaded = sorted(name for name in sys.modules if name.split(".")[0] in {FRAMEWORK_MODULES!r})
@@ -396,7 +396,7 @@ def test_real_machine_inventory_is_valid_fast_and_imports_no_framework():
 
 INSTALLED_SCRIPT = """
 import json, sys
-from probes.installed import installed_versions
+from framework_advisor.probes.installed import installed_versions
 versions = installed_versions({"yaml": ["pyyaml"], "missing": ["no-such-distribution-xyz"],
                                "second": ["no-such-distribution-xyz", "PyYAML"]})
 print(json.dumps({"versions": versions, "imported": "yaml" in sys.modules}))

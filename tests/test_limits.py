@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 import pytest
 
-from service.app import create_app
-from service.rate_limit import RateLimit
-from service.storage import Store
+from framework_advisor.app import create_app
+from framework_advisor.rate_limit import RateLimit
+from framework_advisor.storage import Store
 from tests.service_fixtures import FakeProbe, canned_report, settings_for, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -168,20 +168,20 @@ def test_a_chunked_probe_request_over_64_kib_is_413_not_parsed(tmp_path):
                                            ("::1", True), ("[::1]", True), ("0.0.0.0", False), ("::", False),
                                            ("192.168.1.5", False), ("example.org", False)])
 def test_is_loopback(host, loopback):
-    from service.server import is_loopback
+    from framework_advisor.server import is_loopback
 
     assert is_loopback(host) is loopback
 
 
 def test_serve_defaults_to_loopback():
-    from service.cli import build_parser
+    from framework_advisor.cli import build_parser
 
     assert build_parser().parse_args(["serve"]).host == "127.0.0.1"
 
 
 def test_serve_on_a_public_address_without_a_token_refuses_in_one_line(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "HOME": str(tmp_path)}
-    completed = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--host", "0.0.0.0", "--port", "8",
+    completed = subprocess.run([sys.executable, "-m", "framework_advisor", "serve", "--host", "0.0.0.0", "--port", "8",
                                 "--data-dir", str(tmp_path / "data")], cwd=REPO_ROOT, env=env,
                                capture_output=True, text=True, timeout=60)
     assert completed.returncode == 2
@@ -191,7 +191,7 @@ def test_serve_on_a_public_address_without_a_token_refuses_in_one_line(tmp_path)
 
 
 def test_serve_on_a_public_address_with_a_token_starts(tmp_path, monkeypatch):
-    from service import server
+    from framework_advisor import server
 
     started = {}
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rules.lint import Finding, format_report, lint
-from rules.rulebase import BASE_DIR
-from rules.schema import rule_file_json_schema
+from framework_advisor.rules.lint import Finding, format_report, lint
+from framework_advisor.rules.rulebase import BASE_DIR
+from framework_advisor.rules.schema import rule_file_json_schema
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "rules" / "rule-file.schema.json"
 
@@ -265,7 +265,7 @@ def test_committed_json_schema_matches_the_models():
 
 
 def test_cli_lint_exit_codes(tmp_path, capsys):
-    from service.cli import main
+    from framework_advisor.cli import main
 
     assert main(["rules", "lint"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("0 errors")

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from service.app import create_app
-from service.contract import validate
+from framework_advisor.app import create_app
+from framework_advisor.contract import validate
 from tests.service_fixtures import HOST, FakeProbe, canned_report, settings_for, wait_for
 
 @pytest.fixture()
@@ -115,7 +115,7 @@ def _dead_pid() -> int:
 
 
 def _store_with_orphan(tmp_path):
-    from service.storage import Store
+    from framework_advisor.storage import Store
 
     store = Store.open(tmp_path / "data" / "framework-advisor.sqlite3")
     store.enqueue_probe("stale", HOST, {"quick": False}, max_queued=4)
@@ -131,7 +131,7 @@ def test_a_probe_left_running_by_a_restart_is_marked_interrupted(tmp_path, fake_
 
 
 def test_an_orphan_is_found_even_while_another_process_holds_the_machine_lock(tmp_path, fake_probe):
-    from service.probe_jobs import machine_probe_lock
+    from framework_advisor.probe_jobs import machine_probe_lock
 
     _store_with_orphan(tmp_path)
     settings = settings_for(tmp_path)
@@ -144,8 +144,8 @@ def test_an_orphan_is_found_even_while_another_process_holds_the_machine_lock(tm
 def test_a_probe_whose_owner_still_lives_is_left_running_while_the_lock_is_held(tmp_path, fake_probe):
     import os
 
-    from service.probe_jobs import machine_probe_lock
-    from service.storage import Store
+    from framework_advisor.probe_jobs import machine_probe_lock
+    from framework_advisor.storage import Store
 
     store = Store.open(tmp_path / "data" / "framework-advisor.sqlite3")
     store.enqueue_probe("live", HOST, {"quick": False}, max_queued=4)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from service.contract import validate
+from framework_advisor.contract import validate
 from tests.conftest import REPO_ROOT
 from tests.service_fixtures import settings_for
 
@@ -63,12 +63,12 @@ def cli_command() -> list[str]:
     if script.exists():
         return [str(script)]
     found = shutil.which("framework-advisor")
-    return [found] if found else [sys.executable, "-m", "service.cli"]
+    return [found] if found else [sys.executable, "-m", "framework_advisor"]
 
 
 def test_cli_quick_probe_of_numpy_prints_a_valid_checked_report_and_stores_it(tmp_path):
-    from service.config import Settings
-    from service.storage import Store
+    from framework_advisor.config import Settings
+    from framework_advisor.storage import Store
 
     data_dir = tmp_path / "data"
     env = {**os.environ, "FRAMEWORK_ADVISOR_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO_ROOT)}
@@ -85,7 +85,7 @@ def test_cli_quick_probe_of_numpy_prints_a_valid_checked_report_and_stores_it(tm
 
 
 def test_http_quick_probe_of_numpy_finishes_with_a_valid_checked_report(tmp_path):
-    from service.app import create_app
+    from framework_advisor.app import create_app
 
     settings = settings_for(tmp_path)
     client = create_app(settings).test_client()
@@ -110,7 +110,7 @@ def test_http_quick_probe_of_numpy_finishes_with_a_valid_checked_report(tmp_path
 def test_a_thorough_request_reaches_the_probe_runner_and_is_recorded(tmp_path):
     """thorough: true travels from the ProbeRequest to run_probe (a stand-in here: a real thorough probe
     compiles for a minute) and into the job's params."""
-    from service.app import create_app
+    from framework_advisor.app import create_app
 
     calls = []
 

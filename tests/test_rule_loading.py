@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from rules.rulebase import BASE_DIR, load_rulebase
-from rules.safe_yaml import MAX_DEPTH, MAX_FILE_BYTES, RuleFileError, loads_rule_yaml
+from framework_advisor.rules.rulebase import BASE_DIR, load_rulebase
+from framework_advisor.rules.safe_yaml import MAX_DEPTH, MAX_FILE_BYTES, RuleFileError, loads_rule_yaml
 
 RULE = """\
 rules:
@@ -89,8 +89,8 @@ def test_an_extra_directory_overrides_the_base_but_never_repeats_an_id_itself(tm
 
 
 def test_a_bad_rule_file_stops_the_service_from_starting(tmp_path):
-    from service.app import create_app
-    from service.config import Settings
+    from framework_advisor.app import create_app
+    from framework_advisor.config import Settings
 
     extra = tmp_path / "extra"
     extra.mkdir()

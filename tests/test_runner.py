@@ -9,7 +9,7 @@ import time
 import psutil
 import pytest
 
-from probes.runner import WorkerLimits, run_worker
+from framework_advisor.probes.runner import WorkerLimits, run_worker
 from tests.conftest import REPO_ROOT
 
 FAULT_WORKER = str(REPO_ROOT / "tests" / "fault_worker.py")
@@ -56,7 +56,7 @@ def test_progress_lines_reach_the_callback_and_stay_out_of_the_tail():
 
 
 def test_faulty_frameworks_do_not_spoil_the_others(monkeypatch):
-    from probes import probe
+    from framework_advisor.probes import probe
 
     modes = {"numpy": "ok", "pytorch": "hang", "jax": "segfault", "mlx": "alloc", "tensorflow": "raise"}
 

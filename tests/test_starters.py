@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from rules.rulebase import load_rulebase
-from rules.schema import FRAMEWORK_IDS, GOAL_FAMILIES, GOALS, STARTER_FAMILIES
+from framework_advisor.rules.rulebase import load_rulebase
+from framework_advisor.rules.schema import FRAMEWORK_IDS, GOAL_FAMILIES, GOALS, STARTER_FAMILIES
 
 STARTER_DIR = Path(__file__).resolve().parent.parent / "rules" / "starters"
 DEVICE_LINE = 'DEVICE = "cpu"'

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from service.storage import Store, StoreError
+from framework_advisor.storage import Store, StoreError
 
 
 def test_store_is_created_in_wal_mode(tmp_path):

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from probes import peaks
-from probes.timing import (Timing, block_size_for, converged, measure, median_ci_ranks, percentile)
+from framework_advisor.probes import peaks
+from framework_advisor.probes.timing import (Timing, block_size_for, converged, measure, median_ci_ranks, percentile)
 
 
 class FakeClock:
@@ -299,7 +299,7 @@ def _cpu_bench(framework_value: float, best: float) -> dict:
 
 
 def test_a_cpu_figure_above_the_computed_peak_flags_every_cpu_peak_instead_of_printing_over_100():
-    from probes.probe import _flag_understated_cpu_peak, _percent_of_peak
+    from framework_advisor.probes.probe import _flag_understated_cpu_peak, _percent_of_peak
 
     hardware = {"cpu": {"cores": 2, "flags": ["avx512f", "fma", "avx2"]}, "accelerators": []}
     torch = {"framework": "pytorch", "benchmarks": [_cpu_bench(310.0, 318.0)]}
@@ -320,7 +320,7 @@ def test_a_cpu_figure_above_the_computed_peak_flags_every_cpu_peak_instead_of_pr
 
 
 def test_figures_within_the_computed_peak_keep_their_percent():
-    from probes.probe import _flag_understated_cpu_peak, _percent_of_peak
+    from framework_advisor.probes.probe import _flag_understated_cpu_peak, _percent_of_peak
 
     hardware = {"cpu": {"cores": 2, "flags": ["avx512f"]}, "accelerators": []}
     result = {"framework": "numpy", "benchmarks": [_cpu_bench(250.0, 260.0)]}
@@ -331,7 +331,7 @@ def test_figures_within_the_computed_peak_keep_their_percent():
 
 
 def test_the_cpu_peak_counts_only_the_cores_the_worker_ran_on():
-    from probes.probe import _percent_of_peak
+    from framework_advisor.probes.probe import _percent_of_peak
 
     hardware = {"cpu": {"cores": 8, "flags": ["avx512f"]}, "accelerators": []}
     one_thread, all_threads = _cpu_bench(120.0, 125.0), _cpu_bench(120.0, 125.0)

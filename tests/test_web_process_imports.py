@@ -11,8 +11,8 @@ from tests.conftest import HEAVY_MODULES, REPO_ROOT
 SERVE_SOME_REQUESTS = """
 import json, sys, tempfile
 from pathlib import Path
-from service.app import create_app
-from service.config import Settings
+from framework_advisor.app import create_app
+from framework_advisor.config import Settings
 app = create_app(Settings(data_dir=Path(tempfile.mkdtemp())))
 client = app.test_client()
 for path in ("/", "/healthz", "/v1/frameworks", "/v1/hardware"):

@@ -1,5 +1,5 @@
 """Phase-B workers: the output checker, the suite's error handling, and each installed framework's worker
-run for real in a subprocess (``python -m probes.worker FRAMEWORK --quick``).
+run for real in a subprocess (``python -m framework_advisor.probes.worker FRAMEWORK --quick``).
 
 The test process never imports a deep-learning framework: availability is asked of importlib's finder, and
 every framework runs in its worker. NumPy is imported only by the checker tests, which need arrays.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.bench import FRAMEWORK_MODULES
+from framework_advisor.probes.bench import FRAMEWORK_MODULES
 from tests.conftest import REPO_ROOT
 
 FRAMEWORK_PACKAGES = {"numpy": "numpy", "pytorch": "torch", "jax": "jax", "mlx": "mlx", "tensorflow": "tensorflow"}
@@ -50,7 +50,7 @@ def worker_env(tmpdir: Path, extra_path: Path | None = None) -> dict[str, str]:
 
 def run_worker(framework: str, out: Path, tmpdir: Path, *args: str, extra_path: Path | None = None,
                timeout: float = 120) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "probes.worker", framework, "--out", str(out), *args]
+    command = [sys.executable, "-m", "framework_advisor.probes.worker", framework, "--out", str(out), *args]
     return subprocess.run(command, cwd=REPO_ROOT, env=worker_env(tmpdir, extra_path), capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
@@ -128,7 +128,7 @@ def np():
 
 
 def test_checker_rejects_wrong_non_finite_and_misshapen_output(np):
-    from probes.bench.common import CheckError, check_close
+    from framework_advisor.probes.bench.common import CheckError, check_close
 
     expected = np.arange(12, dtype=np.float64).reshape(3, 4)
     assert check_close(expected.astype(np.float32), expected, rtol=1e-6, atol=0, what="same")
@@ -147,7 +147,7 @@ def test_checker_rejects_wrong_non_finite_and_misshapen_output(np):
 
 
 def test_bf16_rounding_is_round_to_nearest_even(np):
-    from probes.bench.common import round_to_bf16
+    from framework_advisor.probes.bench.common import round_to_bf16
 
     values = np.array([1.0, 1.00390625, 1.005859375, -3.14159265], dtype=np.float32)
     rounded = round_to_bf16(values)
@@ -157,7 +157,7 @@ def test_bf16_rounding_is_round_to_nearest_even(np):
 
 
 def test_the_mlp_reference_backward_matches_finite_differences(np):
-    from probes.bench.common import mlp_numpy_step, mlp_problem
+    from framework_advisor.probes.bench.common import mlp_numpy_step, mlp_problem
 
     params, x, y = mlp_problem()
     params = [p.astype(np.float64) for p in params]
@@ -176,7 +176,7 @@ def test_the_mlp_reference_backward_matches_finite_differences(np):
 
 
 def _numpy_adapter(np, quick: bool = True, **overrides):
-    from probes.bench import common, numpy_bench
+    from framework_advisor.probes.bench import common, numpy_bench
 
     settings = common.Settings(framework="numpy", quick=quick, threads=1)
     adapter = numpy_bench.Adapter(np, settings)
@@ -186,7 +186,7 @@ def _numpy_adapter(np, quick: bool = True, **overrides):
 
 
 def test_a_benchmark_whose_output_is_wrong_is_an_error_not_a_figure(np):
-    from probes.bench import common
+    from framework_advisor.probes.bench import common
 
     adapter = _numpy_adapter(
         np,
@@ -209,7 +209,7 @@ def test_a_benchmark_whose_output_is_wrong_is_an_error_not_a_figure(np):
 
 
 def test_a_benchmark_that_raises_is_recorded_and_the_rest_continue(np):
-    from probes.bench import common
+    from framework_advisor.probes.bench import common
 
     def broken_add(device, b, c):
         raise MemoryError("no room for the arrays")
@@ -223,7 +223,7 @@ def test_a_benchmark_that_raises_is_recorded_and_the_rest_continue(np):
 
 
 def test_a_wrong_training_step_fails_its_check(np):
-    from probes.bench import common
+    from framework_advisor.probes.bench import common
 
     adapter = _numpy_adapter(np)
     original = adapter.mlp_eager
@@ -238,7 +238,7 @@ def test_a_wrong_training_step_fails_its_check(np):
 
 
 def test_an_overrunning_compile_is_abandoned_and_nothing_runs_after_it(np):
-    from probes.bench import common
+    from framework_advisor.probes.bench import common
 
     def slow_step():
         time.sleep(1.0)
@@ -263,7 +263,7 @@ def test_an_overrunning_compile_is_abandoned_and_nothing_runs_after_it(np):
 def test_size_ladder_reaches_the_standard_size_unless_a_framework_is_far_too_slow(np):
     """Equal sizes across frameworks: a fast framework ends at the standard size; a slow one (mlx's reference
     BLAS on Linux) steps down and records the standard size and why."""
-    from probes.bench import common
+    from framework_advisor.probes.bench import common
 
     settings = common.Settings(framework="numpy", quick=False)
     sizes, standard = common.matmul_sizes("cpu", "fp32", quick=False)
@@ -295,7 +295,7 @@ def test_size_ladder_reaches_the_standard_size_unless_a_framework_is_far_too_slo
 
 def test_a_rate_far_below_the_cpu_peak_keeps_a_framework_off_the_standard_size(np):
     """Fast enough for the time limit, but under 5% of the computed peak: measured below the standard."""
-    from probes.bench import common
+    from framework_advisor.probes.bench import common
 
     settings = common.Settings(framework="numpy", quick=False)
     peak = 1e12
@@ -313,7 +313,7 @@ def test_a_rate_far_below_the_cpu_peak_keeps_a_framework_off_the_standard_size(n
 
 
 def test_one_delayed_call_does_not_shrink_the_problem(np):
-    from probes.bench import common
+    from framework_advisor.probes.bench import common
 
     settings = common.Settings(framework="numpy", quick=True)
     delays = iter([0.0, 0.2, 0.2])  # the first calls at 256 are held up by another process; later ones are not
@@ -328,7 +328,7 @@ def test_one_delayed_call_does_not_shrink_the_problem(np):
 
 
 def test_quick_is_a_documented_subset_and_slow_compiles_wait_for_thorough(np):
-    from probes.bench import common
+    from framework_advisor.probes.bench import common
 
     class Compiling(common.Adapter):
         framework = "fake"
@@ -360,7 +360,7 @@ def test_quick_is_a_documented_subset_and_slow_compiles_wait_for_thorough(np):
 
 
 def test_the_mlp_reference_is_computed_once_per_process(np):
-    from probes.bench import common
+    from framework_advisor.probes.bench import common
 
     params, x, y = common.mlp_problem()
     loss, after = common.mlp_reference(params, x, y, common.MLP_LR)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from probes.timing import Timing, measure
+from framework_advisor.probes.timing import Timing, measure
 
 PROGRESS_PREFIX = "@@progress "
 BENCHMARK_NAMES = ("matmul_fp32", "matmul_bf16", "conv2d", "elementwise_bandwidth", "dispatch_latency",
@@ -581,7 +581,7 @@ MIN_FRACTION_OF_PEAK = 0.05
 
 def cpu_peak_flops(settings: Settings, dtype: str) -> float | None:
     """The computed peak of the threads this worker uses (FLOP/s), or None when the clock is unknown."""
-    from probes.peaks import cpu_peak_gflops, measured_cpu_ghz
+    from framework_advisor.probes.peaks import cpu_peak_gflops, measured_cpu_ghz
 
     ghz = measured_cpu_ghz()
     if not ghz:

@@ -16,8 +16,8 @@ import functools
 from importlib import metadata
 from typing import Any
 
-from probes.bench import common
-from probes.installed import distribution_version
+from framework_advisor.probes.bench import common
+from framework_advisor.probes.installed import distribution_version
 
 FIXES = {
     "cuda": "pip install -U 'jax[cuda13]'",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from probes.bench import common
+from framework_advisor.probes.bench import common
 
 FIXES = {
     "cuda": "pip install 'mlx[cuda12]'  # or 'mlx[cuda13]' with driver >= 580",

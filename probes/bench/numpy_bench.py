@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from probes.bench import common
+from framework_advisor.probes.bench import common
 
 
 def load(settings: common.Settings) -> Any:

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from probes.bench import common
+from framework_advisor.probes.bench import common
 
 # What the catalog (rules/base/frameworks.yaml) installs per accelerator.
 FIXES = {

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any
 
-from probes.bench import common
+from framework_advisor.probes.bench import common
 
 FIXES = {
     "cuda": "pip install 'tensorflow[and-cuda]'",

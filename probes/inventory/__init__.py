@@ -14,8 +14,8 @@ shared `findings` helpers and the `pci` listings; `hardware_profile` runs them a
 to the contract.
 """
 
-from probes.inventory.hardware_profile import fit_to_schema, take_inventory
-from probes.inventory.host import ROSETTA_WARNING
-from probes.inventory.rocm import gfx_arch
+from framework_advisor.probes.inventory.hardware_profile import fit_to_schema, take_inventory
+from framework_advisor.probes.inventory.host import ROSETTA_WARNING
+from framework_advisor.probes.inventory.rocm import gfx_arch
 
 __all__ = ["ROSETTA_WARNING", "fit_to_schema", "gfx_arch", "take_inventory"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from probes.inventory.findings import Findings, accelerator, gib, to_int
-from probes.inventory.host import MacFacts
-from probes.inventory.pci import Scan
-from probes.system import System
+from framework_advisor.probes.inventory.findings import Findings, accelerator, gib, to_int
+from framework_advisor.probes.inventory.host import MacFacts
+from framework_advisor.probes.inventory.pci import Scan
+from framework_advisor.probes.system import System
 
 LARGE_UNIFIED_MEMORY_GB = 36
 

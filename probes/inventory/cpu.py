@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from probes.inventory.findings import Findings, to_hex
-from probes.inventory.host import MacFacts, sysctl
-from probes.system import System
+from framework_advisor.probes.inventory.findings import Findings, to_hex
+from framework_advisor.probes.inventory.host import MacFacts, sysctl
+from framework_advisor.probes.system import System
 
 # ISA extensions that decide numeric peak; the names are Linux's, with NEON for Arm's Advanced SIMD.
 RELEVANT_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon", "sve")

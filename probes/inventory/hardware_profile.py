@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from probes.inventory.apple import detect_apple_gpu
-from probes.inventory.cpu import detect_cpu
-from probes.inventory.findings import Findings, clip
-from probes.inventory.host import MacFacts, detect_arch, detect_os, read_mac_facts
-from probes.inventory.intel import detect_intel_xpu
-from probes.inventory.memory import detect_memory
-from probes.inventory.nvidia import detect_nvidia
-from probes.inventory.pci import Scan
-from probes.inventory.rocm import detect_rocm
-from probes.inventory.tpu import detect_tpu
-from probes.system import System
+from framework_advisor.probes.inventory.apple import detect_apple_gpu
+from framework_advisor.probes.inventory.cpu import detect_cpu
+from framework_advisor.probes.inventory.findings import Findings, clip
+from framework_advisor.probes.inventory.host import MacFacts, detect_arch, detect_os, read_mac_facts
+from framework_advisor.probes.inventory.intel import detect_intel_xpu
+from framework_advisor.probes.inventory.memory import detect_memory
+from framework_advisor.probes.inventory.nvidia import detect_nvidia
+from framework_advisor.probes.inventory.pci import Scan
+from framework_advisor.probes.inventory.rocm import detect_rocm
+from framework_advisor.probes.inventory.tpu import detect_tpu
+from framework_advisor.probes.system import System
 
 # Limits from openapi.yaml's HardwareProfile; the inventory never emits a profile that breaks them.
 MAX_LIST_ITEMS = 64

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from probes.inventory.findings import Findings, to_int
-from probes.system import System
+from framework_advisor.probes.inventory.findings import Findings, to_int
+from framework_advisor.probes.system import System
 
 ROSETTA_WARNING = (
     "Python runs under Rosetta 2 (x86_64 translation): install a native arm64 Python, "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from probes.inventory.findings import accelerator, group_identical
-from probes.inventory.pci import INTEL_VENDOR, PCI_DEVICES, Scan
-from probes.system import System
+from framework_advisor.probes.inventory.findings import accelerator, group_identical
+from framework_advisor.probes.inventory.pci import INTEL_VENDOR, PCI_DEVICES, Scan
+from framework_advisor.probes.system import System
 
 INTEGRATED_GPU_ADDRESS = "0000:00:02.0"  # where Intel has always put its integrated graphics
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from probes.inventory.findings import Findings, gib
-from probes.inventory.host import MacFacts
-from probes.system import System
+from framework_advisor.probes.inventory.findings import Findings, gib
+from framework_advisor.probes.inventory.host import MacFacts
+from framework_advisor.probes.system import System
 
 
 def meminfo_total_bytes(system: System) -> int | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from probes.inventory.findings import Findings, accelerator, gib, group_identical
-from probes.inventory.pci import NVIDIA_VENDOR, Scan
-from probes.system import NvmlDevice, NvmlSnapshot, NvmlUnavailable, System
+from framework_advisor.probes.inventory.findings import Findings, accelerator, gib, group_identical
+from framework_advisor.probes.inventory.pci import NVIDIA_VENDOR, Scan
+from framework_advisor.probes.system import NvmlDevice, NvmlSnapshot, NvmlUnavailable, System
 
 # CUDA cores per SM by compute capability: NVML counts cores, the contract wants SMs.
 CUDA_CORES_PER_SM = {

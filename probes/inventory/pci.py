@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from probes.inventory.findings import Findings, to_hex
-from probes.system import System
+from framework_advisor.probes.inventory.findings import Findings, to_hex
+from framework_advisor.probes.system import System
 
 PCI_DEVICES = "sys/bus/pci/devices"
 NVIDIA_VENDOR, AMD_VENDOR, GOOGLE_VENDOR, INTEL_VENDOR = 0x10DE, 0x1002, 0x1AE0, 0x8086

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from probes.inventory.findings import accelerator, gib, group_identical
-from probes.inventory.pci import AMD_VENDOR, Scan
-from probes.system import System
+from framework_advisor.probes.inventory.findings import accelerator, gib, group_identical
+from framework_advisor.probes.inventory.pci import AMD_VENDOR, Scan
+from framework_advisor.probes.system import System
 
 KFD_NODES = "sys/class/kfd/kfd/topology/nodes"
 # PCI device ids of Instinct parts (best-known), for a name people recognise; the gfx arch decides wheels.

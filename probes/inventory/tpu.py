@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from probes.inventory.findings import accelerator
-from probes.inventory.pci import GOOGLE_VENDOR, PCI_DEVICES, PciDevice, Scan, natural_key, read_hex_file
-from probes.system import System
+from framework_advisor.probes.inventory.findings import accelerator
+from framework_advisor.probes.inventory.pci import GOOGLE_VENDOR, PCI_DEVICES, PciDevice, Scan, natural_key, read_hex_file
+from framework_advisor.probes.system import System
 
 # PCI device id -> (generation, HBM GiB per chip), best-known, as Google's tpu-info tool maps them.
 TPU_GENERATIONS = {

@@ -28,10 +28,10 @@ import datetime
 from collections.abc import Sequence
 from pathlib import Path
 
-from rules.lint.checks import Linter
-from rules.lint.findings import Finding, format_report, sort_key
-from rules.lint.worlds import WorldModel
-from rules.rulebase import BASE_DIR
+from framework_advisor.rules.lint.checks import Linter
+from framework_advisor.rules.lint.findings import Finding, format_report, sort_key
+from framework_advisor.rules.lint.worlds import WorldModel
+from framework_advisor.rules.rulebase import BASE_DIR
 
 __all__ = ["Finding", "format_report", "lint"]
 

@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rules.engine import holds, recommend
-from rules.lint.findings import Finding, sort_key
-from rules.lint.locations import RuleFileIndex, condition_nodes, describe
-from rules.lint.worlds import Truth, WorldModel, facts_of, sample_worlds
-from rules.rulebase import (
+from framework_advisor.rules.engine import holds, recommend
+from framework_advisor.rules.lint.findings import Finding, sort_key
+from framework_advisor.rules.lint.locations import RuleFileIndex, condition_nodes, describe
+from framework_advisor.rules.lint.worlds import Truth, WorldModel, facts_of, sample_worlds
+from framework_advisor.rules.rulebase import (
     BASE_DIR,
     MESSAGE_PLACEHOLDER,
     RuleBase,
@@ -23,8 +23,8 @@ from rules.rulebase import (
     iter_leaves,
     load_rulebase,
 )
-from rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate
-from rules.schema import FRAMEWORK_IDS, AllOf, AnyOf, NotOf, Rule
+from framework_advisor.rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate
+from framework_advisor.rules.schema import FRAMEWORK_IDS, AllOf, AnyOf, NotOf, Rule
 
 STALE_AFTER_DAYS = 365
 

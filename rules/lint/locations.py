@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from rules.rulebase import BASE_DIR, RuleBase
-from rules.safe_yaml import LocatedDict, LocatedList, locate
-from rules.schema import AllOf, AnyOf, Leaf, NotOf
+from framework_advisor.rules.rulebase import BASE_DIR, RuleBase
+from framework_advisor.rules.safe_yaml import LocatedDict, LocatedList, locate
+from framework_advisor.rules.schema import AllOf, AnyOf, Leaf, NotOf
 
 
 class RuleFileIndex:

@@ -9,9 +9,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rules.engine import derive_facts, holds, measured_facts
-from rules.rulebase import RuleBase, iter_leaves
-from rules.schema import ACCELERATOR_KINDS, ARCHITECTURES, FRAMEWORK_IDS, OPERATING_SYSTEMS, FactSpec
+from framework_advisor.rules.engine import derive_facts, holds, measured_facts
+from framework_advisor.rules.rulebase import RuleBase, iter_leaves
+from framework_advisor.rules.schema import ACCELERATOR_KINDS, ARCHITECTURES, FRAMEWORK_IDS, OPERATING_SYSTEMS, FactSpec
 
 MISSING = object()  # only used as a domain marker: a missing fact is left out of the world
 

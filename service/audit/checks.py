@@ -13,7 +13,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel
 
-from service.audit.policy import (AcceleratorRequirement, BenchmarkRequirement, FrameworkRequirement,
+from framework_advisor.audit.policy import (AcceleratorRequirement, BenchmarkRequirement, FrameworkRequirement,
                                   Requirement)
 
 Status = Literal["passed", "failed", "skipped"]

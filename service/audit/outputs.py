@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from service.audit.checks import RequirementResult
+from framework_advisor.audit.checks import RequirementResult
 
 AUDIT_SCHEMA_VERSION = 1
 MAX_ANNOTATIONS_PER_KIND = 10  # GitHub shows at most 10 of each kind per step

@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rules.safe_yaml import RuleFileError, load_rule_yaml, validate_located
-from rules.schema import ACCELERATOR_KINDS, DEVICES, FRAMEWORK_IDS
-from service.audit import REQUIRE_GRAMMAR
-from service.contract import openapi_document
+from framework_advisor.rules.safe_yaml import RuleFileError, load_rule_yaml, validate_located
+from framework_advisor.rules.schema import ACCELERATOR_KINDS, DEVICES, FRAMEWORK_IDS
+from framework_advisor.audit import REQUIRE_GRAMMAR
+from framework_advisor.contract import openapi_document
 
 POLICY_VERSION = 1
 BENCHMARK_NAMES: tuple[str, ...] = tuple(

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from service.audit.checks import check
-from service.audit.outputs import AuditResult, annotations, counts, junit_xml, markdown_summary, print_table
-from service.audit.policy import PolicyError, Requirement
-from service.config import TOKEN_ENV
-from service.contract import ContractViolation, validate
+from framework_advisor.audit.checks import check
+from framework_advisor.audit.outputs import AuditResult, annotations, counts, junit_xml, markdown_summary, print_table
+from framework_advisor.audit.policy import PolicyError, Requirement
+from framework_advisor.config import TOKEN_ENV
+from framework_advisor.contract import ContractViolation, validate
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_UNRUNNABLE = 0, 1, 2, 3
 

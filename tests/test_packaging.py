@@ -1,0 +1,45 @@
+"""The installed distribution: one import package, framework_advisor, built from the repository's folders."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+SOURCE_ROOTS = ("service", "rules", "probes")
+
+
+def _package_name(folder: Path) -> str:
+    """The import name a source folder installs as, from pyproject's package-dir mapping."""
+    mapping = PYPROJECT["tool"]["setuptools"]["package-dir"]
+    for name, source in sorted(mapping.items(), key=lambda item: -len(item[1])):
+        base = REPO_ROOT / source
+        if folder == base or base in folder.parents:
+            rest = folder.relative_to(base).parts
+            return ".".join((name, *rest))
+    raise AssertionError(f"{folder} is under no package-dir entry")
+
+
+def test_every_package_folder_is_listed_for_the_wheel():
+    folders = {init.parent for root in SOURCE_ROOTS for init in (REPO_ROOT / root).rglob("__init__.py")}
+    expected = sorted(_package_name(folder) for folder in folders)
+    assert sorted(PYPROJECT["tool"]["setuptools"]["packages"]) == expected
+
+
+def test_no_module_imports_the_repository_folders_as_top_level_packages():
+    old_import = re.compile(r"^\s*(from|import)\s+(service|rules|probes)\b", re.MULTILINE)
+    offenders = [str(path.relative_to(REPO_ROOT))
+                 for folder in (*SOURCE_ROOTS, "tests", "benchmarks", "scripts")
+                 for path in (REPO_ROOT / folder).rglob("*.py") if old_import.search(path.read_text(encoding="utf-8"))]
+    assert offenders == [], "import framework_advisor.* instead"
+
+
+def test_python_dash_m_framework_advisor_is_the_command_line():
+    completed = subprocess.run([sys.executable, "-m", "framework_advisor", "--version"], capture_output=True,
+                               text=True, timeout=60, cwd="/")
+    assert completed.returncode == 0 and completed.stdout.startswith("framework-advisor ")
+    assert PYPROJECT["project"]["scripts"]["framework-advisor"] == "framework_advisor.cli:main"

@@ -1,12 +1,27 @@
 """Which framework versions are installed, read from package metadata without importing them.
 
 Importing torch or tensorflow to ask its version costs seconds and can crash the web process;
-`importlib.metadata` reads the installed distribution's METADATA file instead.
+`importlib.metadata` reads the installed distribution's METADATA file instead. Which distributions
+make up each framework is data: probes/data/distributions.yaml.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import cache
 from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+DISTRIBUTIONS_FILE = Path(__file__).resolve().parent / "data" / "distributions.yaml"
+
+
+@cache
+def distributions() -> dict[str, tuple[str, ...]]:
+    """Framework id -> its distribution names, in order of preference."""
+    loaded = yaml.safe_load(DISTRIBUTIONS_FILE.read_text(encoding="utf-8"))
+    return {framework: tuple(names) for framework, names in loaded.items()}
 
 
 def distribution_version(distribution: str) -> str | None:
@@ -19,13 +34,8 @@ def distribution_version(distribution: str) -> str | None:
         return None
 
 
-def installed_versions(catalog_distributions: dict[str, list[str]]) -> dict[str, str | None]:
-    """Framework id -> version of the first of its distributions that is installed, else None.
-
-    A framework ships under several names (tensorflow, tensorflow-cpu); the catalog lists them in
-    order of preference.
-    """
-    return {
-        framework_id: next(filter(None, map(distribution_version, distributions)), None)
-        for framework_id, distributions in catalog_distributions.items()
-    }
+def installed_versions(frameworks: Iterable[str] | None = None) -> dict[str, str | None]:
+    """Framework id -> version of the first of its distributions that is installed, else None."""
+    known = distributions()
+    return {framework: next(filter(None, map(distribution_version, known[framework])), None)
+            for framework in (known if frameworks is None else frameworks)}

@@ -1,8 +1,8 @@
 """Device peaks, for reporting a measured figure as a percent of what the hardware can do.
 
-Stdlib only. Every figure is a *dense* one: NVIDIA's and AMD's "with sparsity" tensor figures are twice
-the dense ones and are never used here. Each accelerator row names its source; rows marked approximate
-are derived (units x clock), not published by the vendor.
+Every figure is a *dense* one: NVIDIA's and AMD's "with sparsity" tensor figures are twice
+the dense ones and are never used here. The accelerator table is data (probes/data/accelerator_peaks.yaml):
+each row names its source; rows marked approximate are derived (units x clock), not published by the vendor.
 
 CPU peaks are computed: physical cores x GHz x FLOP per cycle per core. The FLOP/cycle assumptions:
 
@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
+
+import yaml
 
 # ---------------------------------------------------------------------------------------------
 # CPU
@@ -116,88 +119,17 @@ def measured_cpu_ghz(cpuinfo_path: str | Path = "/proc/cpuinfo",
 # Accelerators: dense TFLOP/s per device, and memory bandwidth in TB/s
 # ---------------------------------------------------------------------------------------------
 
-_NV_H100 = "NVIDIA H100 Tensor Core GPU datasheet (dense; the starred sparsity figures halved)"
-_NV_A100 = "NVIDIA A100 Tensor Core GPU datasheet (dense; the starred sparsity figures halved)"
-_NV_L4 = "NVIDIA L4 Tensor Core GPU datasheet (dense; the starred sparsity figures halved)"
-_NV_ADA = "NVIDIA Ada Lovelace GPU architecture whitepaper, appendix table for RTX 4090 (dense, FP32 accumulate)"
-_AMD_MI300X = "AMD Instinct MI300X data sheet (dense matrix figures; sparsity figures not used)"
-_TPU_V4 = "Google Cloud TPU v4 documentation (per chip)"
-_TPU_V5E = "Google Cloud TPU v5e documentation (per chip)"
-_APPLE = ("APPROXIMATE: GPU cores x 128 fp32 ALUs x 2 FLOP x GPU clock (third-party clock measurements); Apple "
-          "publishes no fp32 figure for most parts; bandwidth from Apple's tech specs")
+PEAKS_FILE = Path(__file__).resolve().parent / "data" / "accelerator_peaks.yaml"
 
-# (key, name patterns (regex, case-insensitive), figures, bandwidth TB/s, source). The first match wins,
-# so specific parts come before general ones. Figures: dtype -> dense TFLOP/s; None means no figure.
-ACCELERATORS: list[dict] = [
-    {"key": "h100-pcie", "patterns": [r"H100.*PCIe", r"device 0x2331\b"],
-     "tflops": {"fp32": 51.0, "tf32": 378.0, "bf16": 756.0, "fp16": 756.0, "fp64": 26.0}, "tbs": 2.0,
-     "source": _NV_H100 + ", PCIe column"},
-    {"key": "h100-nvl", "patterns": [r"H100 NVL", r"device 0x2321\b"],
-     "tflops": {"fp32": 60.0, "tf32": 417.5, "bf16": 835.5, "fp16": 835.5, "fp64": 30.0}, "tbs": 3.9,
-     "source": _NV_H100 + ", NVL column"},
-    {"key": "h100-sxm", "patterns": [r"H100.*(SXM|HBM3)", r"device 0x2330\b", r"\bH100\b"],
-     "tflops": {"fp32": 67.0, "tf32": 494.5, "bf16": 989.5, "fp16": 989.5, "fp64": 34.0}, "tbs": 3.35,
-     "source": _NV_H100 + ", SXM column"},
-    {"key": "a100", "patterns": [r"\bA100\b", r"device 0x20(b0|b2|b5|f1)\b"],
-     "tflops": {"fp32": 19.5, "tf32": 156.0, "bf16": 312.0, "fp16": 312.0, "fp64": 9.7}, "tbs": 2.0,
-     "source": _NV_A100 + "; bandwidth 1.6 TB/s (40GB) to 2.0 TB/s (80GB SXM): the 80GB figure"},
-    {"key": "l4", "patterns": [r"NVIDIA L4\b", r"device 0x27b8\b"],
-     "tflops": {"fp32": 30.3, "tf32": 60.0, "bf16": 121.0, "fp16": 121.0}, "tbs": 0.3,
-     "source": _NV_L4},
-    {"key": "rtx-4090", "patterns": [r"RTX 4090", r"device 0x2684\b"],
-     "tflops": {"fp32": 82.6, "bf16": 165.2, "fp16": 165.2, "tf32": 82.6}, "tbs": 1.008,
-     "source": _NV_ADA},
-    {"key": "mi300x", "patterns": [r"MI300X"],
-     "tflops": {"fp32": 163.4, "tf32": 653.7, "bf16": 1307.4, "fp16": 1307.4, "fp64": 81.7}, "tbs": 5.3,
-     "source": _AMD_MI300X + "; fp32 = the 163.4 TFLOP/s matrix figure"},
-    {"key": "tpu-v4", "patterns": [r"TPU v4"],
-     "tflops": {"bf16": 275.0, "fp32": None}, "tbs": 1.2,
-     "source": _TPU_V4 + "; the MXU has no native fp32 rate (fp32 matmuls run as several bf16 passes)"},
-    {"key": "tpu-v5e", "patterns": [r"TPU v5 ?(e|lite)", r"TPU v5litepod"],
-     "tflops": {"bf16": 197.0, "fp32": None}, "tbs": 0.819,
-     "source": _TPU_V5E + "; the MXU has no native fp32 rate"},
-    # Apple GPUs: fp32 only (no published bf16 rate). Figures are for the largest GPU configuration of
-    # each chip; pass `cores` to scale by the GPU core count.
-    {"key": "apple-m1", "patterns": [r"Apple M1(?! (Pro|Max|Ultra))"], "per_core": 0.327, "cores": 8,
-     "tflops": {"fp32": 2.6}, "tbs": 0.068,
-     "source": "Apple M1 press release (Nov 2020): 2.6 TFLOPS for the 8-core GPU; " + _APPLE},
-    {"key": "apple-m1-pro", "patterns": [r"Apple M1 Pro"], "per_core": 0.327, "cores": 16,
-     "tflops": {"fp32": 5.2}, "tbs": 0.2,
-     "source": "Apple M1 Pro/Max press release (Oct 2021): 5.2 TFLOPS (16-core GPU); " + _APPLE},
-    {"key": "apple-m1-max", "patterns": [r"Apple M1 Max"], "per_core": 0.327, "cores": 32,
-     "tflops": {"fp32": 10.4}, "tbs": 0.4,
-     "source": "Apple M1 Pro/Max press release (Oct 2021): 10.4 TFLOPS (32-core GPU); " + _APPLE},
-    {"key": "apple-m1-ultra", "patterns": [r"Apple M1 Ultra"], "per_core": 0.327, "cores": 64,
-     "tflops": {"fp32": 21.0}, "tbs": 0.8,
-     "source": "Apple M1 Ultra press release (Mar 2022): 21 TFLOPS (64-core GPU); " + _APPLE},
-    {"key": "apple-m2", "patterns": [r"Apple M2(?! (Pro|Max|Ultra))"], "per_core": 0.358, "cores": 10,
-     "tflops": {"fp32": 3.6}, "tbs": 0.1,
-     "source": "Apple M2 press release (Jun 2022): 3.6 TFLOPS (10-core GPU); " + _APPLE},
-    {"key": "apple-m2-pro", "patterns": [r"Apple M2 Pro"], "per_core": 0.358, "cores": 19,
-     "tflops": {"fp32": 6.8}, "tbs": 0.2, "source": _APPLE + " (19-core GPU at ~1.4 GHz)"},
-    {"key": "apple-m2-max", "patterns": [r"Apple M2 Max"], "per_core": 0.358, "cores": 38,
-     "tflops": {"fp32": 13.6}, "tbs": 0.4, "source": _APPLE + " (38-core GPU at ~1.4 GHz)"},
-    {"key": "apple-m2-ultra", "patterns": [r"Apple M2 Ultra"], "per_core": 0.358, "cores": 76,
-     "tflops": {"fp32": 27.2}, "tbs": 0.8, "source": _APPLE + " (76-core GPU at ~1.4 GHz)"},
-    {"key": "apple-m3", "patterns": [r"Apple M3(?! (Pro|Max|Ultra))"], "per_core": 0.353, "cores": 10,
-     "tflops": {"fp32": 3.5}, "tbs": 0.1, "source": _APPLE + " (10-core GPU at ~1.38 GHz)"},
-    {"key": "apple-m3-pro", "patterns": [r"Apple M3 Pro"], "per_core": 0.353, "cores": 18,
-     "tflops": {"fp32": 6.4}, "tbs": 0.15, "source": _APPLE + " (18-core GPU at ~1.38 GHz)"},
-    {"key": "apple-m3-max", "patterns": [r"Apple M3 Max"], "per_core": 0.353, "cores": 40,
-     "tflops": {"fp32": 14.1}, "tbs": 0.4, "source": _APPLE + " (40-core GPU at ~1.38 GHz)"},
-    {"key": "apple-m3-ultra", "patterns": [r"Apple M3 Ultra"], "per_core": 0.353, "cores": 80,
-     "tflops": {"fp32": 28.2}, "tbs": 0.819, "source": _APPLE + " (80-core GPU at ~1.38 GHz)"},
-    {"key": "apple-m4", "patterns": [r"Apple M4(?! (Pro|Max|Ultra))"], "per_core": 0.4, "cores": 10,
-     "tflops": {"fp32": 4.0}, "tbs": 0.12, "source": _APPLE + " (10-core GPU at ~1.56 GHz)"},
-    {"key": "apple-m4-pro", "patterns": [r"Apple M4 Pro"], "per_core": 0.4, "cores": 20,
-     "tflops": {"fp32": 8.0}, "tbs": 0.273, "source": _APPLE + " (20-core GPU at ~1.56 GHz)"},
-    {"key": "apple-m4-max", "patterns": [r"Apple M4 Max"], "per_core": 0.4, "cores": 40,
-     "tflops": {"fp32": 16.0}, "tbs": 0.546, "source": _APPLE + " (40-core GPU at ~1.56 GHz)"},
-]
+
+@cache
+def accelerator_rows() -> list[dict]:
+    """The accelerator peak table (probes/data/accelerator_peaks.yaml), in match order."""
+    return yaml.safe_load(PEAKS_FILE.read_text(encoding="utf-8"))["accelerators"]
 
 
 def _row(name: str) -> dict | None:
-    for row in ACCELERATORS:
+    for row in accelerator_rows():
         if any(re.search(pattern, name, flags=re.IGNORECASE) for pattern in row["patterns"]):
             return row
     return None

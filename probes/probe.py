@@ -22,10 +22,6 @@ from framework_advisor.probes.runner import ProgressCallback, WorkerLimits, defa
 from framework_advisor.probes.system import System
 
 FRAMEWORKS = ("numpy", "pytorch", "jax", "mlx", "tensorflow")
-DISTRIBUTIONS = {
-    "numpy": ["numpy"], "pytorch": ["torch"], "jax": ["jax"], "mlx": ["mlx"],
-    "tensorflow": ["tensorflow", "tensorflow-cpu"],
-}
 REPORT_SCHEMA_VERSION = 1
 # Benchmarks measured in FLOP/s, for which a percent of the device's peak is meaningful.
 _FLOP_BENCHMARKS = {"matmul_fp32": "fp32", "matmul_bf16": "bf16", "conv2d": "fp32"}
@@ -102,7 +98,7 @@ def run_probe(frameworks: Sequence[str] | None = None, quick: bool = False,
     inventory_started = time.monotonic()
     hardware = take_inventory(system)
     inventory_s = round(time.monotonic() - inventory_started, 3)
-    versions = installed_versions({f: DISTRIBUTIONS[f] for f in wanted})
+    versions = installed_versions(wanted)
     accelerators = sorted({a["kind"] for a in hardware.get("accelerators", [])})
 
     results: list[dict[str, Any]] = []

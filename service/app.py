@@ -60,10 +60,7 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
         "probes", settings.probe_rate_limit, settings.probe_rate_window_s)
     app.extensions["framework_advisor.upload_rate_limit"] = RateLimit(
         "uploads", settings.upload_rate_limit, settings.probe_rate_window_s)
-    app.extensions["framework_advisor.machine"] = ThisMachine(
-        {fid: list(entry.distributions) for fid, entry in rulebase.frameworks.items()},
-        settings.hardware_cache_seconds,
-    )
+    app.extensions["framework_advisor.machine"] = ThisMachine(settings.hardware_cache_seconds)
     app.register_blueprint(api)
     app.register_blueprint(web)
     register_problem_handlers(app)

@@ -182,7 +182,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         hardware, source, installed = _load_hardware_file(args.hardware), "request", None
     else:
         hardware, source = take_inventory(), "this-machine"
-        installed = installed_versions({fid: list(e.distributions) for fid, e in rulebase.frameworks.items()})
+        installed = installed_versions()
         probe = _latest_probe_of_this_machine()
     measurements = probe["report"].get("derived") if probe else None
     answer = recommend(rulebase, list(dict.fromkeys(args.goals)), args.experience, hardware, installed,

@@ -15,8 +15,7 @@ from framework_advisor.probes.inventory import take_inventory
 
 
 class ThisMachine:
-    def __init__(self, catalog_distributions: dict[str, list[str]], max_age_seconds: float):
-        self._distributions = catalog_distributions
+    def __init__(self, max_age_seconds: float):
         self._max_age = max_age_seconds
         self._lock = threading.Lock()
         self._taken_at = float("-inf")
@@ -27,7 +26,7 @@ class ThisMachine:
         with self._lock:
             if time.monotonic() - self._taken_at > self._max_age:
                 self._hardware = take_inventory()
-                self._versions = installed_versions(self._distributions)
+                self._versions = installed_versions()
                 self._taken_at = time.monotonic()
 
     def hardware(self) -> dict[str, Any]:

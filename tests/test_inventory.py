@@ -9,6 +9,7 @@ answers, an environment, platform names and a fake NVML.
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import json
 import os
 import shutil
@@ -396,18 +397,22 @@ def test_real_machine_inventory_is_valid_fast_and_imports_no_framework():
 
 INSTALLED_SCRIPT = """
 import json, sys
-from framework_advisor.probes.installed import installed_versions
-versions = installed_versions({"yaml": ["pyyaml"], "missing": ["no-such-distribution-xyz"],
-                               "second": ["no-such-distribution-xyz", "PyYAML"]})
-print(json.dumps({"versions": versions, "imported": "yaml" in sys.modules}))
+from framework_advisor.probes import installed
+installed.DISTRIBUTIONS_FILE = installed.Path(sys.argv[1])
+versions = installed.installed_versions()
+print(json.dumps({"versions": versions, "imported": "rich" in sys.modules}))
 """
 
 
-def test_installed_versions_reads_metadata_without_importing():
-    completed = subprocess.run([sys.executable, "-c", INSTALLED_SCRIPT], cwd=REPO_ROOT, capture_output=True,
-                               text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, check=False)
+def test_installed_versions_reads_metadata_without_importing(tmp_path):
+    # rich stands in for a framework: installed here, and never imported by the probe's own modules.
+    table = tmp_path / "distributions.yaml"
+    table.write_text("rich: [rich]\nmissing: [no-such-distribution-xyz]\nsecond: [no-such-distribution-xyz, Rich]\n")
+    completed = subprocess.run([sys.executable, "-c", INSTALLED_SCRIPT, str(table)], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=60, check=False)
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout)
 
-    assert result["versions"] == {"yaml": yaml.__version__, "missing": None, "second": yaml.__version__}
+    version = importlib.metadata.version("rich")
+    assert result["versions"] == {"rich": version, "missing": None, "second": version}
     assert result["imported"] is False

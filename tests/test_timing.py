@@ -267,7 +267,7 @@ def test_accelerator_peak_unknowns_and_scaling():
 def test_no_sparsity_figure_slipped_into_the_table():
     sparse = {("h100-sxm", "bf16"): 1979, ("a100", "bf16"): 624, ("l4", "bf16"): 242, ("mi300x", "bf16"): 2614.9,
               ("h100-pcie", "bf16"): 1513}
-    rows = {row["key"]: row for row in peaks.ACCELERATORS}
+    rows = {row["key"]: row for row in peaks.accelerator_rows()}
     for (key, dtype), figure in sparse.items():
         assert rows[key]["tflops"][dtype] == pytest.approx(figure / 2, rel=0.01)
 

@@ -1,0 +1,194 @@
+"""The ProbeReport and what it holds: how the probe was asked for, each framework's run or failure, and the
+facts derived from them.
+
+A worker's own records (``WorkerResult``, ``BenchmarkRecord``, ``Timing`` ...) are the dataclasses of
+``probes.worker.records``; pydantic validates them here, in the parent. JSON is made from these models only
+at the edges: the HTTP API, the CLI's ``--json``, the store and the worker's stdout file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import Discriminator, Field, Tag, model_validator
+
+from framework_advisor.probes.hardware import HardwareProfile, Strict
+from framework_advisor.probes.vocabulary import FrameworkId
+from framework_advisor.probes.worker.records import UnusedAccelerator, WorkerResult
+
+REPORT_SCHEMA_VERSION = 2
+FAILURE_KINDS = ("timeout", "crash", "import-error", "out-of-memory", "error", "bad-output")
+Seconds = Annotated[float, Field(ge=0)]
+Message = Annotated[str, Field(max_length=2000)]
+
+
+class ProbeOptions(Strict):
+    """How a probe was asked for: from the HTTP body (ProbeRequest) or the CLI, down to each worker's argv.
+
+    Normalised on the way in, so that identical requests compare equal (a queued probe is joined, not
+    repeated): frameworks are sorted and unique, and ``thorough`` is dropped with ``quick``.
+    """
+
+    quick: bool = Field(False, description="Shorter budgets; skips the slowest benchmarks.")
+    thorough: bool = Field(False, description=(
+        "Also time cold compiles that run an external compiler (torch.compile, mx.compile on a CPU): seconds "
+        "to a minute each. Ignored with quick."))
+    frameworks: Optional[Annotated[tuple[FrameworkId, ...], Field(min_length=1, max_length=5)]] = Field(
+        None, description="Probe only these (default: every installed framework).")
+    threads: Optional[Annotated[int, Field(ge=1, le=4096)]] = Field(
+        None, description="CPU threads for every framework (default: every CPU the probe may use).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if data.get("quick") is True:
+                data["thorough"] = False
+            frameworks = data.get("frameworks")
+            if isinstance(frameworks, (list, tuple)) and all(isinstance(f, str) for f in frameworks):
+                data["frameworks"] = tuple(sorted(set(frameworks)))
+        return data
+
+    @property
+    def worker_timeout_s(self) -> float:
+        """The hard limit on one worker: enough for the slowest framework on a loaded 2-core machine."""
+        return 30.0 if self.quick else 150.0 if self.thorough else 60.0
+
+
+class ProbeParams(ProbeOptions):
+    """ProbeOptions as stored with a probe; ``uploaded`` marks a report sent from another machine."""
+
+    uploaded: bool = False
+
+
+class Failure(Strict):
+    kind: Literal[FAILURE_KINDS]  # type: ignore[valid-type]
+    message: Message
+    stderr_tail: Annotated[str, Field(max_length=4000)] = ""
+    exit_code: Optional[int] = None
+
+
+@dataclasses.dataclass
+class FrameworkRun(WorkerResult):
+    """A worker's result as the parent received it, with the wall time the parent measured around it."""
+
+    wall_s: Optional[Annotated[float, Field(ge=0)]] = None
+
+
+class FailedFramework(Strict):
+    """A worker that produced no result: timed out, crashed, failed to import, ran out of memory ..."""
+
+    framework: FrameworkId
+    failure: Failure
+    wall_s: Optional[Seconds] = None
+
+
+def _run_or_failure(value: Any) -> str:
+    if isinstance(value, dict):
+        return "failed" if "failure" in value else "ran"
+    return "failed" if isinstance(value, FailedFramework) else "ran"
+
+
+FrameworkProbe = Annotated[
+    Union[Annotated[FrameworkRun, Tag("ran")], Annotated[FailedFramework, Tag("failed")]],
+    Discriminator(_run_or_failure)]
+
+
+class SkippedFramework(Strict):
+    framework: FrameworkId
+    reason: Annotated[str, Field(max_length=500)]
+
+
+class FrameworkFailure(Failure):
+    framework: FrameworkId
+
+
+class DerivedFacts(Strict):
+    """Per framework, the facts the rule base uses (``probes.derived``)."""
+
+    failed: bool = False
+    failure_kind: Optional[Literal[FAILURE_KINDS]] = None  # type: ignore[valid-type]
+    failure_message: Optional[Message] = None
+    relative_speed: Optional[Annotated[float, Field(ge=0, le=1)]] = None
+    slowdown: Optional[Annotated[float, Field(ge=1)]] = None
+    tied_with_fastest: Optional[bool] = None
+    fastest: Optional[FrameworkId] = None
+    reached_accelerator: Optional[bool] = None
+    accelerator_issue: Optional[UnusedAccelerator] = None
+
+
+class ProbeReport(Strict):
+    """What a probe found: the machine, each framework's results or failure, and the derived facts."""
+
+    schema_version: Literal[REPORT_SCHEMA_VERSION]  # type: ignore[valid-type]
+    host: Annotated[str, Field(min_length=1, max_length=255)]
+    created_at: Annotated[str, Field(max_length=40)]
+    hardware: HardwareProfile
+    frameworks: Annotated[tuple[FrameworkProbe, ...], Field(max_length=5)]
+    failures: Annotated[tuple[FrameworkFailure, ...], Field(max_length=5)] = ()
+    derived: Annotated[dict[FrameworkId, DerivedFacts], Field(max_length=5)] = Field(default_factory=dict)
+    duration_s: Seconds = 0.0
+    quick: bool = False
+    thorough: bool = Field(False, description="Cold compiles that run an external compiler were timed too.")
+    inventory_s: Optional[Seconds] = None
+    skipped: Annotated[tuple[SkippedFramework, ...], Field(max_length=5)] = ()
+    versions: Annotated[dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=100)]],
+                        Field(max_length=16)] = Field(default_factory=dict)
+
+    def result(self, framework: str) -> FrameworkRun | FailedFramework | None:
+        return next((entry for entry in self.frameworks if entry.framework == framework), None)
+
+    def runs(self) -> list[FrameworkRun]:
+        """The frameworks whose worker produced a result."""
+        return [entry for entry in self.frameworks if isinstance(entry, FrameworkRun)]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def upgrade_report(document: Any) -> Any:
+    """A report of an earlier schema version in today's shape; anything else is returned as it is.
+
+    Version 1 (stores and uploads made before the typed core) carried an install command (`fix`) on each
+    unused accelerator and extra keys on an understated CPU peak; the catalog now holds the commands.
+    """
+    if not isinstance(document, dict) or document.get("schema_version") != 1:
+        return document
+    upgraded = {**document, "schema_version": REPORT_SCHEMA_VERSION}
+    frameworks = []
+    for entry in document.get("frameworks") or []:
+        if isinstance(entry, dict) and "failure" not in entry:
+            entry = {**entry, "unused_accelerators": [_without(u, "fix") for u in entry.get("unused_accelerators", [])],
+                     "benchmarks": [_upgrade_benchmark(b) for b in entry.get("benchmarks", [])]}
+        frameworks.append(entry)
+    upgraded["frameworks"] = frameworks
+    derived = {}
+    for framework, facts in (document.get("derived") or {}).items():
+        if isinstance(facts, dict) and isinstance(facts.get("accelerator_issue"), dict):
+            facts = {**facts, "accelerator_issue": _without(facts["accelerator_issue"], "fix")}
+        derived[framework] = facts
+    upgraded["derived"] = derived
+    return upgraded
+
+
+def _without(entry: Any, key: str) -> Any:
+    return {k: v for k, v in entry.items() if k != key} if isinstance(entry, dict) else entry
+
+
+def _upgrade_benchmark(bench: Any) -> Any:
+    if not isinstance(bench, dict) or not isinstance(bench.get("peak"), dict):
+        return bench
+    peak = dict(bench["peak"])
+    assumed = peak.pop("assumed_ghz", None)
+    peak.pop("effective_ghz_at_least", None)
+    peak.pop("percent_at_assumed_clock", None)
+    if assumed is not None:
+        peak["clock_ghz"] = assumed
+    return {**bench, "peak": peak}
+
+
+def read_report(document: Any) -> ProbeReport:
+    """Validate a report document (any supported schema version); raises pydantic's ValidationError."""
+    return ProbeReport.model_validate(upgrade_report(document))

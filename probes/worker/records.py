@@ -1,0 +1,192 @@
+"""What a worker reports: its result, the benchmark records in it and their timings, as dataclasses.
+
+These are the models of the worker's side of the process boundary, and the only ones. The worker builds
+them and writes them as JSON (standard library only: it may run in an interpreter that has nothing but
+the frameworks it measures); the parent reads that JSON back through the same classes with pydantic
+(``framework_advisor.probes.report``), so a worker that writes something malformed is a validation
+failure with a clear message, not a KeyError later.
+
+``Bound`` marks a field's limits. The worker ignores it; pydantic reads it (the limits land in the
+validators and in openapi.yaml), so that a report uploaded from elsewhere cannot be of unbounded size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, Annotated, Literal, Optional
+
+from ..vocabulary import AcceleratorKind, Device, FrameworkId
+
+BENCHMARK_NAMES = ("matmul_fp32", "matmul_bf16", "conv2d", "elementwise_bandwidth", "dispatch_latency",
+                   "mlp_step_eager", "mlp_step_compiled", "h2d_copy")
+# Why a framework does not use an accelerator the machine has: what the worker saw, never the fix (the
+# catalog, rules/base/frameworks.yaml, holds the commands that fix each one).
+UNUSED_REASONS = ("cpu-only-build", "driver-mismatch", "busy", "unsupported", "not-visible", "hidden")
+
+BenchmarkName = Literal[BENCHMARK_NAMES]  # type: ignore[valid-type]
+UnusedReason = Literal[UNUSED_REASONS]  # type: ignore[valid-type]
+# Pydantic rejects unknown keys in every record (a typo is an error, not silently stored data).
+_STRICT = {"extra": "forbid"}
+
+
+class Bound:
+    """Limits of one field for the parent's validators: max_length (strings, lists, dicts), ge, le.
+
+    Inert in the worker; pydantic calls ``__get_pydantic_core_schema__`` and adds the limits to the field's
+    schema, so importing pydantic is never needed here.
+    """
+
+    def __init__(self, **limits: Any):
+        self.limits = limits
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        schema = handler(source)
+        schema.update(self.limits)
+        return schema
+
+
+Text = Annotated[str, Bound(max_length=1000)]
+Name = Annotated[str, Bound(max_length=200)]
+Seconds = Annotated[float, Bound(ge=0)]
+FreeForm = Annotated[dict, Bound(max_length=64)]  # settings a framework reports, by name
+
+
+@dataclasses.dataclass
+class Timing:
+    """Per-call times in seconds from the timing harness. ``per_call_s`` holds every sample (one per block
+    of ``block_size`` calls); the rest summarise them."""
+
+    __pydantic_config__ = _STRICT
+    median_s: Seconds
+    min_s: Seconds
+    p10_s: Seconds
+    iqr_s: Seconds
+    samples: Annotated[int, Bound(ge=1)]
+    block_size: Annotated[int, Bound(ge=1)]
+    total_s: Seconds
+    noisy: bool
+    per_call_s: Annotated[list[Seconds], Bound(max_length=5000)] = dataclasses.field(default_factory=list)
+    rel_iqr: Optional[Seconds] = None
+    first_call_s: Optional[Seconds] = None
+    warmup_calls: Annotated[int, Bound(ge=0)] = 0
+    stop: Literal["converged", "budget"] = "converged"
+
+
+@dataclasses.dataclass
+class Peak:
+    """The device peak a FLOP figure is a percent of (GFLOP/s, for the threads or the one device measured)."""
+
+    __pydantic_config__ = _STRICT
+    value: Annotated[float, Bound(gt=0)]
+    source: Text
+    unit: Literal["GFLOP/s"] = "GFLOP/s"
+    clock_ghz: Optional[Annotated[float, Bound(gt=0)]] = None  # CPU peaks: the clock they assume
+    understated: bool = False  # a figure exceeded it: the assumed clock is too low, no percent is given
+    note: Optional[Text] = None
+
+
+@dataclasses.dataclass
+class BenchmarkRecord:
+    """One measured, checked figure: ``value`` from the median time, ``best`` from the fastest."""
+
+    __pydantic_config__ = _STRICT
+    name: BenchmarkName
+    device: Device
+    unit: Literal["GFLOP/s", "GB/s", "steps/s", "us"]
+    value: Annotated[float, Bound(gt=0)]
+    best: Annotated[float, Bound(gt=0)]
+    timing: Timing
+    precision: Annotated[str, Bound(max_length=100)] = "fp32"
+    params: FreeForm = dataclasses.field(default_factory=dict)
+    lower_is_better: bool = False
+    checked: bool = True  # the output matched a NumPy reference (a figure that did not is never reported)
+    percent_of_peak: Optional[Annotated[float, Bound(ge=0)]] = None
+    peak: Optional[Peak] = None
+    wall_s: Optional[Seconds] = None
+
+
+@dataclasses.dataclass
+class DeviceSeen:
+    """A device as the framework lists it, and whether a test operation on it worked."""
+
+    __pydantic_config__ = _STRICT
+    device: Device
+    name: Name
+    usable: bool
+    index: Optional[Annotated[int, Bound(ge=0)]] = None
+    compute_capability: Optional[Annotated[str, Bound(max_length=8)]] = None
+    error: Optional[Text] = None
+    note: Optional[Text] = None
+
+
+@dataclasses.dataclass
+class UnusedAccelerator:
+    """An accelerator the machine has that this framework does not use, and what the worker saw about why."""
+
+    __pydantic_config__ = _STRICT
+    kind: AcceleratorKind
+    reason: UnusedReason
+    detail: Text = ""
+
+
+@dataclasses.dataclass
+class BenchmarkError:
+    __pydantic_config__ = _STRICT
+    benchmark: Name
+    device: Device
+    message: Text
+    kind: Literal["check", "exception"] = "exception"
+
+
+@dataclasses.dataclass
+class SkippedBenchmark:
+    __pydantic_config__ = _STRICT
+    benchmark: Name
+    device: Device
+    reason: Text
+
+
+@dataclasses.dataclass
+class WorkerResult:
+    """Everything one worker measured and saw, in one fresh process of one framework."""
+
+    __pydantic_config__ = _STRICT
+    framework: FrameworkId
+    version: Annotated[str, Bound(max_length=100)]
+    threads: Annotated[int, Bound(ge=1, le=65536)]
+    import_s: Seconds
+    first_result_s: Seconds
+    duration_s: Seconds
+    quick: bool = False
+    thorough: bool = False
+    python: Annotated[str, Bound(max_length=100)] = ""
+    build: FreeForm = dataclasses.field(default_factory=dict)
+    devices: Annotated[list[DeviceSeen], Bound(max_length=256)] = dataclasses.field(default_factory=list)
+    unused_accelerators: Annotated[list[UnusedAccelerator], Bound(max_length=16)] = dataclasses.field(
+        default_factory=list)
+    benchmarks: Annotated[list[BenchmarkRecord], Bound(max_length=64)] = dataclasses.field(default_factory=list)
+    errors: Annotated[list[BenchmarkError], Bound(max_length=64)] = dataclasses.field(default_factory=list)
+    skipped: Annotated[list[SkippedBenchmark], Bound(max_length=64)] = dataclasses.field(default_factory=list)
+    thread_controls: FreeForm = dataclasses.field(default_factory=dict)
+
+
+def _without_empty(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {key: value for key, value in items if value is not None}
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or Infinity: such floats become null (and then fail the parent's validation)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def to_json(record: Any) -> str:
+    """A record (or a dataclass holding records) as JSON, leaving out fields that are None."""
+    return json.dumps(_finite(dataclasses.asdict(record, dict_factory=_without_empty)), allow_nan=False)

@@ -43,7 +43,7 @@ VARIATION_TARGET = 0.05
 REFERENCE = r'''
 import json, os, statistics, sys, time
 framework, n, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-from framework_advisor.probes.worker.__main__ import limit_threads  # the worker's own thread set-up: env, XLA flags, CPU affinity
+from framework_advisor.probes.worker.machine import limit_threads  # the worker's own thread set-up: env, XLA flags, CPU affinity
 limit_threads(threads)
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 import numpy as np

@@ -8,8 +8,11 @@ inverse ("measured 80x slower"). Frameworks within the tie ratio of the notes co
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Optional, Union
+
+from framework_advisor.probes.hardware import HardwareProfile
+from framework_advisor.probes.report import DerivedFacts, FailedFramework, FrameworkRun
 
 # Higher-is-better figures that make up the speed comparison (dispatch latency is a separate story).
 THROUGHPUT_BENCHMARKS = ("matmul_fp32", "conv2d", "elementwise_bandwidth", "mlp_step_eager")
@@ -17,13 +20,15 @@ THROUGHPUT_BENCHMARKS = ("matmul_fp32", "conv2d", "elementwise_bandwidth", "mlp_
 ACCELERATOR_PREFERENCE = ("cuda", "rocm", "tpu", "apple-gpu", "intel-xpu")
 TIE_RATIO = 1.10
 
+Run = Union[FrameworkRun, FailedFramework]
 
-def _best_figures(result: Mapping[str, Any]) -> dict[str, float]:
+
+def _best_figures(run: FrameworkRun) -> dict[str, float]:
     """The highest checked figure per throughput benchmark, across devices."""
     figures: dict[str, float] = {}
-    for bench in result.get("benchmarks", []):
-        if bench.get("name") in THROUGHPUT_BENCHMARKS and bench.get("checked") and bench.get("value", 0) > 0:
-            figures[bench["name"]] = max(figures.get(bench["name"], 0.0), float(bench["value"]))
+    for bench in run.benchmarks:
+        if bench.name in THROUGHPUT_BENCHMARKS and bench.checked and bench.value > 0:
+            figures[bench.name] = max(figures.get(bench.name, 0.0), float(bench.value))
     return figures
 
 
@@ -31,14 +36,14 @@ def _geometric_mean(values: Sequence[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-def best_accelerator(hardware: Mapping[str, Any]) -> str | None:
-    present = {a["kind"] for a in hardware.get("accelerators", [])}
+def best_accelerator(hardware: HardwareProfile) -> Optional[str]:
+    present = hardware.accelerator_kinds()
     return next((kind for kind in ACCELERATOR_PREFERENCE if kind in present), None)
 
 
-def derive(results: Sequence[Mapping[str, Any]], hardware: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def derive(runs: Sequence[Run], hardware: HardwareProfile) -> dict[str, DerivedFacts]:
     """Per framework: relative_speed, slowdown, fastest, reached_accelerator, failed (+ failure kind)."""
-    figures = {r["framework"]: _best_figures(r) for r in results if "failure" not in r}
+    figures = {run.framework: _best_figures(run) for run in runs if isinstance(run, FrameworkRun)}
     best_by_benchmark: dict[str, float] = {}
     for per_framework in figures.values():
         for name, value in per_framework.items():
@@ -51,27 +56,28 @@ def derive(results: Sequence[Mapping[str, Any]], hardware: Mapping[str, Any]) ->
     fastest = max(relative, key=lambda f: (relative[f], f)) if relative else None
     wanted = best_accelerator(hardware)
 
-    derived: dict[str, dict[str, Any]] = {}
-    for result in results:
-        framework = result["framework"]
-        entry: dict[str, Any] = {"failed": "failure" in result}
-        if "failure" in result:
-            entry["failure_kind"] = result["failure"]["kind"]
-            entry["failure_message"] = result["failure"]["message"]
-        if framework in relative and fastest is not None:
+    derived: dict[str, DerivedFacts] = {}
+    for run in runs:
+        facts: dict = {"failed": isinstance(run, FailedFramework)}
+        if isinstance(run, FailedFramework):
+            facts.update(failure_kind=run.failure.kind, failure_message=run.failure.message)
+        if run.framework in relative and fastest is not None:
             # Compare with the fastest on the benchmarks both ran, so a missing figure does not flatter.
-            shared = [n for n in figures[framework] if n in figures[fastest]]
-            ratio = _geometric_mean([figures[fastest][n] / figures[framework][n] for n in shared]) if shared else None
-            entry["relative_speed"] = round(relative[framework], 4)
+            mine = figures[run.framework]
+            shared = [n for n in mine if n in figures[fastest]]
+            ratio = _geometric_mean([figures[fastest][n] / mine[n] for n in shared]) if shared else None
+            facts["relative_speed"] = round(min(1.0, relative[run.framework]), 4)
             if ratio is not None:
-                entry["slowdown"] = round(ratio, 2)
-                entry["tied_with_fastest"] = ratio <= TIE_RATIO
-            entry["fastest"] = fastest
-        if wanted is not None and "failure" not in result:
-            seen = {d.get("device") for d in result.get("devices", []) if d.get("usable", True)}
-            entry["reached_accelerator"] = wanted in seen
-            fixes = [u for u in result.get("unused_accelerators", []) if u.get("kind") == wanted]
-            if fixes:
-                entry["accelerator_issue"] = fixes[0]
-        derived[framework] = entry
+                # On the benchmarks it shares with the fastest, a framework can be the faster one (the fastest
+                # leads on others): it is then not slower, and tied.
+                facts["slowdown"] = round(max(1.0, ratio), 2)
+                facts["tied_with_fastest"] = ratio <= TIE_RATIO
+            facts["fastest"] = fastest
+        if wanted is not None and isinstance(run, FrameworkRun):
+            seen = {device.device for device in run.devices if device.usable}
+            facts["reached_accelerator"] = wanted in seen
+            issue = next((u for u in run.unused_accelerators if u.kind == wanted), None)
+            if issue is not None:
+                facts["accelerator_issue"] = issue
+        derived[run.framework] = DerivedFacts(**facts)
     return derived

@@ -1,145 +1,144 @@
 """A whole probe: phase A inventory, then one worker per installed framework, then derived facts.
 
-The result is the ProbeReport (documented in openapi.yaml): what the machine has, what each
-framework saw and measured there, what failed and why, and how long it all took.
+The result is the ProbeReport (``probes.report``): what the machine has, what each framework saw and
+measured there, what failed and why, and how long it all took. Everything a worker needs to know about the
+machine and the run crosses the process boundary once, on its command line (``WorkerOptions``): its thread
+count, its deadline, the accelerators present, the CPU's ISA flags and the device peaks its FLOP figures are
+a percent of. The records the workers write are the report's records; nothing edits them afterwards.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from framework_advisor.probes.derived import derive
+from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.installed import installed_versions
 from framework_advisor.probes.inventory import take_inventory
 from framework_advisor.probes.peaks import accelerator_peak, cpu_peak_gflops, measured_cpu_ghz
-from framework_advisor.probes.runner import ProgressCallback, WorkerLimits, default_worker_argv, run_worker
+from framework_advisor.probes.report import (REPORT_SCHEMA_VERSION, FailedFramework, FrameworkFailure, FrameworkRun,
+                                             ProbeOptions, ProbeReport, SkippedFramework)
+from framework_advisor.probes.runner import ProgressCallback, WorkerLimits, run_worker, worker_command
 from framework_advisor.probes.system import System
+from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
+from framework_advisor.probes.worker.machine import usable_cpus
+from framework_advisor.probes.worker.options import WorkerOptions
+from framework_advisor.probes.worker.records import Peak
 
-FRAMEWORKS = ("numpy", "pytorch", "jax", "mlx", "tensorflow")
-REPORT_SCHEMA_VERSION = 1
-# Benchmarks measured in FLOP/s, for which a percent of the device's peak is meaningful.
-_FLOP_BENCHMARKS = {"matmul_fp32": "fp32", "matmul_bf16": "bf16", "conv2d": "fp32"}
+# The worker must have written its result this long before the runner's timeout kills it.
+DEADLINE_MARGIN_S = 5.0
+PEAK_PRECISIONS = ("fp32", "bf16")
 
 WorkerArgv = Callable[[str, Path], list[str]]
 
 
-def _percent_of_peak(bench: dict[str, Any], hardware: dict[str, Any], cpu_ghz: float | None,
-                     threads: int | None) -> None:
-    dtype = _FLOP_BENCHMARKS.get(bench.get("name", ""))
-    if dtype is None or not bench.get("value"):
-        return
-    if bench.get("device") == "cpu":
-        cpu = hardware.get("cpu", {})
-        if not cpu or not cpu_ghz:
-            return
-        # The peak of the cores the worker ran on (it used `threads`, at most one per core counts).
-        cores = min(threads, cpu["cores"]) if threads else cpu["cores"]
-        peak, how = cpu_peak_gflops(cores, cpu_ghz, cpu.get("flags", []), dtype)
-    else:
-        accelerator = next((a for a in hardware.get("accelerators", []) if a["kind"] == bench.get("device")), None)
-        if accelerator is None:
-            return
-        tflops, how = accelerator_peak(accelerator["name"], dtype)
-        peak = tflops * 1000 if tflops else None  # per device: workers measure one device
-    if peak:
-        bench["percent_of_peak"] = round(100 * bench["value"] / peak, 1)
-        bench["peak"] = {"value": round(peak, 1), "unit": "GFLOP/s", "source": how}
+def worker_deadline_s(timeout_s: float) -> float:
+    """The deadline a worker is given (seconds from its start): a margin before the runner's timeout."""
+    return round(max(timeout_s / 2, timeout_s - DEADLINE_MARGIN_S), 3)
 
 
-def _flag_understated_cpu_peak(results: Sequence[dict[str, Any]], cpu_ghz: float | None) -> None:
-    """A CPU figure above the computed peak proves the assumed clock too low (turbo under a hypervisor that
-    reports the nominal clock). Then every CPU peak of the report is understated by the same factor: their
-    percents are dropped rather than shown above 100, and each peak says so, with the clock the fastest
-    figure implies (a lower bound on the effective clock)."""
-    cpu = [(result["framework"], bench) for result in results for bench in result.get("benchmarks", [])
-           if bench.get("device") == "cpu" and bench.get("peak", {}).get("value")]
-    if not cpu or not cpu_ghz:
-        return
-    def ratio(bench: dict[str, Any]) -> float:
-        return max(bench.get("value") or 0, bench.get("best") or 0) / bench["peak"]["value"]
-    framework, fastest = max(cpu, key=lambda item: ratio(item[1]))
-    if ratio(fastest) <= 1.0:
-        return
-    implied = cpu_ghz * ratio(fastest)
-    figure = max(fastest.get("value") or 0, fastest.get("best") or 0)
-    for _, bench in cpu:
-        percent = bench.pop("percent_of_peak", None)
-        bench["peak"].update(
-            understated=True, assumed_ghz=round(cpu_ghz, 3), effective_ghz_at_least=round(implied, 2),
-            percent_at_assumed_clock=percent,
-            note=(f"{framework} {fastest['name']} reached {figure:.4g} GFLOP/s, above this peak computed at "
-                  f"{cpu_ghz:.2f} GHz: the clock under load runs at {implied:.2f} GHz or more, so the true peak is "
-                  f"unknown and no percent of it is given"))
+def _clock_ghz(machine: System) -> Optional[float]:
+    return measured_cpu_ghz(machine.path("/proc/cpuinfo"), machine.path("/sys/devices/system/cpu"))
 
 
-def run_probe(frameworks: Sequence[str] | None = None, quick: bool = False,
-              progress: ProgressCallback | None = None, limits: WorkerLimits | None = None,
-              threads: int | None = None, worker_argv: WorkerArgv | None = None,
-              system: System | None = None, thorough: bool = False) -> dict[str, Any]:
-    """Probe this machine; ``frameworks=[]`` takes the inventory only.
+def device_peaks(hardware: HardwareProfile, threads: int, cpu_ghz: Optional[float]) -> dict[str, dict[str, Peak]]:
+    """Per device kind and precision, the peak (GFLOP/s) a worker's FLOP figure is a percent of.
 
-    ``worker_argv`` replaces the real worker command and ``system`` the machine the inventory reads
-    (fault-injection tests and recorded fixture machines). ``thorough`` (ignored with ``quick``) also
-    measures cold compiles that run an external compiler (torch.compile, mx.compile on the CPU); a default
-    full probe records those as skipped with a reason that names the flag."""
+    CPU: the cores the worker runs on (its threads, at most one per physical core counts) at the measured
+    clock. Accelerators: the first device of each kind (a worker measures one device)."""
+    peaks: dict[str, dict[str, Peak]] = {}
+    if hardware.cpu is not None and cpu_ghz:
+        cores = min(threads, hardware.cpu.cores)
+        for precision in PEAK_PRECISIONS:
+            value, how = cpu_peak_gflops(cores, cpu_ghz, hardware.cpu.flags, precision)
+            if value:
+                peaks.setdefault("cpu", {})[precision] = Peak(value=round(value, 1), source=how[:1000],
+                                                              clock_ghz=round(cpu_ghz, 3))
+    for kind in sorted(hardware.accelerator_kinds()):
+        accelerator = hardware.first_accelerator(kind)
+        for precision in PEAK_PRECISIONS:
+            tflops, how = accelerator_peak(accelerator.name, precision)
+            if tflops:
+                peaks.setdefault(kind, {})[precision] = Peak(value=round(tflops * 1000, 1), source=how[:1000])
+    return peaks
+
+
+def worker_options(framework: str, options: ProbeOptions, hardware: HardwareProfile, timeout_s: float,
+                   cpu_ghz: Optional[float]) -> WorkerOptions:
+    """What one worker is asked to do (its ``out`` is set by the runner's scratch directory)."""
+    threads = options.threads or usable_cpus()
+    return WorkerOptions(
+        framework=framework, out="", threads=threads, deadline_s=worker_deadline_s(timeout_s),
+        quick=options.quick, thorough=options.thorough and not options.quick,
+        accelerators=tuple(sorted(hardware.accelerator_kinds())),
+        cpu_flags=tuple(hardware.cpu.flags) if hardware.cpu is not None else (),
+        peaks=device_peaks(hardware, threads, cpu_ghz))
+
+
+def _hardware(system: Optional[System]) -> HardwareProfile:
+    inventory: Any = take_inventory(system)
+    return inventory if isinstance(inventory, HardwareProfile) else HardwareProfile.model_validate(inventory)
+
+
+def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None,
+              limits: Optional[WorkerLimits] = None, worker_argv: Optional[WorkerArgv] = None,
+              system: Optional[System] = None) -> ProbeReport:
+    """Probe this machine as ``options`` ask; ``options.frameworks == ()`` takes the inventory only.
+
+    ``worker_argv(framework, out)`` replaces the real worker command and ``system`` the machine the inventory
+    reads (fault-injection tests and recorded fixture machines)."""
     started = time.monotonic()
-    thorough = bool(thorough) and not quick
-    limits = limits or WorkerLimits(timeout_s=30.0 if quick else 150.0 if thorough else 60.0)
-    wanted = list(FRAMEWORKS if frameworks is None else frameworks)
+    limits = limits or WorkerLimits(timeout_s=options.worker_timeout_s)
+    wanted = list(FRAMEWORK_IDS if options.frameworks is None else options.frameworks)
     report_progress = progress or (lambda event: None)
 
     report_progress({"phase": "inventory"})
     inventory_started = time.monotonic()
-    hardware = take_inventory(system)
+    hardware = _hardware(system)
     inventory_s = round(time.monotonic() - inventory_started, 3)
     versions = installed_versions(wanted)
-    accelerators = sorted({a["kind"] for a in hardware.get("accelerators", [])})
+    cpu_ghz = _clock_ghz(system or System())
 
-    results: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
-    to_run = [f for f in wanted if versions.get(f) or worker_argv is not None]
-    for index, framework in enumerate(wanted):
-        if framework not in to_run:
-            skipped.append({"framework": framework, "reason": "not installed"})
+    to_run = [framework for framework in wanted if versions.get(framework) or worker_argv is not None]
+    skipped = [SkippedFramework(framework=framework, reason="not installed")
+               for framework in wanted if framework not in to_run]
+    results: list[FrameworkRun | FailedFramework] = []
     for index, framework in enumerate(to_run):
         report_progress({"phase": "framework", "framework": framework, "index": index, "total": len(to_run)})
+        asked = worker_options(framework, options, hardware, limits.timeout_s, cpu_ghz)
 
-        def argv(out: Path, framework: str = framework) -> list[str]:
+        def argv(out: Path, framework: str = framework, asked: WorkerOptions = asked) -> list[str]:
             if worker_argv is not None:
                 return worker_argv(framework, out)
-            return default_worker_argv(framework, out, quick, threads, accelerators, thorough)
+            return worker_command(dataclasses.replace(asked, out=str(out)))
 
         results.append(run_worker(framework, argv, limits, progress))
 
-    machine = system or System()
-    cpu_ghz = measured_cpu_ghz(machine.path("/proc/cpuinfo"), machine.path("/sys/devices/system/cpu"))
-    for result in results:
-        for bench in result.get("benchmarks", []):
-            _percent_of_peak(bench, hardware, cpu_ghz, result.get("threads"))
-    _flag_understated_cpu_peak(results, cpu_ghz)
-
-    failures = [{"framework": r["framework"], **r["failure"]} for r in results if "failure" in r]
-    report = {
-        "schema_version": REPORT_SCHEMA_VERSION,
-        "host": socket.gethostname(),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "quick": quick,
-        "thorough": thorough,
-        "hardware": hardware,
-        "inventory_s": inventory_s,
-        "frameworks": results,
-        "skipped": skipped,
-        "failures": failures,
-        "derived": derive(results, hardware),
-        "versions": {"python": platform.python_version(),
-                     **{f: v for f, v in versions.items() if v is not None}},
-        "duration_s": round(time.monotonic() - started, 3),
-    }
-    report_progress({"phase": "done", "duration_s": report["duration_s"]})
+    failures = [FrameworkFailure(framework=result.framework, **result.failure.model_dump())
+                for result in results if isinstance(result, FailedFramework)]
+    duration_s = round(time.monotonic() - started, 3)
+    report = ProbeReport(
+        schema_version=REPORT_SCHEMA_VERSION,
+        host=socket.gethostname() or "localhost",
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        hardware=hardware,
+        frameworks=tuple(results),
+        failures=tuple(failures),
+        derived=derive(results, hardware),
+        duration_s=duration_s,
+        quick=options.quick,
+        thorough=options.thorough and not options.quick,
+        inventory_s=inventory_s,
+        skipped=tuple(skipped),
+        versions={"python": platform.python_version(),
+                  **{framework: version for framework, version in versions.items() if version is not None}},
+    )
+    report_progress({"phase": "done", "duration_s": duration_s})
     return report

@@ -3,10 +3,16 @@
 A hang, a segfault, an import error or runaway memory becomes a structured failure in the report
 (kind, message, stderr tail); it never stalls or crashes the caller. Every worker runs in its own
 process group, which is killed when the worker is done, so nothing is left running.
+
+The worker's result is read back through its own model (``TypeAdapter(WorkerResult)``): a result that is
+not JSON, has a field of the wrong type or is for another framework is a ``bad-output`` failure that names
+what is wrong. A good one becomes a new ``FrameworkRun`` with the wall time measured here; nothing the
+worker wrote is edited.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,17 +21,24 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import psutil
+from pydantic import TypeAdapter, ValidationError
 
-from framework_advisor.probes.bench.common import PROGRESS_PREFIX  # the worker end of the same stderr protocol
+from framework_advisor.probes.report import FailedFramework, Failure, FrameworkRun
+from framework_advisor.probes.worker.options import WorkerOptions
+from framework_advisor.probes.worker.protocol import PROGRESS_PREFIX  # the worker end of the same stderr protocol
+from framework_advisor.probes.worker.records import WorkerResult
 
 STDERR_TAIL_CHARS = 2000
 POLL_SECONDS = 0.05
+WORKER_MODULE = "framework_advisor.probes.worker"
+PROBLEMS_NAMED = 3  # a bad-output message names this many validation problems
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -36,18 +49,9 @@ class WorkerLimits:
     memory_bytes: int = field(default_factory=lambda: int(psutil.virtual_memory().total * 0.5))
 
 
-def default_worker_argv(framework: str, out: Path, quick: bool, threads: int | None,
-                        accelerators: Sequence[str], thorough: bool = False) -> list[str]:
-    argv = [sys.executable, "-m", "framework_advisor.probes.worker", framework, "--out", str(out)]
-    if quick:
-        argv.append("--quick")
-    elif thorough:
-        argv.append("--thorough")
-    if threads:
-        argv += ["--threads", str(threads)]
-    if accelerators:
-        argv += ["--accelerators", ",".join(accelerators)]
-    return argv
+def worker_command(options: WorkerOptions) -> list[str]:
+    """The command line of the worker that ``options`` describe, in this interpreter."""
+    return [sys.executable, "-m", WORKER_MODULE, *options.to_argv()]
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -67,11 +71,11 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _failure(kind: str, message: str, stderr_tail: str, exit_code: int | None) -> dict[str, Any]:
-    return {"kind": kind, "message": message, "stderr_tail": stderr_tail, "exit_code": exit_code}
+def _failure(kind: str, message: str, stderr_tail: str, exit_code: int | None) -> Failure:
+    return Failure(kind=kind, message=message[:2000], stderr_tail=stderr_tail, exit_code=exit_code)
 
 
-def _classify_exit(exit_code: int, stderr_tail: str) -> dict[str, Any]:
+def _classify_exit(exit_code: int, stderr_tail: str) -> Failure:
     if exit_code < 0:
         number = -exit_code
         try:
@@ -126,9 +130,42 @@ class _StderrReader(threading.Thread):
         return "".join(self._tail)[-STDERR_TAIL_CHARS:]
 
 
+@cache
+def _result_adapter() -> TypeAdapter:
+    return TypeAdapter(WorkerResult)
+
+
+def describe_problems(error: ValidationError, limit: int = PROBLEMS_NAMED) -> str:
+    """The first few problems of a validation error, short: ``benchmarks.0.value: Input should be ...``."""
+    problems = error.errors(include_url=False, include_input=False)
+    named = ["{}: {}".format(".".join(str(part) for part in problem["loc"]) or "(the document)",
+                             problem["msg"][:160]) for problem in problems[:limit]]
+    more = len(problems) - limit
+    return "; ".join(named) + (f" (and {more} more)" if more > 0 else "")
+
+
+def read_result(out: Path, framework: str, stderr_tail: str) -> WorkerResult | Failure:
+    """The worker's result file through the worker's model, or the bad-output failure that says why not."""
+    try:
+        text = out.read_bytes()
+    except OSError as exc:
+        return _failure("bad-output", f"the worker exited 0 but wrote no result ({exc.strerror or exc})",
+                        stderr_tail, 0)
+    try:
+        result = _result_adapter().validate_json(text)
+    except ValidationError as exc:
+        return _failure("bad-output", f"the worker exited 0 but wrote no valid result: {describe_problems(exc)}",
+                        stderr_tail, 0)
+    if result.framework != framework:
+        return _failure("bad-output", f"the worker's result is for {result.framework}, not for {framework}",
+                        stderr_tail, 0)
+    return result
+
+
 def run_worker(framework: str, argv_for_out: Callable[[Path], list[str]], limits: WorkerLimits,
-               progress: ProgressCallback | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run one worker; return its result document, or {"framework", "failure"} when it failed."""
+               progress: ProgressCallback | None = None,
+               env: dict[str, str] | None = None) -> FrameworkRun | FailedFramework:
+    """Run one worker; return what it measured (with the wall time around it), or how it failed."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="framework-advisor-worker-") as scratch:
         out = Path(scratch) / "result.json"
@@ -137,15 +174,15 @@ def run_worker(framework: str, argv_for_out: Callable[[Path], list[str]], limits
                                    stderr=subprocess.PIPE, env=worker_env, start_new_session=True)
         reader = _StderrReader(process.stderr, framework, progress)
         reader.start()
-        failure = None
+        stopped = None
         try:
             watched = psutil.Process(process.pid)
             while process.poll() is None:
                 if time.monotonic() - started > limits.timeout_s:
-                    failure = ("timeout", f"no result within {limits.timeout_s:g} s; the worker was killed")
+                    stopped = ("timeout", f"no result within {limits.timeout_s:g} s; the worker was killed")
                     break
                 if _tree_rss(watched) > limits.memory_bytes:
-                    failure = ("out-of-memory", f"resident memory passed {limits.memory_bytes / 2**30:.1f} GiB; "
+                    stopped = ("out-of-memory", f"resident memory passed {limits.memory_bytes / 2**30:.1f} GiB; "
                                                 f"the worker was killed")
                     break
                 try:
@@ -160,21 +197,14 @@ def run_worker(framework: str, argv_for_out: Callable[[Path], list[str]], limits
             reader.join(timeout=5)
             process.stderr.close()
         tail = reader.tail()
+        if stopped is not None:
+            outcome: WorkerResult | Failure = _failure(stopped[0], stopped[1], tail, None)
+        elif process.returncode != 0:
+            outcome = _classify_exit(process.returncode, tail)
+        else:
+            outcome = read_result(out, framework, tail)
         wall_s = round(time.monotonic() - started, 3)
-        if failure is not None:
-            return {"framework": framework, "wall_s": wall_s,
-                    "failure": _failure(failure[0], failure[1], tail, None)}
-        if process.returncode != 0:
-            return {"framework": framework, "wall_s": wall_s, "failure": _classify_exit(process.returncode, tail)}
-        try:
-            result = json.loads(out.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return {"framework": framework, "wall_s": wall_s,
-                    "failure": _failure("bad-output", f"the worker exited 0 but wrote no valid result ({exc})",
-                                        tail, 0)}
-        if not isinstance(result, dict) or result.get("framework") != framework:
-            return {"framework": framework, "wall_s": wall_s,
-                    "failure": _failure("bad-output", "the worker's result is not a result for this framework",
-                                        tail, 0)}
-        result["wall_s"] = wall_s
-        return result
+    if isinstance(outcome, Failure):
+        return FailedFramework(framework=framework, failure=outcome, wall_s=wall_s)
+    fields = {field.name: getattr(outcome, field.name) for field in dataclasses.fields(WorkerResult)}
+    return FrameworkRun(**fields, wall_s=wall_s)

@@ -13,6 +13,7 @@ import dataclasses
 import json
 from typing import Any, Optional
 
+from ..vocabulary import ACCELERATOR_KINDS
 from .records import Peak
 
 
@@ -25,6 +26,8 @@ class WorkerOptions:
     quick: bool = False
     thorough: bool = False  # also cold compiles that run an external compiler (torch.compile, mx.compile)
     accelerators: tuple[str, ...] = ()
+    # the CPU's ISA flags from the parent's inventory (Linux spelling: avx512f, avx512_bf16, amx_bf16, neon, bf16)
+    cpu_flags: tuple[str, ...] = ()
     # device kind -> precision ("fp32", "bf16") -> the peak a FLOP figure on it is a percent of
     peaks: dict[str, dict[str, Peak]] = dataclasses.field(default_factory=dict)
 
@@ -37,6 +40,8 @@ class WorkerOptions:
             argv.append("--thorough")
         if self.accelerators:
             argv += ["--accelerators", ",".join(self.accelerators)]
+        if self.cpu_flags:
+            argv += ["--cpu-flags", ",".join(self.cpu_flags)]
         if self.peaks:
             peaks = {device: {dtype: dataclasses.asdict(peak) for dtype, peak in by_dtype.items()}
                      for device, by_dtype in self.peaks.items()}
@@ -55,6 +60,7 @@ class WorkerOptions:
         parser.add_argument("--quick", action="store_true", help="shorter budgets, a subset of benchmarks")
         parser.add_argument("--thorough", action="store_true", help="also cold compiles by an external compiler")
         parser.add_argument("--accelerators", default="", help="comma-separated accelerator kinds present")
+        parser.add_argument("--cpu-flags", default="", help="comma-separated CPU ISA flags (the parent's inventory)")
         parser.add_argument("--peaks", default="{}", help="JSON: device -> precision -> Peak")
         args = parser.parse_args(argv)
         if args.quick and args.thorough:
@@ -69,6 +75,14 @@ class WorkerOptions:
                      for device, by_dtype in raw.items()}
         except (ValueError, TypeError, AttributeError) as exc:
             parser.error(f"--peaks is not a JSON object of device -> precision -> peak ({exc})")
-        accelerators = tuple(kind.strip() for kind in args.accelerators.split(",") if kind.strip())
+        accelerators = _listed(args.accelerators)
+        unknown = [kind for kind in accelerators if kind not in ACCELERATOR_KINDS]
+        if unknown:
+            parser.error(f"unknown accelerator kind(s): {', '.join(unknown)} (known: {', '.join(ACCELERATOR_KINDS)})")
         return cls(framework=args.framework, out=args.out, threads=args.threads, deadline_s=args.deadline_s,
-                   quick=args.quick, thorough=args.thorough, accelerators=accelerators, peaks=peaks)
+                   quick=args.quick, thorough=args.thorough, accelerators=accelerators,
+                   cpu_flags=_listed(args.cpu_flags), peaks=peaks)
+
+
+def _listed(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())

@@ -14,28 +14,22 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from framework_advisor.probes.bench import common
-
-FIXES = {
-    "cuda": "pip install 'mlx[cuda12]'  # or 'mlx[cuda13]' with driver >= 580",
-    "apple-gpu": "pip install mlx  # with a native arm64 Python on macOS 14+",
-    "rocm": "",
-    "tpu": "",
-    "intel-xpu": "",
-}
+from ..adapter import Adapter as BaseAdapter
+from ..adapter import MlpStep, Settings, exception_text, seen, unused
+from ..records import DeviceSeen, UnusedAccelerator
 
 
-def load(settings: common.Settings) -> Any:
+def load(settings: Settings) -> Any:
     import mlx.core
 
     return mlx.core
 
 
-class Adapter(common.Adapter):
+class Adapter(BaseAdapter):
     framework = "mlx"
     compiler = "mx.compile of the whole step"
 
-    def __init__(self, lib: Any, settings: common.Settings):
+    def __init__(self, lib: Any, settings: Settings):
         super().__init__(lib, settings)
         self._kinds: dict[str, Any] = {}
 
@@ -68,9 +62,9 @@ class Adapter(common.Adapter):
             pass
         return info
 
-    def devices(self) -> list[dict[str, Any]]:
+    def devices(self) -> list[DeviceSeen]:
         mx = self.lib
-        found = [{"device": "cpu", "name": "cpu", "usable": True}]
+        found = [seen("cpu", "cpu", True)]
         self._kinds["cpu"] = mx.cpu
         gpu_kind = "apple-gpu" if self._metal() else "cuda" if self._cuda() else None
         if gpu_kind:
@@ -81,37 +75,30 @@ class Adapter(common.Adapter):
                 name = str(info.get("device_name") or info.get("architecture") or "gpu")
             except Exception:  # noqa: BLE001
                 pass
-            entry = {"device": gpu_kind, "name": name, "usable": True}
+            usable, error = True, None
             try:
                 value = mx.sum(mx.ones(4, stream=mx.gpu) + 1, stream=mx.gpu)
                 mx.eval(value)
-                entry["usable"] = float(value.item()) == 8.0
+                usable = float(value.item()) == 8.0
             except Exception as exc:  # noqa: BLE001
-                entry.update(usable=False, error=f"{type(exc).__name__}: {exc}")
-            if entry["usable"]:
+                usable, error = False, exception_text(exc)
+            if usable:
                 self._kinds[gpu_kind] = mx.gpu
-            found.append(entry)
+            found.append(seen(gpu_kind, name, usable, error=error))
         return found
 
-    def unused_accelerators(self, usable_kinds: set[str]) -> list[dict[str, Any]]:
-        unused = []
-        for kind in self.settings.accelerators:
-            if kind in usable_kinds:
-                continue
-            entry: dict[str, Any] = {"kind": kind, "fix": FIXES.get(kind, "")}
-            if kind == "cuda":
-                entry.update(reason="cpu-only-build",
-                             detail=f"mlx {self.version()} here has no CUDA backend (the mlx[cpu] build)")
-            elif kind == "apple-gpu":
-                if sys.platform == "darwin":
-                    entry.update(reason="unsupported", detail="Metal is not available to MLX (needs Apple silicon, "
-                                                              "macOS 14+ and a native arm64 Python)")
-                else:
-                    entry.update(reason="unsupported", detail="Apple GPUs are reached from macOS only")
-            else:
-                entry.update(reason="unsupported", detail=f"MLX has no {kind} backend")
-            unused.append(entry)
-        return unused
+    def unused_accelerators(self, usable_kinds: set[str]) -> list[UnusedAccelerator]:
+        return [self._unused(kind) for kind in self.settings.accelerators if kind not in usable_kinds]
+
+    def _unused(self, kind: str) -> UnusedAccelerator:
+        if kind == "cuda":
+            return unused(kind, "cpu-only-build", f"mlx {self.version()} here has no CUDA backend (the mlx[cpu] build)")
+        if kind == "apple-gpu":
+            if sys.platform == "darwin":
+                return unused(kind, "unsupported", "Metal is not available to MLX (needs Apple silicon, macOS 14+ "
+                                                   "and a native arm64 Python)")
+            return unused(kind, "unsupported", "Apple GPUs are reached from macOS only")
+        return unused(kind, "unsupported", f"MLX has no {kind} backend")
 
     # --- data and sync
     def _device(self, device: str) -> Any:
@@ -161,7 +148,7 @@ class Adapter(common.Adapter):
         dx, dy = self.array(x, device), self.array(y, device)
         return lambda: mx.add(dx, dy, stream=stream)
 
-    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> common.MlpStep:
+    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
         mx = self.lib
         mx.set_default_device(self._device(device))  # the step's ops and its grads run on this device
 
@@ -194,13 +181,13 @@ class Adapter(common.Adapter):
             return [np.array(p) for p in state["params"]]
 
         api = "mx.compile(value_and_grad + SGD update)" if compiled else "mx.value_and_grad + SGD update, mx.eval"
-        return common.MlpStep(step=step, sync=mx.eval, params=current, loss=lambda output: float(output[0].item()),
+        return MlpStep(step=step, sync=mx.eval, params=current, loss=lambda output: float(output[0].item()),
                               api=api)
 
-    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> common.MlpStep:
+    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
         return self._mlp(device, params, x, y, lr, compiled=False)
 
-    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> common.MlpStep:
+    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
         return self._mlp(device, params, x, y, lr, compiled=True)
 
     def h2d(self, device: str, host: Any):

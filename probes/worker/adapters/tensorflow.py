@@ -13,29 +13,24 @@ import os
 import sys
 from typing import Any
 
-from framework_advisor.probes.bench import common
+from ..adapter import Adapter as BaseAdapter
+from ..adapter import MlpStep, Settings, exception_text, hidden_gpus, seen, unused
+from ..records import DeviceSeen, UnusedAccelerator
 
-FIXES = {
-    "cuda": "pip install 'tensorflow[and-cuda]'",
-    "apple-gpu": "pip install tensorflow tensorflow-metal",
-    "rocm": "pip install tensorflow-rocm  # AMD's build; upstream TensorFlow has no ROCm wheels",
-    "intel-xpu": "pip install 'intel-extension-for-tensorflow[xpu]'",
-    "tpu": "",
-}
 SMALL = 4096  # outputs up to this many elements are synced by fetching them
 
 
-def load(settings: common.Settings) -> Any:
+def load(settings: Settings) -> Any:
     import tensorflow
 
     return tensorflow
 
 
-class Adapter(common.Adapter):
+class Adapter(BaseAdapter):
     framework = "tensorflow"
     compiler = "tf.function(jit_compile=True) (XLA) of the whole step"
 
-    def __init__(self, lib: Any, settings: common.Settings):
+    def __init__(self, lib: Any, settings: Settings):
         super().__init__(lib, settings)
         tf = lib
         tf.config.threading.set_intra_op_parallelism_threads(settings.threads)
@@ -64,68 +59,56 @@ class Adapter(common.Adapter):
                 "cudnn": info.get("cudnn_version"), "rocm": bool(info.get("is_rocm_build")) or None,
                 "mps": False, "xla": True, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")}
 
-    def devices(self) -> list[dict[str, Any]]:
+    def devices(self) -> list[DeviceSeen]:
         tf = self.lib
-        found = [{"device": "cpu", "name": "cpu", "usable": True}]
+        found = [seen("cpu", "cpu", True)]
         kind = self._gpu_kind()
         for index, gpu in enumerate(self._gpus):
             try:
                 details = tf.config.experimental.get_device_details(gpu)
             except Exception:  # noqa: BLE001
                 details = {}
-            entry: dict[str, Any] = {"device": kind, "name": str(details.get("device_name", gpu.name)),
-                                     "index": index, "usable": True}
-            if details.get("compute_capability"):
-                entry["compute_capability"] = ".".join(map(str, details["compute_capability"]))
+            capability = details.get("compute_capability")
+            usable, error = True, None
             if index == 0:
                 try:
                     with tf.device("/GPU:0"):
                         value = float(tf.reduce_sum(tf.ones(4) + 1).numpy())
-                    entry["usable"] = value == 8.0
+                    usable = value == 8.0
                 except Exception as exc:  # noqa: BLE001
-                    entry.update(usable=False, error=f"{type(exc).__name__}: {exc}")
-                if entry["usable"]:
+                    usable, error = False, exception_text(exc)
+                if usable:
                     self._names[kind] = "/GPU:0"
-            found.append(entry)
+            found.append(seen(kind, str(details.get("device_name", gpu.name)), usable, index=index,
+                              compute_capability=".".join(map(str, capability)) if capability else None, error=error))
         for index, tpu in enumerate(tf.config.list_physical_devices("TPU")):
-            found.append({"device": "tpu", "name": tpu.name, "index": index, "usable": False,
-                          "note": "TPUs need a TPUStrategy; not benchmarked"})
+            found.append(seen("tpu", tpu.name, False, index=index, note="TPUs need a TPUStrategy; not benchmarked"))
         return found
 
-    def unused_accelerators(self, usable_kinds: set[str]) -> list[dict[str, Any]]:
+    def unused_accelerators(self, usable_kinds: set[str]) -> list[UnusedAccelerator]:
+        return [self._unused(kind) for kind in self.settings.accelerators if kind not in usable_kinds]
+
+    def _unused(self, kind: str) -> UnusedAccelerator:
         tf = self.lib
-        unused = []
-        for kind in self.settings.accelerators:
-            if kind in usable_kinds:
-                continue
-            entry: dict[str, Any] = {"kind": kind, "fix": FIXES.get(kind, "")}
-            if kind == "cuda":
-                if sys.platform == "win32":
-                    entry.update(reason="unsupported", detail="no native GPU support on Windows after TF 2.10",
-                                 fix="use WSL2 with pip install 'tensorflow[and-cuda]'")
-                elif not tf.test.is_built_with_cuda():
-                    entry.update(reason="cpu-only-build", detail=f"tensorflow {self.version()} is built without CUDA")
-                else:
-                    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-                    if visible is not None and visible.strip() in ("", "-1"):
-                        entry.update(reason="not-visible", detail=f"CUDA_VISIBLE_DEVICES={visible!r} hides every GPU",
-                                     fix="unset CUDA_VISIBLE_DEVICES or list the GPUs to use")
-                    else:
-                        entry.update(reason="not-visible",
-                                     detail="the CUDA build of TensorFlow lists no GPU: the driver or the CUDA "
-                                            "libraries it needs are missing or too old")
-            elif kind == "apple-gpu":
-                entry.update(reason="cpu-only-build", detail="no tensorflow-metal plugin: TensorFlow uses the CPU")
-            elif kind == "rocm":
-                entry.update(reason="cpu-only-build" if not tf.test.is_built_with_rocm() else "not-visible",
-                             detail="upstream TensorFlow has no ROCm support; AMD publishes tensorflow-rocm")
-            elif kind == "tpu":
-                entry.update(reason="unsupported", detail="TensorFlow reaches TPUs through TPUStrategy and a TPU "
-                                                          "runtime; this probe does not set one up")
-            else:
-                entry.update(reason="unsupported", detail=f"TensorFlow has no built-in {kind} support")
-            unused.append(entry)
-        return unused
+        if kind == "cuda":
+            if sys.platform == "win32":
+                return unused(kind, "unsupported", "no native GPU support on Windows after TF 2.10")
+            if not tf.test.is_built_with_cuda():
+                return unused(kind, "cpu-only-build", f"tensorflow {self.version()} is built without CUDA")
+            hidden = hidden_gpus(kind)
+            if hidden is not None:
+                return hidden
+            return unused(kind, "not-visible", "the CUDA build of TensorFlow lists no GPU: the driver or the CUDA "
+                                               "libraries it needs are missing or too old")
+        if kind == "apple-gpu":
+            return unused(kind, "cpu-only-build", "no tensorflow-metal plugin: TensorFlow uses the CPU")
+        if kind == "rocm":
+            return unused(kind, "cpu-only-build" if not tf.test.is_built_with_rocm() else "not-visible",
+                          "upstream TensorFlow has no ROCm support; AMD publishes tensorflow-rocm")
+        if kind == "tpu":
+            return unused(kind, "unsupported", "TensorFlow reaches TPUs through TPUStrategy and a TPU runtime; this "
+                                               "probe does not set one up")
+        return unused(kind, "unsupported", f"TensorFlow has no built-in {kind} support")
 
     # --- data and sync
     def _scope(self, device: str):
@@ -221,7 +204,7 @@ class Adapter(common.Adapter):
         dx, dy = self.array(x, device), self.array(y, device)
         return self._on(device, lambda: tf.add(dx, dy))
 
-    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> common.MlpStep:
+    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
         tf = self.lib
         with self._scope(device):
             weights = [tf.Variable(p) for p in params]
@@ -251,14 +234,14 @@ class Adapter(common.Adapter):
 
         api = ("tf.function(jit_compile=True)(GradientTape + Variable.assign_sub)" if compiled
                else "GradientTape + Variable.assign_sub, eager")
-        return common.MlpStep(step=step, sync=sync, api=api,
+        return MlpStep(step=step, sync=sync, api=api,
                               params=lambda: [w.numpy().copy() for w in weights],
                               loss=lambda loss: float(loss.numpy()))
 
-    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> common.MlpStep:
+    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
         return self._mlp(device, params, x, y, lr, compiled=False)
 
-    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> common.MlpStep:
+    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
         return self._mlp(device, params, x, y, lr, compiled=True)
 
     def h2d(self, device: str, host: Any):

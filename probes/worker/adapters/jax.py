@@ -16,19 +16,12 @@ import functools
 from importlib import metadata
 from typing import Any
 
-from framework_advisor.probes.bench import common
-from framework_advisor.probes.installed import distribution_version
-
-FIXES = {
-    "cuda": "pip install -U 'jax[cuda13]'",
-    "tpu": "pip install -U 'jax[tpu]'",
-    "rocm": "pip install -U 'jax[rocm7-local]'  # needs ROCm installed",
-    "apple-gpu": "",
-    "intel-xpu": "",
-}
+from ..adapter import Adapter as BaseAdapter
+from ..adapter import MlpStep, Settings, exception_text, hidden_gpus, seen, unused
+from ..records import DeviceSeen, UnusedAccelerator
 
 
-def load(settings: common.Settings) -> Any:
+def load(settings: Settings) -> Any:
     import jax
     import jax.numpy  # noqa: F401 - part of what a user's `import jax.numpy as jnp` costs
 
@@ -48,6 +41,14 @@ def _plugins() -> dict[str, list[str]]:
     return {kind: sorted(names) for kind, names in found.items()}
 
 
+def _distribution_version(name: str) -> str | None:
+    """An installed distribution's version from its metadata (the worker imports nothing of the advisor)."""
+    try:
+        return metadata.version(name) or None
+    except (metadata.PackageNotFoundError, OSError):
+        return None
+
+
 def classify_backend_error(message: str) -> str:
     text = message.lower()
     if "driver" in text and any(word in text for word in ("version", "insufficient", "too old", "mismatch")):
@@ -57,11 +58,11 @@ def classify_backend_error(message: str) -> str:
     return "not-visible"
 
 
-class Adapter(common.Adapter):
+class Adapter(BaseAdapter):
     framework = "jax"
     compiler = "jax.jit (XLA) of the whole step"
 
-    def __init__(self, lib: Any, settings: common.Settings):
+    def __init__(self, lib: Any, settings: Settings):
         super().__init__(lib, settings)
         import jax.numpy as jnp
         from jax import lax
@@ -78,16 +79,16 @@ class Adapter(common.Adapter):
     def build(self) -> dict[str, Any]:
         jax = self.lib
         cuda, rocm, tpu = _plugins()["cuda"], _plugins()["rocm"], _plugins()["tpu"]
-        return {"jaxlib": distribution_version("jaxlib"), "cuda": cuda[0] if cuda else None,
+        return {"jaxlib": _distribution_version("jaxlib"), "cuda": cuda[0] if cuda else None,
                 "rocm": rocm[0] if rocm else None,
                 "tpu": tpu[0] if tpu else None, "mps": False, "default_backend": jax.default_backend(),
                 "default_matmul_precision": jax.config.jax_default_matmul_precision or "default"}
 
-    def devices(self) -> list[dict[str, Any]]:
+    def devices(self) -> list[DeviceSeen]:
         jax = self.lib
         cpu = jax.devices("cpu")[0]
         self._devices["cpu"] = cpu
-        found = [{"device": "cpu", "name": cpu.device_kind, "usable": True}]
+        found = [seen("cpu", cpu.device_kind, True)]
         platforms = ["cuda", "rocm"]
         if "tpu" in self.settings.accelerators or jax.default_backend() == "tpu":
             platforms.append("tpu")  # probing for a TPU loads libtpu: only where one may be present
@@ -98,45 +99,40 @@ class Adapter(common.Adapter):
                 self._backend_errors[platform] = str(exc)
                 continue
             for index, device in enumerate(listed):
-                entry = {"device": platform, "name": device.device_kind, "index": index, "usable": True}
                 capability = getattr(device, "compute_capability", None)
-                if capability:
-                    entry["compute_capability"] = str(capability)
+                usable, error = True, None
                 if index == 0:
                     try:
                         value = float(jax.device_put(self.jnp.ones(4), device).sum().block_until_ready())
-                        entry["usable"] = value == 4.0
+                        usable = value == 4.0
                     except Exception as exc:  # noqa: BLE001
-                        entry["usable"] = False
-                        entry["error"] = f"{type(exc).__name__}: {exc}"
-                        self._backend_errors[platform] = entry["error"]
-                    if entry["usable"]:
+                        usable, error = False, exception_text(exc)
+                        self._backend_errors[platform] = error
+                    if usable:
                         self._devices[platform] = device
-                found.append(entry)
+                found.append(seen(platform, device.device_kind, usable, index=index,
+                                  compute_capability=str(capability) if capability else None, error=error))
         return found
 
-    def unused_accelerators(self, usable_kinds: set[str]) -> list[dict[str, Any]]:
-        unused = []
+    def unused_accelerators(self, usable_kinds: set[str]) -> list[UnusedAccelerator]:
+        return [self._unused(kind) for kind in self.settings.accelerators if kind not in usable_kinds]
+
+    def _unused(self, kind: str) -> UnusedAccelerator:
         plugins = _plugins()
-        for kind in self.settings.accelerators:
-            if kind in usable_kinds:
-                continue
-            entry: dict[str, Any] = {"kind": kind, "fix": FIXES.get(kind, "")}
-            if kind in plugins:
-                if not plugins[kind]:
-                    package = {"cuda": "jax-cuda12/13-plugin", "rocm": "a jax-rocm plugin", "tpu": "libtpu"}[kind]
-                    entry.update(reason="cpu-only-build", detail=f"jax {self.version()} without {package}: CPU only")
-                else:
-                    message = self._backend_errors.get(kind, f"{', '.join(plugins[kind])} installed, but JAX "
-                                                             f"sees no {kind} device")
-                    entry.update(reason=classify_backend_error(message), detail=message[:500])
-            elif kind == "apple-gpu":
-                entry.update(reason="unsupported", detail="JAX runs on the CPU on Macs (jax-metal is experimental "
-                                                          "and unmaintained)")
-            else:
-                entry.update(reason="unsupported", detail=f"JAX has no {kind} backend")
-            unused.append(entry)
-        return unused
+        if kind in plugins:
+            if not plugins[kind]:
+                package = {"cuda": "jax-cuda12/13-plugin", "rocm": "a jax-rocm plugin", "tpu": "libtpu"}[kind]
+                return unused(kind, "cpu-only-build", f"jax {self.version()} without {package}: CPU only")
+            hidden = hidden_gpus(kind)
+            if hidden is not None:
+                return hidden
+            message = self._backend_errors.get(kind, f"{', '.join(plugins[kind])} installed, but JAX "
+                                                     f"sees no {kind} device")
+            return unused(kind, classify_backend_error(message), message[:500])
+        if kind == "apple-gpu":
+            return unused(kind, "unsupported", "JAX runs on the CPU on Macs (jax-metal is experimental and "
+                                               "unmaintained)")
+        return unused(kind, "unsupported", f"JAX has no {kind} backend")
 
     # --- data and sync
     def array(self, host: Any, device: str, dtype: str = "fp32") -> Any:
@@ -216,7 +212,7 @@ class Adapter(common.Adapter):
 
         return loss_fn
 
-    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> common.MlpStep:
+    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
         jax = self.lib
         grad_fn = jax.value_and_grad(self._loss_fn())
 
@@ -235,14 +231,14 @@ class Adapter(common.Adapter):
         import numpy as np
 
         api = "jax.jit(value_and_grad + SGD update)" if compiled else "jax.value_and_grad without jit (op by op)"
-        return common.MlpStep(step=step, sync=jax.block_until_ready, api=api,
+        return MlpStep(step=step, sync=jax.block_until_ready, api=api,
                               params=lambda: [np.asarray(p).copy() for p in state["params"]],
                               loss=lambda output: float(output[0]))
 
-    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> common.MlpStep:
+    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
         return self._mlp(device, params, x, y, lr, compiled=False)
 
-    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> common.MlpStep:
+    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
         return self._mlp(device, params, x, y, lr, compiled=True)
 
     def h2d(self, device: str, host: Any):

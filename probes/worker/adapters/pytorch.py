@@ -8,25 +8,17 @@ backend's synchronize() before each clock read.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
-from framework_advisor.probes.bench import common
+from ..adapter import Adapter as BaseAdapter
+from ..adapter import MlpStep, Settings, exception_text, hidden_gpus, seen, unused
+from ..records import DeviceSeen, UnusedAccelerator
 
-# What the catalog (rules/base/frameworks.yaml) installs per accelerator.
-FIXES = {
-    "cuda": "pip install torch" if sys.platform.startswith("linux")
-            else "pip install torch --index-url https://download.pytorch.org/whl/cu130",
-    "rocm": "pip install torch --index-url https://download.pytorch.org/whl/rocm7.2",
-    "intel-xpu": "pip install torch --index-url https://download.pytorch.org/whl/xpu",
-    "apple-gpu": "pip install torch  # with a native arm64 Python on macOS 14+",
-    "tpu": "pip install torch torch_xla  # PyTorch reaches TPUs only through PyTorch/XLA",
-}
 TORCH_DEVICE = {"cpu": "cpu", "cuda": "cuda", "rocm": "cuda", "apple-gpu": "mps", "intel-xpu": "xpu"}
 
 
-def load(settings: common.Settings) -> Any:
+def load(settings: Settings) -> Any:
     import torch
 
     return torch
@@ -41,11 +33,11 @@ def classify_cuda_error(message: str) -> str:
     return "not-visible"
 
 
-class Adapter(common.Adapter):
+class Adapter(BaseAdapter):
     framework = "pytorch"
     compiler = "torch.compile (inductor) of the forward; AOTAutograd compiles the backward"
 
-    def __init__(self, lib: Any, settings: common.Settings):
+    def __init__(self, lib: Any, settings: Settings):
         super().__init__(lib, settings)
         torch = lib
         torch.set_num_threads(settings.threads)
@@ -78,82 +70,71 @@ class Adapter(common.Adapter):
             value = (torch.ones(4, device=TORCH_DEVICE[kind]) + 1).sum().item()
             return value == 8.0, None if value == 8.0 else f"a test op returned {value}, not 8"
         except Exception as exc:  # noqa: BLE001
-            return False, f"{type(exc).__name__}: {exc}"
+            return False, exception_text(exc)
 
-    def devices(self) -> list[dict[str, Any]]:
+    def devices(self) -> list[DeviceSeen]:
         torch = self.lib
-        found: list[dict[str, Any]] = [{"device": "cpu", "name": "cpu", "usable": True}]
+        found = [seen("cpu", "cpu", True)]
         if torch.cuda.is_available():
             kind = "rocm" if getattr(torch.version, "hip", None) else "cuda"
             ok, error = self._try_device(kind)
             for index in range(torch.cuda.device_count()):
-                entry = {"device": kind, "name": torch.cuda.get_device_name(index), "index": index, "usable": ok}
+                capability = None
                 if index == 0 and torch.version.cuda and ok:
                     major, minor = torch.cuda.get_device_capability(0)
-                    entry["compute_capability"] = f"{major}.{minor}"
+                    capability = f"{major}.{minor}"
                 if error:
-                    entry["error"] = error
                     self._probe_errors[kind] = error
-                found.append(entry)
+                found.append(seen(kind, torch.cuda.get_device_name(index), ok, index=index,
+                                  compute_capability=capability, error=error))
         if torch.backends.mps.is_available():
             ok, error = self._try_device("apple-gpu")
-            found.append({"device": "apple-gpu", "name": "mps", "usable": ok, **({"error": error} if error else {})})
+            found.append(seen("apple-gpu", "mps", ok, error=error))
             if error:
                 self._probe_errors["apple-gpu"] = error
         xpu = getattr(torch, "xpu", None)
         if xpu is not None and xpu.is_available():
             ok, error = self._try_device("intel-xpu")
-            found.append({"device": "intel-xpu", "name": xpu.get_device_name(0), "usable": ok,
-                          **({"error": error} if error else {})})
+            found.append(seen("intel-xpu", xpu.get_device_name(0), ok, error=error))
         return found
 
-    def unused_accelerators(self, usable_kinds: set[str]) -> list[dict[str, Any]]:
+    def unused_accelerators(self, usable_kinds: set[str]) -> list[UnusedAccelerator]:
+        return [self._unused(kind) for kind in self.settings.accelerators if kind not in usable_kinds]
+
+    def _unused(self, kind: str) -> UnusedAccelerator:
         torch = self.lib
         version = torch.__version__
-        unused = []
-        for kind in self.settings.accelerators:
-            if kind in usable_kinds:
-                continue
-            entry = {"kind": kind, "fix": FIXES.get(kind, "")}
-            if kind in ("cuda", "rocm"):
-                built = torch.version.cuda if kind == "cuda" else getattr(torch.version, "hip", None)
-                other = getattr(torch.version, "hip", None) if kind == "cuda" else torch.version.cuda
-                if not built:
-                    label = {"cuda": "CUDA", "rocm": "ROCm"}
-                    entry["reason"] = "unsupported" if other else "cpu-only-build"
-                    entry["detail"] = (f"torch {version} is a {label['rocm' if kind == 'cuda' else 'cuda']} build"
-                                       if other else f"torch {version} has no {label[kind]} support")
-                else:
-                    message = self._probe_errors.get(kind) or self._cuda_init_error()
-                    visible = os.environ.get("CUDA_VISIBLE_DEVICES", os.environ.get("HIP_VISIBLE_DEVICES"))
-                    if visible is not None and visible.strip() in ("", "-1"):
-                        entry["reason"] = "not-visible"
-                        entry["detail"] = f"CUDA_VISIBLE_DEVICES={visible!r} hides every GPU"
-                        entry["fix"] = "unset CUDA_VISIBLE_DEVICES or list the GPUs to use"
-                    else:
-                        entry["reason"] = classify_cuda_error(message or "")
-                        entry["detail"] = message or f"torch {version} ({kind} build) sees no usable GPU"
-            elif kind == "apple-gpu":
-                if sys.platform != "darwin":
-                    entry.update(reason="unsupported", detail="Apple GPUs are reached from macOS only")
-                elif not torch.backends.mps.is_built():
-                    entry.update(reason="cpu-only-build", detail=f"torch {version} was built without MPS")
-                else:
-                    detail = self._probe_errors.get("apple-gpu", "MPS is built but not available (needs macOS "
-                                                                 "12.3+ on Apple silicon, native arm64)")
-                    entry.update(reason="unsupported", detail=detail)
-            elif kind == "intel-xpu":
-                entry.update(reason="cpu-only-build", detail=f"torch {version} has no XPU support")
-            else:
-                entry.update(reason="unsupported", detail="PyTorch reaches TPUs only through PyTorch/XLA (torch_xla)")
-            unused.append(entry)
-        return unused
+        if kind in ("cuda", "rocm"):
+            built = torch.version.cuda if kind == "cuda" else getattr(torch.version, "hip", None)
+            other = getattr(torch.version, "hip", None) if kind == "cuda" else torch.version.cuda
+            if not built:
+                label = {"cuda": "CUDA", "rocm": "ROCm"}
+                if other:
+                    return unused(kind, "unsupported",
+                                  f"torch {version} is a {label['rocm' if kind == 'cuda' else 'cuda']} build")
+                return unused(kind, "cpu-only-build", f"torch {version} has no {label[kind]} support")
+            hidden = hidden_gpus(kind)
+            if hidden is not None:
+                return hidden
+            message = self._probe_errors.get(kind) or self._cuda_init_error()
+            return unused(kind, classify_cuda_error(message or ""),
+                          message or f"torch {version} ({kind} build) sees no usable GPU")
+        if kind == "apple-gpu":
+            if sys.platform != "darwin":
+                return unused(kind, "unsupported", "Apple GPUs are reached from macOS only")
+            if not torch.backends.mps.is_built():
+                return unused(kind, "cpu-only-build", f"torch {version} was built without MPS")
+            return unused(kind, "unsupported", self._probe_errors.get(
+                "apple-gpu", "MPS is built but not available (needs macOS 12.3+ on Apple silicon, native arm64)"))
+        if kind == "intel-xpu":
+            return unused(kind, "cpu-only-build", f"torch {version} has no XPU support")
+        return unused(kind, "unsupported", "PyTorch reaches TPUs only through PyTorch/XLA (torch_xla)")
 
     def _cuda_init_error(self) -> str | None:
         try:
             self.lib.cuda.init()
         except Exception as exc:  # noqa: BLE001
-            return f"{type(exc).__name__}: {exc}"
+            return exception_text(exc)
         return None
 
     # --- data and sync
@@ -233,7 +214,7 @@ class Adapter(common.Adapter):
         tx, ty = torch.from_numpy(x.copy()).to(dev), torch.from_numpy(y.copy()).to(dev)
         return lambda: tx + ty
 
-    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> common.MlpStep:
+    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
         torch = self.lib
         dev = self._device(device)
         weights = [torch.tensor(p, device=dev, requires_grad=True) for p in params]
@@ -261,14 +242,14 @@ class Adapter(common.Adapter):
         sync = self.sync_for(device)
         api = ("torch.compile(loss_fn) + loss.backward() + in-place SGD update" if compiled
                else "autograd (loss.backward()) + in-place SGD update")
-        return common.MlpStep(step=step, sync=sync, api=api,
+        return MlpStep(step=step, sync=sync, api=api,
                               params=lambda: [w.detach().cpu().numpy().copy() for w in weights],
                               loss=lambda loss: float(loss.item()))
 
-    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> common.MlpStep:
+    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
         return self._mlp(device, params, x, y, lr, compiled=False)
 
-    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> common.MlpStep:
+    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
         return self._mlp(device, params, x, y, lr, compiled=True)
 
     def h2d(self, device: str, host: Any):

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from framework_advisor.probes.bench import common
+from ..adapter import Adapter as BaseAdapter
+from ..adapter import MlpStep, Settings, unused
+from ..checks import mlp_numpy_step
+from ..records import UnusedAccelerator
 
 
-def load(settings: common.Settings) -> Any:
+def load(settings: Settings) -> Any:
     import numpy
 
     return numpy
 
 
-class Adapter(common.Adapter):
+class Adapter(BaseAdapter):
     framework = "numpy"
     has_conv = False
     compiler = None
@@ -38,10 +41,8 @@ class Adapter(common.Adapter):
             pass
         return info
 
-    def unused_accelerators(self, usable_kinds: set[str]) -> list[dict[str, Any]]:
-        return [{"kind": kind, "reason": "unsupported", "detail": "NumPy computes on the CPU only",
-                 "fix": "use a framework with a backend for this accelerator"}
-                for kind in self.settings.accelerators]
+    def unused_accelerators(self, usable_kinds: set[str]) -> list[UnusedAccelerator]:
+        return [unused(kind, "unsupported", "NumPy computes on the CPU only") for kind in self.settings.accelerators]
 
     def bf16_ok(self, device: str) -> bool:
         return False  # NumPy has no bfloat16 dtype
@@ -60,9 +61,9 @@ class Adapter(common.Adapter):
     def small_add(self, device: str, x: Any, y: Any):
         return lambda: x + y
 
-    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> common.MlpStep:
+    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
         def step() -> float:
-            return common.mlp_numpy_step(params, x, y, lr)
+            return mlp_numpy_step(params, x, y, lr)
 
-        return common.MlpStep(step=step, sync=lambda output: None, params=lambda: [p.copy() for p in params],
-                              loss=float, api="hand-written forward and backward (NumPy has no autograd)")
+        return MlpStep(step=step, sync=lambda output: None, params=lambda: [p.copy() for p in params],
+                       loss=float, api="hand-written forward and backward (NumPy has no autograd)")

@@ -1,4 +1,4 @@
-"""The timing harness of the phase-B workers: honest per-call times for one callable.
+"""The timing harness of the worker: honest per-call times for one callable, and every sample.
 
 Method (shared/notes/benchmarking.md):
 
@@ -19,7 +19,8 @@ Method (shared/notes/benchmarking.md):
 ``sync(output)`` is called on every call's output before the clock is read, so asynchronous frameworks
 (JAX, MLX, CUDA streams) are timed to a finished result, not to a dispatched one.
 
-Stdlib only: the harness imports no framework.
+The result keeps every block's per-call time (``per_call_s``), so that a reader can judge the spread itself.
+Standard library only: the harness imports no framework.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .records import Timing
+
 CI_HALF_WIDTH = 0.025  # the median's 95% CI must lie within +-2.5% of the median
 MIN_BUDGET_BLOCKS = 3  # even a blown budget yields this many blocks, so that a spread exists
+MAX_BLOCKS = 5000  # what a Timing record holds (>= 5 s of 1 ms blocks: beyond every budget the worker sets)
 _SLACK = 1 - 1e-9  # thresholds compare with a relative slack so that float rounding of clock sums cannot tip them
 
 
@@ -41,8 +45,12 @@ def _reaches(value: float, threshold: float) -> bool:
 
 
 @dataclass
-class Timing:
-    """Per-call times in seconds. ``samples`` counts blocks of ``block_size`` calls."""
+class Measurement:
+    """What ``measure`` found: per-call times in seconds, every block's sample, and the last call's output.
+
+    ``samples`` counts blocks of ``block_size`` calls; ``per_call_s`` holds one per-call time per block, in the
+    order measured. ``record()`` gives the worker's ``records.Timing`` (six significant digits).
+    """
 
     median_s: float
     min_s: float
@@ -53,6 +61,7 @@ class Timing:
     total_s: float  # wall time of the whole measurement: first call, warm-up and blocks
     first_call_s: float | None
     noisy: bool
+    per_call_s: list[float] = field(default_factory=list)
     warmup_calls: int = 0
     stop: str = "converged"  # "converged" or "budget"
     last_output: Any = field(default=None, repr=False, compare=False)  # the last timed call's output
@@ -61,15 +70,16 @@ class Timing:
     def rel_iqr(self) -> float:
         return self.iqr_s / self.median_s if self.median_s > 0 else math.inf
 
-    def to_json(self) -> dict[str, Any]:
-        def r(value: float | None) -> float | None:
-            return None if value is None else float(f"{value:.6g}")
+    def record(self) -> Timing:
+        def r(value: float) -> float:
+            return float(f"{value:.6g}")
 
-        return {"median_s": r(self.median_s), "min_s": r(self.min_s), "p10_s": r(self.p10_s),
-                "iqr_s": r(self.iqr_s), "rel_iqr": r(self.rel_iqr) if math.isfinite(self.rel_iqr) else None,
-                "samples": self.samples, "block_size": self.block_size, "total_s": r(self.total_s),
-                "first_call_s": r(self.first_call_s), "warmup_calls": self.warmup_calls,
-                "noisy": self.noisy, "stop": self.stop}
+        return Timing(median_s=r(self.median_s), min_s=r(self.min_s), p10_s=r(self.p10_s), iqr_s=r(self.iqr_s),
+                      samples=self.samples, block_size=self.block_size, total_s=r(self.total_s),
+                      noisy=self.noisy, per_call_s=[r(value) for value in self.per_call_s],
+                      rel_iqr=r(self.rel_iqr) if math.isfinite(self.rel_iqr) else None,
+                      first_call_s=None if self.first_call_s is None else r(self.first_call_s),
+                      warmup_calls=self.warmup_calls, stop="converged" if self.stop == "converged" else "budget")
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -130,7 +140,7 @@ def measure(run: Callable[[], Any], sync: Callable[[Any], Any] | None = None, *,
             min_blocks: int = 5, min_total_s: float = 0.1, target_rel_iqr: float = 0.05,
             warmup_calls: int = 3, warmup_s: float = 0.05, min_block_s: float = 1e-3,
             first_call_s: float | None = None, prior_calls: int = 0, prior_s: float = 0.0,
-            clock: Callable[[], float] = time.perf_counter) -> Timing:
+            clock: Callable[[], float] = time.perf_counter) -> Measurement:
     """Time ``run()`` (with ``sync`` applied to each output) by the method in the module docstring.
 
     ``first_call_s`` given: the caller made the first call (and ``prior_calls`` more, taking ``prior_s``
@@ -193,12 +203,14 @@ def measure(run: Callable[[], Any], sync: Callable[[Any], Any] | None = None, *,
                 break
             if t1 >= deadline and len(per_call) >= min(MIN_BUDGET_BLOCKS, min_blocks):
                 break
+            if len(per_call) >= MAX_BLOCKS:
+                break
     finally:
         if gc_was_enabled:
             gc.enable()
 
     ordered = sorted(per_call)
-    return Timing(
+    return Measurement(
         median_s=percentile(ordered, 0.5),
         min_s=ordered[0],
         p10_s=percentile(ordered, 0.10),
@@ -208,6 +220,7 @@ def measure(run: Callable[[], Any], sync: Callable[[Any], Any] | None = None, *,
         total_s=clock() - started + earlier_s,
         first_call_s=first_call_s,
         noisy=stop != "converged",
+        per_call_s=per_call,
         warmup_calls=prior_calls + calls,
         stop=stop,
         last_output=output,

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 
-from framework_advisor.rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate, validate_located
+from framework_advisor.rules.safe_yaml import (
+    Location,
+    RuleFileError,
+    decode_rule_bytes,
+    loads_rule_yaml,
+    locate,
+    read_rule_bytes,
+    validate_located,
+)
 from framework_advisor.rules.schema import (
     FRAMEWORK_IDS,
     AllOf,
@@ -24,13 +32,17 @@ from framework_advisor.rules.schema import (
     FrameworkEntry,
     Leaf,
     NotOf,
+    Remedy,
     Rule,
     RulebaseMeta,
     RuleFile,
 )
+from framework_advisor.rules.templates import expand_file
 
 BASE_DIR = Path(__file__).resolve().parent / "base"
 STARTER_DIR = Path(__file__).resolve().parent / "starters"
+# The golden scenarios: what experts recommend for typical questions, shipped with the rules they test.
+GOLDEN_FILE = Path(__file__).resolve().parent / "golden_scenarios.yaml"
 RULES_DIRS_ENV = "FRAMEWORK_ADVISOR_RULES_DIRS"
 MAX_FILES_PER_DIR = 200
 # Placeholders a rule message may hold: {fact} or {fact:.Nf}; filled from facts only.
@@ -49,6 +61,7 @@ class RuleBase:
     sources: tuple[str, ...]
     starters: dict[tuple[str, str], str] = field(default_factory=dict)  # (framework id, family) -> source
     rule_locations: dict[str, Location] = field(default_factory=dict)
+    remedies: dict[str, Remedy] = field(default_factory=dict)  # unused-accelerator reason -> its fix
 
     @property
     def version(self) -> str:
@@ -87,33 +100,70 @@ def _yaml_files(directory: Path) -> list[Path]:
     return files
 
 
-def _validate_file(path: Path, data: Any) -> RuleFile:
+def _validate_file(path: Path, data: Any) -> tuple[RuleFile, Any]:
+    """A loaded file validated, its rule templates expanded: the model and the expanded located data
+    (expanded rules keep their template's positions)."""
     if not isinstance(data, dict):
-        raise RuleFileError(f"{path}:1:1", "a rule file must be a mapping with rulebase/facts/frameworks/rules keys")
-    return validate_located(RuleFile, data, path)
+        raise RuleFileError(f"{path}:1:1", "a rule file must be a mapping with rulebase/facts/frameworks/remedies/rules keys")
+    data = expand_file(data, path)
+    return validate_located(RuleFile, data, path), data
 
 
-def load_rulebase(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR) -> RuleBase:
-    """Load the base directory, then each extra directory over it (later wins, by id)."""
+def read_rule_file(path: Path, content: bytes | None = None) -> tuple[RuleFile, Any]:
+    """One rule file read, validated and expanded (see ``_validate_file``); RuleFileError on any problem."""
+    display = _display_name(path)
+    content = read_rule_bytes(path, display) if content is None else content
+    return _validate_file(path, loads_rule_yaml(decode_rule_bytes(content, display), display))
+
+
+def _read_directories(directories: Sequence[Path]) -> list[tuple[Path, list[tuple[Path, bytes]]]]:
+    return [(directory, [(path, read_rule_bytes(path, _display_name(path))) for path in _yaml_files(directory)])
+            for directory in directories]
+
+
+def load_rulebase(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR, *, cache: bool = True) -> RuleBase:
+    """Load the base directory, then each extra directory over it (later wins, by id).
+
+    With ``cache`` (the default), a rule base validated before from exactly the same files (rule files,
+    starters, and the loader's own code) is read back from the user's cache directory instead
+    (rules/rulecache.py); anything else is loaded in full and then cached."""
+    directories = [Path(base_dir), *(Path(d) for d in extra_dirs)]
+    contents = _read_directories(directories)
+    key = None
+    if cache:
+        from framework_advisor.rules import rulecache
+
+        key = rulecache.cache_key(contents, STARTER_DIR)
+        cached = rulecache.read(directories, key)
+        if cached is not None:
+            return cached
+    rulebase = _load(contents, base_dir)
+    if key is not None:
+        rulecache.write(directories, key, rulebase)
+    return rulebase
+
+
+def _load(contents: list[tuple[Path, list[tuple[Path, bytes]]]], base_dir: Path) -> RuleBase:
     meta: RulebaseMeta | None = None
     facts: dict[str, FactSpec] = {}
     frameworks: dict[str, FrameworkEntry] = {}
+    remedies: dict[str, Remedy] = {}
     rules: dict[str, Rule] = {}
     rule_locations: dict[str, Location] = {}
     digest = hashlib.sha256()
     sources: list[str] = []
 
-    for directory in (base_dir, *extra_dirs):
+    for _directory, files in contents:
         in_this_directory: set[str] = set()  # a later directory overrides a rule; one directory never repeats it
-        for path in _yaml_files(Path(directory)):
-            data = load_rule_yaml(path, _display_name(path))
-            parsed = _validate_file(path, data)
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        for path, content in files:
+            parsed, data = read_rule_file(path, content)
+            digest.update(path.name.encode() + b"\0" + content + b"\0")
             sources.append(str(path))
             if parsed.rulebase is not None:
                 meta = parsed.rulebase
             facts.update(parsed.facts or {})
             frameworks.update(parsed.frameworks or {})
+            remedies.update(parsed.remedies or {})
             for index, rule in enumerate(parsed.rules or []):
                 where = locate(data, ("rules", index)) or Location(str(path), 1, 1)
                 if rule.id in in_this_directory:
@@ -137,6 +187,7 @@ def load_rulebase(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR) ->
         sources=tuple(sources),
         starters=starters,
         rule_locations=rule_locations,
+        remedies=remedies,
     )
     check_references(rulebase)
     return rulebase

@@ -8,40 +8,40 @@ A rule directory holds YAML files; each file is a mapping with any of the top-le
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
-FRAMEWORK_IDS = ("pytorch", "jax", "mlx", "tensorflow", "numpy")
-GOALS = (
-    "learning",
-    "research",
-    "production",
-    "mobile-edge",
-    "apple-on-device",
-    "scientific-computing",
-    "large-scale-training",
-    "pretrained-models",
+# The vocabulary is defined once, in probes/vocabulary.py; these names are re-exported, never redefined.
+from framework_advisor.probes.vocabulary import (  # noqa: F401 - re-exported for importers of rules.schema
+    ACCELERATOR_KINDS,
+    ARCHITECTURES,
+    DEVICES,
+    EXPERIENCE_LEVELS,
+    FRAMEWORK_IDS,
+    GOALS,
+    OPERATING_SYSTEMS,
+    VOCABULARIES,
+    AcceleratorKind,
+    Arch,
+    Device,
+    Experience,
+    FrameworkId,
+    Goal,
+    Os,
+    framework_name,
 )
-EXPERIENCE_LEVELS = ("beginner", "intermediate", "expert")
-OPERATING_SYSTEMS = ("linux", "darwin", "windows")
-ARCHITECTURES = ("x86_64", "arm64")
-ACCELERATOR_KINDS = ("cuda", "rocm", "tpu", "apple-gpu", "intel-xpu")
-DEVICES = ("cpu",) + ACCELERATOR_KINDS
+from framework_advisor.probes.worker.records import UNUSED_REASONS, UnusedReason
+
 # Starter programs come in goal families: goals that call for the same program share one.
 STARTER_FAMILIES = ("basics", "scientific", "deploy", "scale", "pretrained")
-
-# Literal[tuple] unpacks, so each id list above is written once.
-FrameworkId = Literal[FRAMEWORK_IDS]  # type: ignore[valid-type]
-Goal = Literal[GOALS]  # type: ignore[valid-type]
-Os = Literal[OPERATING_SYSTEMS]  # type: ignore[valid-type]
-Arch = Literal[ARCHITECTURES]  # type: ignore[valid-type]
-Device = Literal[DEVICES]  # type: ignore[valid-type]
 Family = Literal[STARTER_FAMILIES]  # type: ignore[valid-type]
+VocabularyName = Literal[tuple(VOCABULARIES)]  # type: ignore[valid-type]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$")]
 Reference = Annotated[str, Field(min_length=3, max_length=300)]
 
-# The starter family that answers each goal.
+# The starter family that answers each goal, keyed by the vocabulary's goals.
 GOAL_FAMILIES: dict[str, str] = {
     "learning": "basics",
     "research": "basics",
@@ -52,6 +52,8 @@ GOAL_FAMILIES: dict[str, str] = {
     "large-scale-training": "scale",
     "pretrained-models": "pretrained",
 }
+if set(GOAL_FAMILIES) != set(GOALS) or not set(GOAL_FAMILIES.values()) <= set(STARTER_FAMILIES):
+    raise ImportError("GOAL_FAMILIES must map every goal of the vocabulary to a starter family")
 
 # Word operators: `op: >=` would be a YAML syntax error, and words read well in messages.
 Operator = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "contains_any", "exists"]
@@ -62,21 +64,32 @@ class _Strict(BaseModel):
 
 
 class FactSpec(_Strict):
-    """One fact rules may test. ``per_framework`` facts are named ``<framework>.<fact>`` in rules."""
+    """One fact rules may test. ``per_framework`` facts are named ``<framework>.<fact>`` in rules.
+
+    An enum or set fact lists its ``values``, or names a list of the project's vocabulary
+    (``vocabulary: goals``), whose members then fill ``values`` when the file is loaded."""
 
     type: Literal["enum", "set", "number", "bool", "text"]
     source: Literal["user", "probe", "benchmark", "derived"]
     description: str = Field(min_length=3)
+    vocabulary: VocabularyName | None = Field(
+        default=None, description="Take the values from this list of the vocabulary (probes/vocabulary.py).")
     values: list[str] | None = None
     range: tuple[float, float] | None = None
     per_framework: bool = False
 
     @model_validator(mode="after")
     def _values_fit_type(self) -> FactSpec:
+        if self.vocabulary is not None:
+            if self.values is not None:
+                raise ValueError("give 'values' or 'vocabulary', not both")
+            # Frozen model: the loader's one write, before anyone can see the object.
+            object.__setattr__(self, "values", list(VOCABULARIES[self.vocabulary]))
         if self.type in ("enum", "set") and not self.values:
-            raise ValueError(f"a fact of type {self.type} needs 'values'")
+            raise ValueError(f"a fact of type {self.type} needs 'values' or 'vocabulary'")
         if self.type not in ("enum", "set") and self.values is not None:
-            raise ValueError(f"'values' only applies to enum and set facts, not {self.type}")
+            what = "'vocabulary'" if self.vocabulary is not None else "'values'"
+            raise ValueError(f"{what} only applies to enum and set facts, not {self.type}")
         if self.range is not None and self.type != "number":
             raise ValueError("'range' only applies to number facts")
         if self.range is not None and self.range[0] > self.range[1]:
@@ -157,6 +170,48 @@ class Rule(_Strict):
     reviewed: datetime.date
 
 
+# --- rule templates: one rule stated once for several frameworks (expanded when loading, rules/templates.py)
+
+TemplateVariable = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+
+
+class TemplateThen(_Strict):
+    """A template's ``then``: framework ids or ``$framework`` as keys."""
+
+    points: dict[str, float] | None = None
+    knockout: list[str] | None = None
+
+
+class RuleTemplate(_Strict):
+    """A rule written once with ``for_each``: one rule per framework listed, each with ``$framework`` (the
+    id) and ``$name`` (its display name) replaced in every string and key, plus the framework's own
+    variables when ``for_each`` is a mapping (framework id -> {variable: text})."""
+
+    for_each: Union[Literal["all"], list[FrameworkId], dict[FrameworkId, dict[TemplateVariable, str]]] = Field(
+        description="all (every framework), a list of framework ids, or framework id -> its own variables.")
+    id: Annotated[str, Field(pattern=r"^[a-z0-9$][a-z0-9$_-]{1,79}$",
+                             description="Must contain $framework, so each expanded rule has its own id.")]
+    when: Condition
+    then: TemplateThen
+    certainty: float = Field(default=1.0, gt=0, le=1)
+    group: Slug | None = None
+    message: str = Field(min_length=10)
+    refs: list[Reference] = Field(min_length=1)
+    reviewed: datetime.date
+
+
+def _rule_kind(value: Any) -> str:
+    if isinstance(value, RuleTemplate) or (isinstance(value, dict) and "for_each" in value):
+        return "template"
+    return "rule"
+
+
+RuleOrTemplate = Annotated[
+    Union[Annotated[Rule, Tag("rule")], Annotated[RuleTemplate, Tag("template")]],
+    Discriminator(_rule_kind),
+]
+
+
 class Platform(_Strict):
     """Where a framework runs; ``devices`` in order of preference, ``cpu`` last."""
 
@@ -171,6 +226,51 @@ class InstallCommand(_Strict):
     os: list[Os] = Field(min_length=1)
     arch: list[Arch] = Field(default_factory=lambda: list(ARCHITECTURES), min_length=1)
     command: str = Field(min_length=5)
+    note: str | None = Field(default=None, min_length=3, description=(
+        "A caveat that goes with the command (shown after it as a shell comment in fixes)."))
+
+
+class Addon(_Strict):
+    """A device the framework reaches only through an add-on (a plugin, another vendor's build, WSL2), not
+    through its own builds: how to install it there, and where that comes from. The engine never picks the
+    framework's device from add-ons (platforms decide); fixes for an unused accelerator use them."""
+
+    device: AcceleratorKind
+    os: list[Os] = Field(min_length=1)
+    arch: list[Arch] = Field(default_factory=lambda: list(ARCHITECTURES), min_length=1)
+    addon: str = Field(min_length=2, max_length=80, description="What provides the device: a package or a layer.")
+    command: str = Field(min_length=5)
+    note: str | None = Field(default=None, min_length=3)
+    refs: list[Reference] = Field(min_length=1)
+
+
+REMEDY_PLACEHOLDERS = ("framework", "device", "install")
+
+
+class Remedy(_Strict):
+    """The fix for one reason a framework does not use an accelerator: short templates over {framework}
+    (its name), {device} (the accelerator's name) and {install} (the catalog's command for that device on
+    this OS and architecture: an install row, else an add-on)."""
+
+    fix: str = Field(min_length=10, description="The fix; may use {install}.")
+    no_install: str | None = Field(default=None, min_length=10, description=(
+        "Used instead when the catalog has no command for the device here; may not use {install}. "
+        "Required when 'fix' uses {install}."))
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> Remedy:
+        for field_name, allowed in (("fix", REMEDY_PLACEHOLDERS), ("no_install", REMEDY_PLACEHOLDERS[:2])):
+            text = getattr(self, field_name)
+            if text is None:
+                continue
+            names = re.findall(r"\{([^{}]*)\}", text)
+            unknown = [name for name in names if name not in allowed]
+            if unknown or re.sub(r"\{[^{}]*\}", "", text).count("{") or re.sub(r"\{[^{}]*\}", "", text).count("}"):
+                raise ValueError(f"{field_name}: placeholders are {', '.join('{' + a + '}' for a in allowed)} "
+                                 f"(found {', '.join('{' + n + '}' for n in unknown) or 'a stray brace'})")
+        if "{install}" in self.fix and self.no_install is None:
+            raise ValueError("a fix that uses {install} needs 'no_install' for machines where the catalog has none")
+        return self
 
 
 class StarterSpec(_Strict):
@@ -188,17 +288,27 @@ class StarterSpec(_Strict):
 
 
 class FrameworkEntry(_Strict):
-    name: str
+    """A framework of the catalog. Its display name comes from the vocabulary (``name``)."""
+
     summary: str = Field(min_length=10)
     docs: str
-    distributions: list[str] = Field(min_length=1, description="Package names whose version is reported.")
     good_for: list[Goal] = Field(default_factory=list)
     prior: float = 0.0
     platforms: list[Platform] = Field(min_length=1)
     install: list[InstallCommand] = Field(min_length=1)
+    addons: list[Addon] = Field(default_factory=list)
     starter: StarterSpec
     refs: list[Reference] = Field(min_length=1)
     reviewed: datetime.date
+    _framework_id: str = PrivateAttr(default="")
+
+    @property
+    def framework_id(self) -> str:
+        return self._framework_id
+
+    @property
+    def name(self) -> str:
+        return framework_name(self._framework_id)
 
 
 class ConfidenceThresholds(_Strict):
@@ -223,7 +333,15 @@ class RuleFile(_Strict):
     rulebase: RulebaseMeta | None = None
     facts: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], FactSpec] | None = None
     frameworks: dict[FrameworkId, FrameworkEntry] | None = None
-    rules: list[Rule] | None = None
+    remedies: dict[UnusedReason, Remedy] | None = Field(default=None, description=(
+        "The fix for each reason a framework does not use an accelerator the machine has."))
+    rules: list[RuleOrTemplate] | None = None
+
+    @model_validator(mode="after")
+    def _entries_know_their_id(self) -> RuleFile:
+        for framework_id, entry in (self.frameworks or {}).items():
+            entry._framework_id = framework_id
+        return self
 
 
 def rule_file_json_schema() -> dict[str, Any]:

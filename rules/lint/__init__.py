@@ -31,20 +31,20 @@ from pathlib import Path
 from framework_advisor.rules.lint.checks import Linter
 from framework_advisor.rules.lint.findings import Finding, format_report, sort_key
 from framework_advisor.rules.lint.worlds import WorldModel
-from framework_advisor.rules.rulebase import BASE_DIR
+from framework_advisor.rules.rulebase import BASE_DIR, GOLDEN_FILE
 
-__all__ = ["Finding", "format_report", "lint"]
+__all__ = ["GOLDEN_FILE", "Finding", "format_report", "lint"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SEEDS_DIR = REPO_ROOT.parent / "shared" / "seeds"
-GOLDEN_FILE = REPO_ROOT / "tests" / "golden_scenarios.yaml"
+# The seed articles the rules cite live beside the checkout (../shared/seeds); absent, refs go unchecked.
+SEEDS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 
 
 def lint(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR, golden_file: Path | None = None, *,
          today: datetime.date | None = None, seeds_dir: Path = SEEDS_DIR) -> list[Finding]:
     """Lint the base directory with extra directories merged over it; findings sorted by location.
 
-    ``golden_file`` defaults to tests/golden_scenarios.yaml when that file exists.
+    ``golden_file`` defaults to the golden scenarios shipped with the rules (rules/golden_scenarios.yaml)
+    when that file exists.
     """
     linter = Linter(today or datetime.date.today(), Path(seeds_dir))
     directories = [Path(base_dir), *(Path(d) for d in extra_dirs)]
@@ -54,6 +54,7 @@ def lint(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR, golden_file
         model = WorldModel(rulebase)
         linter.check_refs_and_dates(rulebase)
         linter.check_catalog(rulebase)
+        linter.check_remedies(rulebase)
         kinds = linter.check_conditions(rulebase, model)
         linter.check_pairs(rulebase, model, kinds)
         linter.check_knocked_out_points(rulebase, model, kinds)

@@ -17,8 +17,11 @@ class RuleFileIndex:
         self.rules: dict[str, LocatedDict] = {}  # rule id -> its mapping in the winning file
         self.facts: dict[str, tuple[LocatedDict, str]] = {}  # fact -> (facts mapping, key)
         self.frameworks: dict[str, tuple[LocatedDict, str]] = {}
+        self.tables: dict[str, str] = {}  # top-level key -> where the last file declaring it has it
 
     def add(self, data: LocatedDict) -> None:
+        for key in data:
+            self.tables[key] = str(data.key_locations.get(key, data.location))
         for key, target in (("facts", self.facts), ("frameworks", self.frameworks)):
             mapping = data.get(key)
             if isinstance(mapping, LocatedDict):
@@ -34,6 +37,9 @@ class RuleFileIndex:
         node = self.rules.get(rule_id)
         found = locate(node, path) if node is not None else None
         return str(found or rulebase.rule_locations.get(rule_id) or f"{BASE_DIR}:1:1")
+
+    def table_at(self, key: str) -> str | None:
+        return self.tables.get(key)
 
     def entry_at(self, kind: str, name: str, *path: Any) -> str:
         table = self.facts if kind == "facts" else self.frameworks

@@ -1,0 +1,53 @@
+"""The fix for an accelerator a framework does not use, composed from the catalog only.
+
+A probe worker reports what it saw (the accelerator kind, a reason from UNUSED_REASONS and a detail),
+never a command. The catalog (rules/base/frameworks.yaml) holds the rest: a remedy template per reason,
+and the install command for each device (an install row of the framework, else an add-on such as
+PyTorch/XLA for TPUs). So one answer can never show two different commands for the same thing: the
+command in a fix is the one the install advice for that device shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from framework_advisor.probes.vocabulary import device_label, framework_name
+from framework_advisor.rules.rulebase import RuleBase
+from framework_advisor.rules.schema import Addon, FrameworkEntry, InstallCommand
+
+
+def _field(value: Any, name: str) -> Any:
+    return value[name] if isinstance(value, Mapping) else getattr(value, name)
+
+
+def install_row(entry: FrameworkEntry, device: str, os_name: str, arch: str) -> InstallCommand | Addon | None:
+    """The catalog's way to install the framework for this device here: its own install row first (the
+    one the engine shows), else an add-on; None when the catalog has neither."""
+    for row in (*entry.install, *entry.addons):
+        if row.device == device and os_name in row.os and arch in row.arch:
+            return row
+    return None
+
+
+def install_text(row: InstallCommand | Addon) -> str:
+    """The command, with its note as a shell comment (still one line to paste)."""
+    return f"{row.command}  # {row.note}" if row.note else row.command
+
+
+def fix_for(rulebase: RuleBase, framework_id: str, unused: Any, hardware: Any) -> str:
+    """How to make ``framework_id`` use the accelerator ``unused`` (a probes.worker.records.UnusedAccelerator,
+    or a mapping with ``kind`` and ``reason``) on ``hardware`` (a HardwareProfile, or a mapping with ``os``
+    and ``arch``): the catalog's remedy for the reason, filled with the framework's and the device's names
+    and the catalog's install command for the device there. Empty only when the rule base has no remedy
+    for the reason (the linter reports that)."""
+    entry = rulebase.frameworks[framework_id]
+    kind, reason = _field(unused, "kind"), _field(unused, "reason")
+    row = install_row(entry, kind, _field(hardware, "os"), _field(hardware, "arch"))
+    remedy = rulebase.remedies.get(reason)
+    if remedy is None:
+        return install_text(row) if row is not None else ""
+    template = remedy.fix if row is not None or "{install}" not in remedy.fix else remedy.no_install or ""
+    return (template.replace("{framework}", framework_name(framework_id))
+            .replace("{device}", device_label(kind))
+            .replace("{install}", install_text(row) if row is not None else ""))

@@ -1,6 +1,10 @@
 """A stand-in worker that misbehaves on purpose, for the runner's fault-injection tests.
 
 Usage: python tests/fault_worker.py MODE FRAMEWORK --out PATH
+
+``ok`` writes a small valid WorkerResult; ``garbage`` writes text that is not JSON; ``wrong-type`` and
+``missing-field`` write JSON that breaks the model; ``other-framework`` writes a valid result for another
+framework. The rest hang, crash, raise or eat memory.
 """
 
 import json
@@ -8,6 +12,18 @@ import os
 import signal
 import sys
 import time
+
+TIMING = {"median_s": 0.002, "min_s": 0.0019, "p10_s": 0.00195, "iqr_s": 0.0001, "samples": 5, "block_size": 1,
+          "total_s": 0.02, "noisy": False, "per_call_s": [0.002, 0.0019, 0.0021, 0.002, 0.002]}
+
+
+def valid_result(framework: str) -> dict:
+    return {"framework": framework, "version": "0.0", "threads": 1, "import_s": 0.01, "first_result_s": 0.001,
+            "duration_s": 0.05, "devices": [{"device": "cpu", "name": "cpu", "usable": True}],
+            "unused_accelerators": [],
+            "benchmarks": [{"name": "matmul_fp32", "device": "cpu", "params": {"n": 8}, "unit": "GFLOP/s",
+                            "value": 10.0, "best": 11.0, "checked": True, "timing": TIMING}],
+            "errors": []}
 
 
 def main() -> None:
@@ -26,17 +42,25 @@ def main() -> None:
         hoard = []
         while True:
             hoard.append(bytearray(64 * 2**20))
-    elif mode == "garbage":
-        with open(out, "w") as handle:
-            handle.write("{not json")
+    result = valid_result(framework)
+    if mode == "garbage":
+        text = "{not json"
+    elif mode == "wrong-type":
+        result["benchmarks"][0]["value"] = "fast"
+        result["threads"] = "two"
+        text = json.dumps(result)
+    elif mode == "missing-field":
+        del result["version"]
+        text = json.dumps(result)
+    elif mode == "other-framework":
+        result["framework"] = "jax" if framework != "jax" else "numpy"
+        text = json.dumps(result)
+    elif mode == "nothing":
         return
-    result = {"framework": framework, "version": "0.0", "import_s": 0.01, "first_result_s": 0.001,
-              "devices": [{"device": "cpu", "name": "cpu", "usable": True}], "unused_accelerators": [],
-              "benchmarks": [{"name": "matmul_fp32", "device": "cpu", "params": {"n": 8}, "unit": "GFLOP/s",
-                              "value": 10.0, "best": 11.0, "checked": True}],
-              "errors": []}
+    else:
+        text = json.dumps(result)
     with open(out, "w") as handle:
-        json.dump(result, handle)
+        handle.write(text)
 
 
 if __name__ == "__main__":

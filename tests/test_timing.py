@@ -1,4 +1,5 @@
-"""The timing harness (probes.timing) with a fake clock, and the peak tables (probes.peaks). Fast, no framework."""
+"""The worker's timing harness (probes.worker.timing) with a fake clock, the peak tables (probes.peaks), the
+peaks a probe hands its workers, and the percent of peak a worker gives each FLOP record. Fast, no framework."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import math
 import pytest
 
 from framework_advisor.probes import peaks
-from framework_advisor.probes.timing import (Timing, block_size_for, converged, measure, median_ci_ranks, percentile)
+from framework_advisor.probes.worker.records import Timing
+from framework_advisor.probes.worker.timing import (Measurement, block_size_for, converged, measure, median_ci_ranks,
+                                                    percentile)
 
 
 class FakeClock:
@@ -190,18 +193,25 @@ def test_gc_left_off_when_it_was_off():
         gc.enable()
 
 
-def test_timing_json_has_the_contract_fields():
+def test_the_record_has_the_contract_fields_and_every_sample():
     clock = FakeClock()
-    document = measure(callable_taking(clock, constant(2e-3)), budget_s=1.0, clock=clock).to_json()
+    durations = itertools.chain([0.5], itertools.cycle([2e-3, 2.2e-3, 1.9e-3]))
+    measured = measure(callable_taking(clock, durations), budget_s=1.0, clock=clock)
+    record = measured.record()
+    assert isinstance(record, Timing)
     for key, kind in {"median_s": float, "min_s": float, "p10_s": float, "iqr_s": float, "samples": int,
                       "block_size": int, "total_s": float, "first_call_s": float, "noisy": bool}.items():
-        assert isinstance(document[key], kind), key
-    assert "last_output" not in document
+        assert isinstance(getattr(record, key), kind), key
+    assert len(record.per_call_s) == record.samples == len(measured.per_call_s)
+    assert min(record.per_call_s) == pytest.approx(record.min_s) and sorted(set(record.per_call_s)) == pytest.approx(
+        [1.9e-3, 2e-3, 2.2e-3])
+    assert record.first_call_s == pytest.approx(0.5) and record.stop == measured.stop
+    assert not hasattr(record, "last_output")
 
 
 def test_real_clock_smoke():
     timing = measure(lambda: sum(range(100)), budget_s=0.2)
-    assert isinstance(timing, Timing) and timing.median_s > 0 and timing.block_size >= 1
+    assert isinstance(timing, Measurement) and timing.median_s > 0 and timing.block_size >= 1
     assert math.isfinite(timing.p10_s) and timing.min_s <= timing.p10_s <= timing.median_s
 
 
@@ -294,50 +304,91 @@ def test_without_prior_calls_the_warm_up_still_holds_its_minimum():
     assert timing.warmup_calls >= 3 and timing.warmup_calls * 2e-3 >= 0.05 - 1e-9
 
 
-def _cpu_bench(framework_value: float, best: float) -> dict:
-    return {"name": "matmul_fp32", "device": "cpu", "unit": "GFLOP/s", "value": framework_value, "best": best}
+def _cpu_record(value: float, best: float, name: str = "matmul_fp32", device: str = "cpu"):
+    from framework_advisor.probes.worker.records import BenchmarkRecord
+
+    timing = Timing(median_s=1.0, min_s=0.9, p10_s=0.95, iqr_s=0.01, samples=5, block_size=1, total_s=5.0,
+                    noisy=False)
+    return BenchmarkRecord(name=name, device=device, unit="GFLOP/s", value=value, best=best, timing=timing)
 
 
-def test_a_cpu_figure_above_the_computed_peak_flags_every_cpu_peak_instead_of_printing_over_100():
-    from framework_advisor.probes.probe import _flag_understated_cpu_peak, _percent_of_peak
+def _peaks(cores: int, ghz: float, flags: list[str], threads: int, accelerators=()):
+    from framework_advisor.probes.hardware import HardwareProfile
+    from framework_advisor.probes.probe import device_peaks
 
-    hardware = {"cpu": {"cores": 2, "flags": ["avx512f", "fma", "avx2"]}, "accelerators": []}
-    torch = {"framework": "pytorch", "benchmarks": [_cpu_bench(310.0, 318.0)]}
-    numpy = {"framework": "numpy", "benchmarks": [_cpu_bench(250.0, 260.0)]}
-    for result in (torch, numpy):
-        for bench in result["benchmarks"]:
-            _percent_of_peak(bench, hardware, 2.3, threads=2)
-    assert torch["benchmarks"][0]["percent_of_peak"] > 100  # 2 x 2.3 GHz x 64 = 294.4 GFLOP/s
-    _flag_understated_cpu_peak([torch, numpy], 2.3)
-    for result in (torch, numpy):
-        bench = result["benchmarks"][0]
-        assert "percent_of_peak" not in bench
-        peak = bench["peak"]
-        assert peak["understated"] is True and peak["value"] == pytest.approx(294.4)
-        assert peak["effective_ghz_at_least"] == pytest.approx(2.3 * 318 / 294.4, abs=0.01)
-        assert "pytorch" in peak["note"] and "318" in peak["note"]
-    assert numpy["benchmarks"][0]["peak"]["percent_at_assumed_clock"] == pytest.approx(84.9, abs=0.1)
+    hardware = HardwareProfile.model_validate({"os": "linux", "arch": "x86_64",
+                                               "cpu": {"model": "test", "cores": cores, "flags": flags},
+                                               "accelerators": list(accelerators)})
+    return device_peaks(hardware, threads, ghz)
+
+
+def test_a_cpu_figure_above_the_computed_peak_gets_no_percent_and_says_which_clock_it_implies():
+    from framework_advisor.probes.worker.figures import with_percent_of_peak
+
+    peaks = _peaks(2, 2.3, ["avx512f", "fma", "avx2"], threads=2)
+    assert peaks["cpu"]["fp32"].value == pytest.approx(294.4)  # 2 x 2.3 GHz x 64
+    assert peaks["cpu"]["fp32"].clock_ghz == pytest.approx(2.3)
+    record = with_percent_of_peak(_cpu_record(310.0, 318.0), peaks, "pytorch")
+    assert record.percent_of_peak is None
+    peak = record.peak
+    assert peak.understated is True and peak.value == pytest.approx(294.4)
+    assert "pytorch" in peak.note and "318" in peak.note
+    assert f"{2.3 * 318 / 294.4:.2f} GHz or more" in peak.note
+    assert peaks["cpu"]["fp32"].understated is False  # the peak handed in is not changed
+
+
+def test_a_best_figure_above_the_peak_is_enough_to_drop_the_percent():
+    from framework_advisor.probes.worker.figures import with_percent_of_peak
+
+    peaks = _peaks(2, 2.3, ["avx512f"], threads=2)
+    record = with_percent_of_peak(_cpu_record(290.0, 300.0), peaks, "numpy")
+    assert record.percent_of_peak is None and record.peak.understated
 
 
 def test_figures_within_the_computed_peak_keep_their_percent():
-    from framework_advisor.probes.probe import _flag_understated_cpu_peak, _percent_of_peak
+    from framework_advisor.probes.worker.figures import with_percent_of_peak
 
-    hardware = {"cpu": {"cores": 2, "flags": ["avx512f"]}, "accelerators": []}
-    result = {"framework": "numpy", "benchmarks": [_cpu_bench(250.0, 260.0)]}
-    _percent_of_peak(result["benchmarks"][0], hardware, 2.3, threads=2)
-    _flag_understated_cpu_peak([result], 2.3)
-    assert result["benchmarks"][0]["percent_of_peak"] == pytest.approx(84.9, abs=0.1)
-    assert "understated" not in result["benchmarks"][0]["peak"]
+    peaks = _peaks(2, 2.3, ["avx512f"], threads=2)
+    record = with_percent_of_peak(_cpu_record(250.0, 260.0), peaks, "numpy")
+    assert record.percent_of_peak == pytest.approx(84.9, abs=0.1)
+    assert record.peak.understated is False and record.peak.note is None
 
 
 def test_the_cpu_peak_counts_only_the_cores_the_worker_ran_on():
-    from framework_advisor.probes.probe import _percent_of_peak
+    from framework_advisor.probes.worker.figures import with_percent_of_peak
 
-    hardware = {"cpu": {"cores": 8, "flags": ["avx512f"]}, "accelerators": []}
-    one_thread, all_threads = _cpu_bench(120.0, 125.0), _cpu_bench(120.0, 125.0)
-    _percent_of_peak(one_thread, hardware, 2.0, threads=1)
-    _percent_of_peak(all_threads, hardware, 2.0, threads=None)  # threads unknown: every core
-    assert one_thread["peak"]["value"] == pytest.approx(128.0)  # 1 core x 2 GHz x 64
-    assert all_threads["peak"]["value"] == pytest.approx(1024.0)
-    assert one_thread["percent_of_peak"] == pytest.approx(93.8, abs=0.1)
+    one_thread = _peaks(8, 2.0, ["avx512f"], threads=1)
+    assert one_thread["cpu"]["fp32"].value == pytest.approx(128.0)  # 1 core x 2 GHz x 64
+    assert _peaks(8, 2.0, ["avx512f"], threads=8)["cpu"]["fp32"].value == pytest.approx(1024.0)
+    assert _peaks(8, 2.0, ["avx512f"], threads=16)["cpu"]["fp32"].value == pytest.approx(1024.0)  # hyperthreads
+    record = with_percent_of_peak(_cpu_record(120.0, 125.0), one_thread, "numpy")
+    assert record.percent_of_peak == pytest.approx(93.8, abs=0.1)
 
+
+def test_each_flop_benchmark_is_a_percent_of_its_own_precision_and_others_get_none():
+    from framework_advisor.probes.worker.figures import with_percent_of_peak
+
+    peaks = _peaks(1, 2.0, ["avx512f", "amx_bf16"], threads=1)
+    assert peaks["cpu"]["bf16"].value == pytest.approx(2048.0)  # AMX: 1024 FLOP/cycle
+    bf16 = with_percent_of_peak(_cpu_record(1024.0, 1100.0, name="matmul_bf16"), peaks, "pytorch")
+    assert bf16.percent_of_peak == pytest.approx(50.0)
+    conv = with_percent_of_peak(_cpu_record(64.0, 70.0, name="conv2d"), peaks, "pytorch")
+    assert conv.percent_of_peak == pytest.approx(50.0)  # fp32: 128 GFLOP/s
+    bandwidth = with_percent_of_peak(_cpu_record(20.0, 21.0, name="elementwise_bandwidth"), peaks, "pytorch")
+    assert bandwidth.percent_of_peak is None and bandwidth.peak is None
+    no_clock = _peaks(1, None, ["avx512f"], threads=1)
+    assert "cpu" not in no_clock
+
+
+def test_an_accelerator_figure_is_a_percent_of_its_first_device_and_an_excess_says_the_table_is_low():
+    from framework_advisor.probes.worker.figures import with_percent_of_peak
+
+    h100 = {"kind": "cuda", "name": "NVIDIA H100 80GB HBM3", "count": 8}
+    peaks = _peaks(8, 2.0, ["avx512f"], threads=8, accelerators=[h100])
+    assert peaks["cuda"]["bf16"].value == pytest.approx(989_000, rel=0.01)  # dense, per device
+    record = with_percent_of_peak(_cpu_record(690_000.0, 710_000.0, name="matmul_bf16", device="cuda"), peaks,
+                                  "pytorch")
+    assert 60 < record.percent_of_peak < 80
+    above = with_percent_of_peak(_cpu_record(990_000.0, 2_000_000.0, name="matmul_bf16", device="cuda"), peaks,
+                                 "pytorch")
+    assert above.percent_of_peak is None and above.peak.understated and "too low" in above.peak.note

@@ -10,11 +10,11 @@ import importlib
 from types import ModuleType
 
 ADAPTERS = {
-    "numpy": "numpy",
     "pytorch": "pytorch",
     "jax": "jax",
     "mlx": "mlx",
     "tensorflow": "tensorflow",
+    "numpy": "numpy",
 }
 
 

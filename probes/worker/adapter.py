@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .machine import MiB
 from .options import WorkerOptions
 from .records import DeviceSeen, Name, Peak, Text, UnusedAccelerator
 from .timing import Measurement, measure
@@ -21,7 +22,6 @@ from .timing import Measurement, measure
 if TYPE_CHECKING:
     from .sizes import Sized
 
-MiB = 2 ** 20
 # The records' length limits (their ``Bound``s): texts a worker builds from exception messages are cut to them.
 TEXT_CHARS: int = Text.__metadata__[0].limits["max_length"]
 NAME_CHARS: int = Name.__metadata__[0].limits["max_length"]

@@ -87,9 +87,9 @@ def _usable_dir(folder: Path, create: bool) -> bool:
         info = folder.lstat()
     except OSError:
         return False
-    if not stat.S_ISDIR(info.st_mode) or not _private(info):
+    if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
         return False  # a symlink, or someone else's directory: no cache at all
-    if info.st_mode & 0o077:
+    if info.st_mode & 0o077:  # ours, but open to others: close it (each entry is checked on its own too)
         try:
             folder.chmod(0o700)
         except OSError:

@@ -60,7 +60,7 @@ Operator = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contai
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class FactSpec(_Strict):
@@ -113,7 +113,7 @@ class AnyOf(_Strict):
 
 class NotOf(_Strict):
     not_: Condition = Field(alias="not")
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 def _condition_kind(value: Any) -> str | None:
@@ -137,9 +137,6 @@ Condition = Annotated[
     Discriminator(_condition_kind, custom_error_type="condition", custom_error_message=(
         "a condition is a mapping: {all: [...]}, {any: [...]}, {not: ...} or {fact, op, value}")),
 ]
-AllOf.model_rebuild()
-AnyOf.model_rebuild()
-NotOf.model_rebuild()
 
 
 class Then(_Strict):

@@ -74,28 +74,30 @@ def _substitute(node: Any, variables: dict[str, str], where: Location) -> Any:
 
 
 def _frameworks_and_variables(template: RuleTemplate, item: LocatedDict) -> list[dict[str, str]]:
-    where = item.key_locations.get("for_each", item.location)
+    raw = item.get("for_each")
+    where = getattr(raw, "location", None) or item.key_locations.get("for_each", item.location)
     for_each = template.for_each
     if for_each == "all":
         chosen: dict[str, dict[str, str]] = {framework_id: {} for framework_id in FRAMEWORK_IDS}
     elif isinstance(for_each, list):
-        repeated = sorted({framework_id for framework_id in for_each if for_each.count(framework_id) > 1})
-        if repeated:
-            raise RuleFileError(where, f"for_each names {repeated} more than once")
+        for position, framework_id in enumerate(for_each):
+            if framework_id in for_each[:position]:
+                raise RuleFileError(raw.item_locations[position], f"for_each names {framework_id!r} more than once")
         chosen = {framework_id: {} for framework_id in for_each}
     else:
         if not for_each:
             raise RuleFileError(where, "for_each needs at least one framework")
         chosen = dict(for_each)
         names = {framework_id: set(values) for framework_id, values in chosen.items()}
-        reserved = sorted(set().union(*names.values()) & set(BUILT_IN))
-        if reserved:
-            raise RuleFileError(where, f"template variables {reserved} are built in; choose other names")
         first_id, first = next(iter(names.items()))
         for framework_id, own in names.items():
+            at = raw.key_locations.get(framework_id, where)
+            reserved = sorted(own & set(BUILT_IN))
+            if reserved:
+                raise RuleFileError(at, f"template variables {reserved} are built in; choose other names")
             if own != first:
-                raise RuleFileError(where, f"for_each: {framework_id} defines {sorted(own)} but {first_id} defines "
-                                           f"{sorted(first)}; every framework needs the same variables")
+                raise RuleFileError(at, f"for_each: {framework_id} defines {sorted(own)} but {first_id} defines "
+                                        f"{sorted(first)}; every framework needs the same variables")
     return [{"framework": framework_id, "name": framework_name(framework_id), **own}
             for framework_id, own in chosen.items()]
 

@@ -275,3 +275,75 @@ def test_cli_lint_exit_codes(tmp_path, capsys):
     assert main(["rules", "lint", str(bad)]) == 1
     out = capsys.readouterr().out
     assert "bad.yaml:4:5" in out and "duplicate key" in out
+
+
+# --- add-on rows and remedies --------------------------------------------------------------------------------
+
+
+def test_add_on_rows_are_not_install_rows(base_copy, seeds):
+    """The shipped add-ons (PyTorch/XLA on TPUs, tensorflow-rocm ...) reach devices no platform lists: as install
+    rows they would be install-unused; as add-ons they are clean."""
+    findings = _lint(base_copy, seeds)
+    assert not [f for f in findings if f.code.startswith(("install-", "addon-"))], format_report(findings)
+    frameworks = base_copy / "frameworks.yaml"
+    text = frameworks.read_text(encoding="utf-8")
+    as_install_row = text.replace(
+        '    install:\n      - {device: cpu, os: [linux, windows], command: "pip install torch --index-url',
+        '    install:\n      - {device: tpu, os: [linux], command: "pip install torch torch_xla"}\n'
+        '      - {device: cpu, os: [linux, windows], command: "pip install torch --index-url', 1)
+    assert as_install_row != text
+    frameworks.write_text(as_install_row, encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    unused = [f for f in findings if f.code == "install-unused"]
+    assert len(unused) == 1 and "pytorch" in unused[0].message, format_report(findings)
+    assert [f for f in findings if f.code == "addon-shadowed"], "the add-on now hides behind the install row"
+
+
+def test_planted_add_on_problems(base_copy, seeds):
+    frameworks = base_copy / "frameworks.yaml"
+    text = frameworks.read_text(encoding="utf-8")
+    anchor = "    addons:                          # devices reached only through an add-on, not PyTorch's own builds\n"
+    assert anchor in text
+    planted = (
+        "      - {device: tpu, os: [linux], arch: [x86_64], addon: again, command: 'pip install again', refs: [https://example.org/a]}\n"
+        "      - {device: cuda, os: [linux], addon: own-device, command: 'pip install cuda-thing', refs: [https://example.org/b]}\n"
+        "      - {device: rocm, os: [windows], arch: [arm64], addon: nowhere, command: 'pip install nowhere', refs: [https://example.org/c]}\n"
+        "      - {device: tpu, os: [windows], addon: bad-ref, command: 'pip install bad-ref', refs: [somewhere]}\n")
+    frameworks.write_text(text.replace(anchor, anchor + planted), encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    line = text.splitlines().index(anchor.rstrip("\n")) + 2
+    codes = {(f.code, f.severity, int(f.location.rsplit(":", 2)[1])) for f in findings if str(frameworks) in f.location}
+    assert ("addon-overlap", "error", line + 4) in codes, format_report(findings)  # the shipped row repeats row 0
+    assert ("install-overlap", "error", line + 1) not in codes
+    assert ("addon-shadowed", "warning", line + 1) in codes, format_report(findings)  # the cuda install row wins
+    assert ("addon-platform-device", "warning", line + 1) in codes, format_report(findings)
+    assert ("addon-unused", "warning", line + 2) in codes, format_report(findings)
+    assert ("ref-format", "warning", line + 3) in codes, format_report(findings)
+
+
+def test_a_reason_without_a_remedy_is_an_error(base_copy, seeds):
+    frameworks = base_copy / "frameworks.yaml"
+    text = frameworks.read_text(encoding="utf-8")
+    start = text.index("  busy:\n")
+    end = text.index("  unsupported:\n")
+    frameworks.write_text(text[:start] + text[end:], encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    missing = [f for f in findings if f.code == "remedy-missing"]
+    assert len(missing) == 1 and "'busy'" in missing[0].message and missing[0].severity == "error", format_report(findings)
+    assert missing[0].location.startswith(f"{frameworks}:")
+
+
+@pytest.mark.parametrize("fix,needle", [
+    ("Install it with {instal}.", "placeholders are"),
+    ("Install it: {install}", "needs 'no_install'"),
+])
+def test_a_remedy_template_is_checked_when_loading(base_copy, seeds, fix, needle):
+    frameworks = base_copy / "frameworks.yaml"
+    text = frameworks.read_text(encoding="utf-8")
+    old = '    fix: "Another process holds the {device} device (or it is in exclusive-process mode): free it, then probe again."'
+    assert old in text
+    frameworks.write_text(text.replace(old, f'    fix: "{fix}"'), encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    line = text.splitlines().index("  busy:") + 1
+    found = [f for f in findings if f.code == "load"]
+    assert found and found[0].location == f"{frameworks}:{line}:3" and needle in found[0].message, format_report(findings)

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, GOALS
 from framework_advisor.rules.rulebase import load_rulebase
-from framework_advisor.rules.schema import FRAMEWORK_IDS, GOAL_FAMILIES, GOALS, STARTER_FAMILIES
+from framework_advisor.rules.schema import GOAL_FAMILIES, STARTER_FAMILIES
 
 STARTER_DIR = Path(__file__).resolve().parent.parent / "rules" / "starters"
 DEVICE_LINE = 'DEVICE = "cpu"'

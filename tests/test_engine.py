@@ -6,9 +6,10 @@ import dataclasses
 
 import pytest
 
+from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
 from framework_advisor.rules.engine import recommend
 from framework_advisor.rules.rulebase import leaf_problem
-from framework_advisor.rules.schema import FRAMEWORK_IDS, Leaf, Rule
+from framework_advisor.rules.schema import Leaf, Rule
 
 WINDOWS = {"os": "windows", "arch": "x86_64", "cpu": {"model": "x", "cores": 8}, "memory_gb": 16, "accelerators": []}
 INTEL_MAC = {"os": "darwin", "arch": "x86_64", "accelerators": []}

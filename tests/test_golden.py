@@ -1,7 +1,8 @@
 """Golden scenarios for the rule base, plus order-independence and a sweep over goals x experience x hardware.
 
-The scenarios in golden_scenarios.yaml state what an expert would recommend (each cites the seed or
-documentation it comes from); the rule base is tuned until they pass.
+The scenarios in rules/golden_scenarios.yaml (shipped with the rules they test; the linter reads them too)
+state what an expert would recommend (each cites the seed or documentation it comes from); the rule base
+is tuned until they pass.
 """
 
 from __future__ import annotations
@@ -9,15 +10,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
-from pathlib import Path
 
 import pytest
 import yaml
 
+from framework_advisor.probes.vocabulary import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS
 from framework_advisor.rules.engine import recommend
-from framework_advisor.rules.schema import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS
+from framework_advisor.rules.rulebase import GOLDEN_FILE
 
-SCENARIO_FILE = Path(__file__).resolve().parent / "golden_scenarios.yaml"
+SCENARIO_FILE = GOLDEN_FILE
 SCENARIOS = yaml.safe_load(SCENARIO_FILE.read_text(encoding="utf-8"))["scenarios"]
 
 

@@ -18,13 +18,13 @@ from framework_advisor.rules.rulebase import (
     MESSAGE_PLACEHOLDER,
     RuleBase,
     _display_name,
-    _validate_file,
     _yaml_files,
     iter_leaves,
     load_rulebase,
+    read_rule_file,
 )
 from framework_advisor.rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate
-from framework_advisor.rules.schema import FRAMEWORK_IDS, AllOf, AnyOf, NotOf, Rule
+from framework_advisor.rules.schema import FRAMEWORK_IDS, UNUSED_REASONS, AllOf, AnyOf, NotOf, Rule
 
 STALE_AFTER_DAYS = 365
 
@@ -52,10 +52,8 @@ class Linter:
                 self.add("error", "load", exc.location, exc.message)
                 continue
             for path in paths:
-                display = _display_name(path)
                 try:
-                    data = load_rule_yaml(path, display)
-                    parsed = _validate_file(path, data)
+                    parsed, data = read_rule_file(path)  # templates expanded, at the template's positions
                 except RuleFileError as exc:
                     self.add("error", "load", exc.location, exc.message)
                     continue
@@ -69,7 +67,7 @@ class Linter:
 
     def load(self, extra_dirs: Sequence[Path], base_dir: Path) -> RuleBase | None:
         try:
-            return load_rulebase(extra_dirs, base_dir)
+            return load_rulebase(extra_dirs, base_dir, cache=False)
         except RuleFileError as exc:
             where = str(exc.location)
             # The same problem may already be reported, file by file, with the same location.
@@ -80,15 +78,17 @@ class Linter:
     # --- structure -----------------------------------------------------------------------------------
 
     def check_refs_and_dates(self, rulebase: RuleBase) -> None:
-        owners: list[tuple[str, str, Any]] = [("rule", rule.id, rule) for rule in rulebase.rules]
-        owners += [("framework", fid, entry) for fid, entry in rulebase.frameworks.items()]
+        owners: list[tuple[str, str, Any, tuple[Any, ...]]] = [("rule", rule.id, rule, ()) for rule in rulebase.rules]
+        owners += [("framework", fid, entry, ()) for fid, entry in rulebase.frameworks.items()]
+        owners += [("add-on", f"{fid} {addon.addon}", addon, ("addons", position))
+                   for fid, entry in rulebase.frameworks.items() for position, addon in enumerate(entry.addons)]
         seeds_present = self.seeds_dir.is_dir()
         warned_absent = False
-        for kind, name, item in owners:
+        for kind, name, item, prefix in owners:
             def at(*path: Any) -> str:
                 if kind == "rule":
                     return self.index.rule_at(rulebase, name, *path)
-                return self.index.entry_at("frameworks", name, *path)
+                return self.index.entry_at("frameworks", name.partition(" ")[0], *prefix, *path)
 
             for position, ref in enumerate(item.refs):
                 if ref.startswith("seed:"):
@@ -105,6 +105,8 @@ class Linter:
                 elif not (ref.startswith(("https://", "http://")) or ref == "probe:this-machine"):
                     self.add("warning", "ref-format", at("refs", position),
                              f"{kind} {name!r}: reference {ref!r} is not seed:<file>, a URL or probe:this-machine")
+            if not hasattr(item, "reviewed"):
+                continue  # add-on rows are reviewed with their framework's entry
             age = (self.today - item.reviewed).days
             if age > STALE_AFTER_DAYS:
                 self.add("warning", "stale-review", at("reviewed"),
@@ -150,6 +152,7 @@ class Linter:
                              self.index.entry_at("frameworks", framework_id, "install", position),
                              f"{framework_id}: install row {position} ({row.device} on {'/'.join(row.os)}) matches "
                              f"no platform device")
+            self._check_addons(framework_id, entry, rows)
             for position, platform in enumerate(entry.platforms):
                 where = self.index.entry_at("frameworks", framework_id, "platforms", position)
                 for os_name, arch in itertools.product(platform.os, platform.arch):
@@ -163,6 +166,42 @@ class Linter:
                         else:
                             self.add("error", "install-missing", where,
                                      f"{framework_id}: no install command at all for {device} on {os_name}/{arch}")
+
+    def _check_addons(self, framework_id: str, entry: Any, rows: Mapping[tuple[str, str, str], int]) -> None:
+        """Add-on rows: devices the framework reaches only through an add-on. They are not install rows (so
+        never install-unused), but they must not overlap, hide behind an install row, or name a device
+        that the framework's own platform lists (that device needs an install row instead)."""
+        seen: dict[tuple[str, str, str], int] = {}
+        for position, addon in enumerate(entry.addons):
+            where = self.index.entry_at("frameworks", framework_id, "addons", position)
+            for os_name, arch in itertools.product(addon.os, addon.arch):
+                key = (addon.device, os_name, arch)
+                if key in seen:
+                    self.add("error", "addon-overlap", where,
+                             f"{framework_id}: add-ons {seen[key]} and {position} both cover {addon.device} on "
+                             f"{os_name}/{arch}; add-on {position} is never used there")
+                seen.setdefault(key, position)
+                if key in rows:
+                    self.add("warning", "addon-shadowed", where,
+                             f"{framework_id}: install row {rows[key]} covers {addon.device} on {os_name}/{arch}, so "
+                             f"add-on {position} ({addon.addon}) is never used there")
+            platforms = [p for p in entry.platforms if set(p.os) & set(addon.os) and set(p.arch) & set(addon.arch)]
+            if not platforms:
+                self.add("warning", "addon-unused", where,
+                         f"{framework_id}: add-on {position} ({addon.addon}) is for {'/'.join(addon.os)} "
+                         f"{'/'.join(addon.arch)}, where {framework_id} has no build at all")
+            elif any(addon.device in p.devices for p in platforms):
+                self.add("warning", "addon-platform-device", where,
+                         f"{framework_id}: add-on {position} ({addon.addon}) is for {addon.device}, which a platform "
+                         f"row already lists as {framework_id}'s own device; give it an install row instead")
+
+    def check_remedies(self, rulebase: RuleBase) -> None:
+        """Every reason a worker may give for an unused accelerator has a fix in the catalog."""
+        where = self.index.table_at("remedies") or self.index.table_at("frameworks") or f"{BASE_DIR}:1:1"
+        for reason in UNUSED_REASONS:
+            if reason not in rulebase.remedies:
+                self.add("error", "remedy-missing", where,
+                         f"no remedy for unused-accelerator reason {reason!r}: a probe that reports it gets no fix")
 
     # --- logic ---------------------------------------------------------------------------------------
 
@@ -297,7 +336,8 @@ class Linter:
             for position, value in enumerate(spec.values or [] if spec else []):
                 if value not in targeted[fact]:
                     self.add("error", f"uncovered-{'goal' if fact == 'goals' else 'experience'}",
-                             self.index.entry_at("facts", fact, "values", position),
+                             self.index.entry_at("facts", fact, "values", position) if spec.vocabulary is None
+                             else self.index.entry_at("facts", fact, "vocabulary"),
                              f"no rule targets {fact} value {value!r}: no rule starts or stops firing because of it")
 
         used: set[str] = set()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 
+from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
 from framework_advisor.rules.safe_yaml import (
     Location,
     RuleFileError,
@@ -25,7 +26,6 @@ from framework_advisor.rules.safe_yaml import (
     validate_located,
 )
 from framework_advisor.rules.schema import (
-    FRAMEWORK_IDS,
     AllOf,
     AnyOf,
     FactSpec,

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
+from framework_advisor.probes.worker.records import UNUSED_REASONS
 from framework_advisor.rules.engine import holds, recommend
 from framework_advisor.rules.lint.findings import Finding, sort_key
 from framework_advisor.rules.lint.locations import RuleFileIndex, condition_nodes, describe
@@ -24,7 +26,7 @@ from framework_advisor.rules.rulebase import (
     read_rule_file,
 )
 from framework_advisor.rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate
-from framework_advisor.rules.schema import FRAMEWORK_IDS, UNUSED_REASONS, AllOf, AnyOf, NotOf, Rule
+from framework_advisor.rules.schema import AllOf, AnyOf, NotOf, Rule
 
 STALE_AFTER_DAYS = 365
 

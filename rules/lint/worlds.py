@@ -9,9 +9,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from framework_advisor.probes.vocabulary import ACCELERATOR_KINDS, ARCHITECTURES, FRAMEWORK_IDS, OPERATING_SYSTEMS
 from framework_advisor.rules.engine import derive_facts, holds, measured_facts
 from framework_advisor.rules.rulebase import RuleBase, iter_leaves
-from framework_advisor.rules.schema import ACCELERATOR_KINDS, ARCHITECTURES, FRAMEWORK_IDS, OPERATING_SYSTEMS, FactSpec
+from framework_advisor.rules.schema import FactSpec
 
 MISSING = object()  # only used as a domain marker: a missing fact is left out of the world
 

@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA_DIR ?= data
 
-.PHONY: run test clean chromium wrk load fuzz
+.PHONY: run test clean chromium wrk load fuzz openapi
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ load: $(VENV)/.run-installed wrk
 # schemathesis's CLI, every phase and check, against gunicorn on 127.0.0.1 (a fake probe is served).
 fuzz: $(VENV)/.test-installed
 	$(PY) benchmarks/fuzz_server.py
+
+# openapi.yaml is generated from service/contract/paths.yaml and the models; tests fail when it is stale.
+openapi: $(VENV)/.run-installed
+	$(PY) -m framework_advisor.contract write
 
 clean:
 	rm -rf $(VENV) .pytest_cache

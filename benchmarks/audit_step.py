@@ -1,7 +1,7 @@
 """Prints how long the CI audit step takes on this machine, and its exit codes (issue 5 acceptance).
 
   audit --quick --require 'framework:pytorch' --junit out.xml   -> exit 0, target under 15 s
-  audit --require 'accelerator:cuda>=1'                         -> exit 1, "no NVIDIA device was found"
+  audit --require 'accelerator:cuda>=1'                         -> exit 1, "no NVIDIA CUDA device was found"
 
 Run: .venv/bin/python benchmarks/audit_step.py
 """
@@ -38,9 +38,9 @@ def main() -> int:
               f"target < {TARGET_S:g} s)")
         ok &= codes == [0, 0, 0] and max(seconds) < TARGET_S
         elapsed, completed = timed([*CLI, "--require", "accelerator:cuda>=1"])
-        said = "no NVIDIA device was found" in completed.stderr
+        said = "no NVIDIA CUDA device was found" in completed.stderr
         print(f"audit --require accelerator:cuda>=1: exit {completed.returncode} in {elapsed:.1f} s; "
-              f"says 'no NVIDIA device was found': {said}")
+              f"says 'no NVIDIA CUDA device was found': {said}")
         ok &= completed.returncode == 1 and said
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from framework_advisor.probes.hardware import HardwareProfile, Strict
 from framework_advisor.probes.vocabulary import FrameworkId
@@ -27,15 +27,15 @@ class ProbeOptions(Strict):
     """How a probe was asked for: from the HTTP body (ProbeRequest) or the CLI, down to each worker's argv.
 
     Normalised on the way in, so that identical requests compare equal (a queued probe is joined, not
-    repeated): frameworks are sorted and unique, and ``thorough`` is dropped with ``quick``.
+    repeated): frameworks are sorted (each may be named once), and ``thorough`` is dropped with ``quick``.
     """
 
     quick: bool = Field(False, description="Shorter budgets; skips the slowest benchmarks.")
     thorough: bool = Field(False, description=(
         "Also time cold compiles that run an external compiler (torch.compile, mx.compile on a CPU): seconds "
         "to a minute each. Ignored with quick."))
-    frameworks: Optional[Annotated[tuple[FrameworkId, ...], Field(min_length=1, max_length=5)]] = Field(
-        None, description="Probe only these (default: every installed framework).")
+    frameworks: Optional[Annotated[tuple[FrameworkId, ...], Field(max_length=5, json_schema_extra={"uniqueItems": True})]] = Field(
+        None, description="Probe only these (default: every installed framework; none: the inventory only).")
     threads: Optional[Annotated[int, Field(ge=1, le=4096)]] = Field(
         None, description="CPU threads for every framework (default: every CPU the probe may use).")
 
@@ -48,8 +48,15 @@ class ProbeOptions(Strict):
                 data["thorough"] = False
             frameworks = data.get("frameworks")
             if isinstance(frameworks, (list, tuple)) and all(isinstance(f, str) for f in frameworks):
-                data["frameworks"] = tuple(sorted(set(frameworks)))
+                data["frameworks"] = tuple(sorted(frameworks))
         return data
+
+    @field_validator("frameworks")
+    @classmethod
+    def _unique(cls, frameworks: Optional[tuple[str, ...]]) -> Optional[tuple[str, ...]]:
+        if frameworks is not None and len(set(frameworks)) != len(frameworks):
+            raise ValueError("each framework may be given once")
+        return frameworks
 
     @property
     def worker_timeout_s(self) -> float:

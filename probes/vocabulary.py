@@ -1,5 +1,5 @@
 """The project's vocabulary, defined once: framework ids and display names, goals, experience levels,
-device kinds, operating systems and architectures.
+device kinds, operating systems, architectures and the probe's benchmarks.
 
 Everything else reads these: the models (and so openapi.yaml, generated from them), the rule schema and
 facts.yaml, the catalog, the form (through ``GET /v1/vocabulary``), the CLI and the audit.
@@ -42,6 +42,17 @@ ACCELERATOR_LABELS: dict[str, str] = {
 DEVICE_LABELS: dict[str, str] = {"cpu": "CPU", **ACCELERATOR_LABELS}
 OS_LABELS: dict[str, str] = {"linux": "Linux", "darwin": "macOS", "windows": "Windows"}
 ARCH_LABELS: dict[str, str] = {"x86_64": "x86_64", "arm64": "arm64"}
+# The probe's benchmarks (the worker's records name them; the chart and the audit show these labels).
+BENCHMARK_LABELS: dict[str, str] = {
+    "matmul_fp32": "Matrix multiply (fp32)",
+    "matmul_bf16": "Matrix multiply (bf16)",
+    "conv2d": "2-D convolution",
+    "elementwise_bandwidth": "Element-wise bandwidth",
+    "dispatch_latency": "Dispatch latency",
+    "mlp_step_eager": "MLP training step (eager)",
+    "mlp_step_compiled": "MLP training step (compiled)",
+    "h2d_copy": "Host-to-device copy",
+}
 
 FRAMEWORK_IDS: tuple[str, ...] = tuple(FRAMEWORK_NAMES)
 GOALS: tuple[str, ...] = tuple(GOAL_LABELS)
@@ -50,6 +61,7 @@ ACCELERATOR_KINDS: tuple[str, ...] = tuple(ACCELERATOR_LABELS)
 DEVICES: tuple[str, ...] = tuple(DEVICE_LABELS)
 OPERATING_SYSTEMS: tuple[str, ...] = tuple(OS_LABELS)
 ARCHITECTURES: tuple[str, ...] = tuple(ARCH_LABELS)
+BENCHMARK_NAMES: tuple[str, ...] = tuple(BENCHMARK_LABELS)
 
 # Literal[tuple] unpacks to the tuple's members, so the types follow the tuples above.
 FrameworkId = Literal[FRAMEWORK_IDS]  # type: ignore[valid-type]
@@ -59,6 +71,7 @@ AcceleratorKind = Literal[ACCELERATOR_KINDS]  # type: ignore[valid-type]
 Device = Literal[DEVICES]  # type: ignore[valid-type]
 Os = Literal[OPERATING_SYSTEMS]  # type: ignore[valid-type]
 Arch = Literal[ARCHITECTURES]  # type: ignore[valid-type]
+BenchmarkName = Literal[BENCHMARK_NAMES]  # type: ignore[valid-type]
 
 # The lists a rule file's facts may take their values from (facts.yaml: `vocabulary: goals`).
 VOCABULARIES: dict[str, tuple[str, ...]] = {

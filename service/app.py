@@ -8,7 +8,6 @@ from framework_advisor.rules.rulebase import load_rulebase
 from framework_advisor.answer_cache import AnswerCache
 from framework_advisor.api import api
 from framework_advisor.config import Settings
-from framework_advisor.contract import validator
 from framework_advisor.machine import ThisMachine
 from framework_advisor.probe_jobs import ProbeJobs, ProbeRunner
 from framework_advisor.problems import register_problem_handlers
@@ -16,14 +15,11 @@ from framework_advisor.rate_limit import RateLimit
 from framework_advisor.storage import Store
 from framework_advisor.web import web
 
-_CONTRACT_SCHEMAS = ("RecommendationRequest", "HardwareProfile", "ProbeRequest", "ProbeReport")
-
-
-def _run_real_probe(**options):
+def _run_real_probe(options, **kwargs):
     # Imported when a probe runs, not at start-up; frameworks still only load in worker subprocesses.
     from framework_advisor.probes.probe import run_probe
 
-    return run_probe(**options)
+    return run_probe(options, **kwargs)
 
 
 def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None = None) -> Flask:
@@ -35,8 +31,6 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
     store = Store.open(settings.database_path, max_bytes=settings.max_store_bytes)
     jobs = ProbeJobs(store, run_probe or _run_real_probe, lock_path=settings.probe_lock_path)
     jobs.interrupt_orphans_at_start()
-    for schema_name in _CONTRACT_SCHEMAS:  # compile once, at start-up
-        validator(schema_name)
 
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     # Werkzeug would answer '//x' and '/a//b' with an HTML 308 (to another host, for '//host'); a path

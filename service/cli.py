@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from framework_advisor import __version__
+from framework_advisor.probes.vocabulary import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS
 from framework_advisor.rules.rulebase import RuleFileError, load_rulebase
 from framework_advisor.rules.safe_yaml import load_rule_yaml
-from framework_advisor.rules.schema import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS, rule_file_json_schema
-from framework_advisor import __version__
 from framework_advisor.audit import REQUIRE_GRAMMAR
 from framework_advisor.config import DATA_DIR_ENV, TOKEN_ENV, Settings
 
@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--hardware", type=Path, metavar="FILE",
                            help="a HardwareProfile as JSON or YAML (default: this machine)")
     recommend.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    recommend.add_argument("--data-dir", type=Path,
+                           help=f"the store whose probes of this machine to use (env {DATA_DIR_ENV})")
     _add_rules_option(recommend)
 
     probe = commands.add_parser("probe", help="measure every installed framework on this machine")
@@ -118,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_hardware_file(path: Path) -> dict[str, Any]:
+def _load_hardware_file(path: Path) -> HardwareProfile:
     from framework_advisor.contract import ContractViolation, validate
+    from framework_advisor.probes.hardware import HardwareProfile
 
     try:
         if path.suffix == ".json":
@@ -134,14 +137,16 @@ def _load_hardware_file(path: Path) -> dict[str, Any]:
         raise UsageError(str(exc)) from None
     data = json.loads(json.dumps(data, default=str))  # plain dicts and lists, as the API would see them
     try:
-        validate("HardwareProfile", data)
+        return validate(HardwareProfile, data)
     except ContractViolation as violation:
         first = violation.errors[0]
         raise UsageError(f"{path}: {first.pointer or '/'}: {first.message}") from None
-    return data
 
 
 def _print_json(document: Any) -> None:
+    """A model (or plain JSON data) on stdout, as the API would send it."""
+    if hasattr(document, "model_dump"):
+        document = document.model_dump(mode="json", exclude_none=True)
     json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
@@ -155,48 +160,40 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
     return 0
 
 
-def _latest_probe_of_this_machine() -> dict[str, Any] | None:
-    """This machine's newest stored probe, if a store exists (recommend never creates one)."""
-    import socket
-
+def _existing_store(data_dir: Path | None):
+    """The store of the data directory, if one exists there (recommend never creates one)."""
     from framework_advisor.storage import Store, StoreError
 
-    path = Settings.from_env().database_path
+    path = Settings.from_env(data_dir=data_dir).database_path
     if not path.exists():
         return None
     try:
-        return Store.open(path).latest_finished_probe(socket.gethostname())
+        return Store.open(path)
     except StoreError:
         return None
 
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
-    from framework_advisor.probes.installed import installed_versions
-    from framework_advisor.probes.inventory import take_inventory
-    from framework_advisor.rules.engine import recommend
+    from framework_advisor.advice import answer, resolve
+    from framework_advisor.machine import ThisMachine
     from framework_advisor.render import print_recommendation
+    from framework_advisor.rules.recommendation import RecommendationRequest
 
     rulebase = load_rulebase(args.rules)
-    probe = None
-    if args.hardware:
-        hardware, source, installed = _load_hardware_file(args.hardware), "request", None
-    else:
-        hardware, source = take_inventory(), "this-machine"
-        installed = installed_versions()
-        probe = _latest_probe_of_this_machine()
-    measurements = probe["report"].get("derived") if probe else None
-    answer = recommend(rulebase, list(dict.fromkeys(args.goals)), args.experience, hardware, installed,
-                       measurements)
-    answer["hardware_source"] = source
-    answer["probe_id"] = probe["id"] if probe else None
-    _print_json(answer) if args.json else print_recommendation(answer)
+    hardware = _load_hardware_file(args.hardware) if args.hardware else None
+    question = RecommendationRequest(goals=tuple(dict.fromkeys(args.goals)), experience=args.experience,
+                                     hardware=hardware)
+    store = None if hardware is not None else _existing_store(args.data_dir)
+    recommendation = answer(rulebase, resolve(question, ThisMachine(), store))
+    _print_json(recommendation) if args.json else print_recommendation(recommendation)
     return 0
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
     import socket
 
-    from framework_advisor.probe_jobs import new_probe_id, probe_params
+    from framework_advisor.probe_jobs import new_probe_id
+    from framework_advisor.probes.report import ProbeOptions, ProbeParams
     from framework_advisor.render import print_probe_summary
     from framework_advisor.storage import Store, StoreError
 
@@ -206,21 +203,21 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             store = Store.open(Settings.from_env(data_dir=args.data_dir).database_path)
         except StoreError as exc:
             raise UsageError(str(exc)) from None
-    report = _probe_with_progress(frameworks=args.frameworks, quick=args.quick, thorough=args.thorough,
-                                  threads=args.threads)
+    options = ProbeOptions(quick=args.quick, thorough=args.thorough, frameworks=args.frameworks,
+                           threads=args.threads)
+    report = _probe_with_progress(options)
     probe_id = new_probe_id()
     if store is not None:
-        store.save_finished_probe(probe_id, socket.gethostname(),
-                                  probe_params(args.quick, args.thorough, args.frameworks), report)
+        store.save_finished_probe(probe_id, socket.gethostname(), ProbeParams(**options.model_dump()), report)
     if args.json_out == "-":
         _print_json(report)
     else:
         if args.json_out:
             try:
-                Path(args.json_out).write_text(json.dumps(report, indent=2), encoding="utf-8")
+                Path(args.json_out).write_text(report.model_dump_json(indent=2, exclude_none=True), encoding="utf-8")
             except OSError as exc:
                 raise UsageError(f"cannot write {args.json_out}: {exc.strerror}") from None
-        print_probe_summary(report, probe_id if store is not None else None)
+        print_probe_summary(load_rulebase(), report, probe_id if store is not None else None)
     return 0
 
 
@@ -255,22 +252,25 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
-def _probe_with_progress(**options: Any) -> dict[str, Any]:
+def _probe_with_progress(options):
     """The real probe, one at a time per machine (saying so when it waits), with a progress bar on a terminal."""
-    from framework_advisor.probes.probe import run_probe
     from framework_advisor.probe_jobs import machine_probe_lock
-    from framework_advisor.render import ProbeProgress
+    from framework_advisor.probes.probe import run_probe
+    from framework_advisor.probes.progress import ProgressFolder
+    from framework_advisor.render import ProgressBar
 
     with machine_probe_lock(blocking=False) as free:
         if not free:
             print("framework-advisor: another probe is running on this machine; waiting for it to finish",
                   file=sys.stderr)
-    with machine_probe_lock(), ProbeProgress(enabled=sys.stderr.isatty()) as progress:
-        return run_probe(progress=progress, **options)
+    with machine_probe_lock(), ProgressBar(enabled=sys.stderr.isatty()) as bar:
+        return run_probe(options, progress=ProgressFolder(bar.show))
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
     if args.rules_command == "schema":
+        from framework_advisor.rules.schema import rule_file_json_schema
+
         _print_json(rule_file_json_schema())
         return 0
     from framework_advisor.rules.lint import format_report, lint

@@ -16,16 +16,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from framework_advisor.config import MACHINE_LOCK_PATH
+from framework_advisor.models import ProbeJob
+from framework_advisor.probes.progress import ProbeProgress, ProgressFolder
+from framework_advisor.probes.report import ProbeOptions, ProbeParams, ProbeReport
 from framework_advisor.storage import Store, StoreError
 
 PROGRESS_WRITE_INTERVAL_S = 0.25
 
-ProbeRunner = Callable[..., dict[str, Any]]
+# run_probe(options, progress=...) -> ProbeReport: the real probe, or a stand-in in tests.
+ProbeRunner = Callable[..., ProbeReport]
 
 
 @contextmanager
@@ -47,41 +50,20 @@ def new_probe_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def probe_params(quick: bool = False, thorough: bool = False, frameworks: list[str] | None = None) -> dict[str, Any]:
-    """How a probe was asked for, as stored with it (ProbeParams): identical requests compare equal."""
-    params: dict[str, Any] = {"quick": bool(quick)}
-    if thorough:
-        params["thorough"] = True
-    if frameworks:
-        params["frameworks"] = sorted(frameworks)
-    return params
+class ThrottledWriter:
+    """Writes a probe's progress to the store when its phase changes, else at most every
+    PROGRESS_WRITE_INTERVAL_S (workers report many steps a second)."""
 
-
-class ProgressTracker:
-    """Turns runner events into a progress document with a percentage, written at a bounded rate."""
-
-    def __init__(self, write: Callable[[dict[str, Any]], None]):
+    def __init__(self, write: Callable[[ProbeProgress], None]):
         self._write = write
-        self._state: dict[str, Any] = {"phase": "queued", "percent": 0.0}
+        self._last_phase: str | None = None
         self._last_write = 0.0
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        state = self._state
-        if "phase" in event:
-            state.update({k: v for k, v in event.items() if k in ("phase", "framework", "index", "total")})
-            state.pop("step", None)
-        elif "step" in event:
-            state["step"] = event["step"]
-        total = state.get("total") or 1
-        inside = (event.get("done", 0) / event["total"]) if event.get("total") and "step" in event else 0.0
-        if state["phase"] == "framework":
-            state["percent"] = round(100 * (state.get("index", 0) + inside) / total, 1)
-        elif state["phase"] == "done":
-            state["percent"] = 100.0
+    def __call__(self, state: ProbeProgress) -> None:
         now = time.monotonic()
-        if "phase" in event or now - self._last_write >= PROGRESS_WRITE_INTERVAL_S:
-            self._last_write = now
-            self._write(dict(state))
+        if state.phase != self._last_phase or now - self._last_write >= PROGRESS_WRITE_INTERVAL_S:
+            self._last_phase, self._last_write = state.phase, now
+            self._write(state)
 
 
 class ProbeJobs:
@@ -107,7 +89,7 @@ class ProbeJobs:
             else:
                 self._store.interrupt_orphans(lambda pid: pid != os.getpid() and psutil.pid_exists(pid))
 
-    def submit(self, host: str, params: dict[str, Any]) -> tuple[str, bool]:
+    def submit(self, host: str, params: ProbeParams) -> tuple[str, bool]:
         probe_id, created = self._store.enqueue_probe(new_probe_id(), host, params, self.max_queued)
         self.ensure_worker()
         self._wake.set()
@@ -145,17 +127,16 @@ class ProbeJobs:
                 self._run(job)
                 ran += 1
 
-    def _run(self, job: dict[str, Any]) -> None:
-        tracker = ProgressTracker(lambda progress: self._store.update_progress(job["id"], progress))
+    def _run(self, job: ProbeJob) -> None:
+        progress = ProgressFolder(ThrottledWriter(lambda state: self._store.update_progress(job.id, state)))
+        options = ProbeOptions.model_validate(job.params.model_dump(exclude={"uploaded"}))
         try:
-            report = self._run_probe(quick=job["params"].get("quick", False),
-                                     frameworks=job["params"].get("frameworks"), progress=tracker,
-                                     **({"thorough": True} if job["params"].get("thorough") else {}))
+            report = self._run_probe(options, progress=progress)
         except Exception as exc:  # the probe isolates frameworks; this is a bug in the probe itself
-            self._store.finish_probe(job["id"], None, error=f"the probe failed: {exc}")
+            self._store.finish_probe(job.id, None, error=f"the probe failed: {exc}")
             return
-        tracker({"phase": "done"})
+        progress({"phase": "done"})
         try:
-            self._store.finish_probe(job["id"], report)
+            self._store.finish_probe(job.id, report)
         except StoreError as exc:  # e.g. the disk filled up: say so on the job rather than leave it running
-            self._store.finish_probe(job["id"], None, error=f"the probe ran but its report could not be stored: {exc}")
+            self._store.finish_probe(job.id, None, error=f"the probe ran but its report could not be stored: {exc}")

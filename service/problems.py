@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
 
-from flask import Flask, Response, current_app, json, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from framework_advisor.contract import FieldError
+from framework_advisor.models import FieldError
+from framework_advisor.models import Problem as ProblemBody
 from framework_advisor.storage import StoreError, StoreFull
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -28,16 +28,9 @@ class Problem(Exception):
 
 def problem_response(status: int, detail: str, errors: list[FieldError] | None = None,
                      headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "instance": request.path if request else "",
-    }
-    if errors:
-        body["errors"] = [{"pointer": e.pointer, "message": e.message} for e in errors]
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    body = ProblemBody(title=HTTPStatus(status).phrase, status=status, detail=detail,
+                       instance=request.path if request else "", errors=tuple(errors) if errors else None)
+    response = Response(body.model_dump_json(exclude_none=True), status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

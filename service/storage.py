@@ -17,6 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from framework_advisor.models import ProbeJob, ProbeSummary
+from framework_advisor.probes.progress import ProbeProgress
+from framework_advisor.probes.report import ProbeParams, ProbeReport, read_report
+
 SCHEMA_VERSION = 3
 _MIGRATIONS = {
     1: """
@@ -148,12 +154,12 @@ class Store:
         except (sqlite3.Error, StoreError):
             return False
 
-    def get_probe(self, probe_id: str) -> dict[str, Any] | None:
+    def get_probe(self, probe_id: str) -> ProbeJob | None:
         with self._connect() as db:
             row = db.execute(f"SELECT {_COLUMNS} FROM probes WHERE id = ?", (probe_id,)).fetchone()
         return _probe_from_row(row) if row else None
 
-    def list_probes(self, host: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    def list_probes(self, host: str | None = None, limit: int = 50) -> list[ProbeSummary]:
         query = f"SELECT {_COLUMNS} FROM probes"
         args: tuple[Any, ...] = ()
         if host is not None:
@@ -162,7 +168,7 @@ class Store:
             rows = db.execute(query + " ORDER BY created_at DESC, rowid DESC LIMIT ?", (*args, limit)).fetchall()
         return [_probe_from_row(row, with_report=False) for row in rows]
 
-    def latest_finished_probe(self, host: str) -> dict[str, Any] | None:
+    def latest_finished_probe(self, host: str) -> ProbeJob | None:
         """The newest probe this machine ran itself: an uploaded report naming the same host does not count
         (anyone allowed to upload could otherwise steer this machine's recommendations)."""
         with self._connect() as db:
@@ -171,11 +177,11 @@ class Store:
                              "ORDER BY finished_at DESC, rowid DESC LIMIT 1", (host,)).fetchone()
         return _probe_from_row(row) if row else None
 
-    def enqueue_probe(self, probe_id: str, host: str, params: dict[str, Any], max_queued: int) -> tuple[str, bool]:
+    def enqueue_probe(self, probe_id: str, host: str, params: ProbeParams, max_queued: int) -> tuple[str, bool]:
         """Queue a probe, or join an active one with the same parameters: returns (id, created).
 
         Raises QueueFull when ``max_queued`` probes are already waiting."""
-        encoded = json.dumps(params, sort_keys=True)
+        encoded = _params_json(params)
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -195,7 +201,7 @@ class Store:
                 raise
         return probe_id, True
 
-    def claim_next_probe(self, owner_pid: int) -> dict[str, Any] | None:
+    def claim_next_probe(self, owner_pid: int) -> ProbeJob | None:
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT id FROM probes WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1"
@@ -206,23 +212,24 @@ class Store:
             db.execute("COMMIT")
         return self.get_probe(row[0]) if row else None
 
-    def update_progress(self, probe_id: str, progress: dict[str, Any]) -> None:
+    def update_progress(self, probe_id: str, progress: ProbeProgress) -> None:
         with self._connect() as db:
-            db.execute("UPDATE probes SET progress = ? WHERE id = ?", (json.dumps(progress), probe_id))
+            db.execute("UPDATE probes SET progress = ? WHERE id = ?",
+                       (progress.model_dump_json(exclude_none=True), probe_id))
 
-    def finish_probe(self, probe_id: str, report: dict[str, Any] | None, error: str | None = None) -> None:
+    def finish_probe(self, probe_id: str, report: ProbeReport | None, error: str | None = None) -> None:
         status = "finished" if error is None else "failed"
         with self._connect() as db:
             db.execute("UPDATE probes SET status = ?, report = ?, error = ?, finished_at = ? WHERE id = ?",
-                       (status, json.dumps(report) if report is not None else None, error, _now(), probe_id))
+                       (status, _report_json(report) if report is not None else None, error, _now(), probe_id))
 
-    def save_finished_probe(self, probe_id: str, host: str, params: dict[str, Any], report: dict[str, Any]) -> None:
+    def save_finished_probe(self, probe_id: str, host: str, params: ProbeParams, report: ProbeReport) -> None:
         """Store a probe run outside the job queue (the CLI) or uploaded from elsewhere."""
         now = _now()
         with self._connect() as db:
             db.execute("INSERT INTO probes (id, created_at, host, status, report, params, started_at, finished_at) "
                        "VALUES (?, ?, ?, 'finished', ?, ?, ?, ?)",
-                       (probe_id, now, host, json.dumps(report), json.dumps(params, sort_keys=True), now, now))
+                       (probe_id, now, host, _report_json(report), _params_json(params), now, now))
 
     def hit_rate_limit(self, key: str, limit: int, window_s: float, now: float) -> float | None:
         """Count one request for ``key`` in its fixed window; None when allowed, else seconds until the
@@ -263,12 +270,26 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _probe_from_row(row: tuple, with_report: bool = True) -> dict[str, Any]:
+def _params_json(params: ProbeParams) -> str:
+    # Only what differs from the defaults, keys sorted: equal requests are equal text (the queue joins on it).
+    return json.dumps(params.model_dump(mode="json", exclude_defaults=True), sort_keys=True)
+
+
+def _report_json(report: ProbeReport) -> str:
+    return report.model_dump_json(exclude_none=True)
+
+
+def _probe_from_row(row: tuple, with_report: bool = True) -> ProbeJob | ProbeSummary:
     (probe_id, created_at, host, status, report, params, progress, error, owner_pid, started_at,
      finished_at) = row
-    probe = {"id": probe_id, "created_at": created_at, "host": host, "status": status,
-             "params": json.loads(params), "progress": json.loads(progress), "error": error,
-             "started_at": started_at, "finished_at": finished_at}
-    if with_report:
-        probe["report"] = json.loads(report) if report else None
-    return probe
+    fields: dict[str, Any] = {"id": probe_id, "created_at": created_at, "host": host, "status": status,
+                              "params": json.loads(params), "progress": json.loads(progress), "error": error,
+                              "started_at": started_at, "finished_at": finished_at}
+    if not with_report:
+        return ProbeSummary.model_validate(fields)
+    if report:
+        try:
+            fields["report"] = read_report(json.loads(report))
+        except (ValueError, ValidationError) as exc:  # a row written by another version, or damaged
+            fields["error"] = f"the stored report cannot be read by this version ({type(exc).__name__})"
+    return ProbeJob.model_validate(fields)

@@ -15,6 +15,18 @@ if str(REPO_ROOT) not in sys.path:
 HEAVY_MODULES = ("torch", "jax", "jaxlib", "mlx", "tensorflow", "keras", "numpy")
 
 
+def recommend_json(rulebase, goals, experience, hardware: dict, installed=None, measurements=None) -> dict:
+    """The engine's answer for hardware and measurements given as JSON, as JSON (the way a client reads it)."""
+    from framework_advisor.probes.hardware import HardwareProfile
+    from framework_advisor.probes.report import DerivedFacts
+    from framework_advisor.rules.engine import recommend
+
+    measured = ({framework: DerivedFacts.model_validate(facts) for framework, facts in measurements.items()}
+                if measurements else None)
+    answer = recommend(rulebase, goals, experience, HardwareProfile.model_validate(hardware), installed, measured)
+    return answer.model_dump(mode="json")
+
+
 @pytest.fixture(scope="session")
 def rulebase():
     from framework_advisor.rules.rulebase import load_rulebase

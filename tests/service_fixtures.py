@@ -11,26 +11,46 @@ import threading
 import time
 
 from framework_advisor.config import Settings
+from framework_advisor.probes.report import ProbeOptions, ProbeReport
 
 HOST = socket.gethostname()
 
 
-def canned_report(quick: bool) -> dict:
+def canned_report_json(quick: bool) -> dict:
+    """A ProbeReport as JSON: PyTorch and MLX ran (MLX 80x slower), JAX crashed."""
     hardware = {"os": "linux", "arch": "x86_64", "cpu": {"model": "test", "cores": 2}, "memory_gb": 8,
                 "accelerators": []}
-    bench = {"name": "matmul_fp32", "device": "cpu", "unit": "GFLOP/s", "value": 290.0, "checked": True}
+    timing = {"median_s": 0.06, "min_s": 0.059, "p10_s": 0.0595, "iqr_s": 0.001, "samples": 5, "block_size": 1,
+              "total_s": 0.5, "noisy": False, "per_call_s": [0.059, 0.06, 0.06, 0.061, 0.06]}
+    bench = {"name": "matmul_fp32", "device": "cpu", "unit": "GFLOP/s", "value": 290.0, "best": 295.0,
+             "timing": timing, "params": {"n": 2048}}
+    run = {"threads": 2, "import_s": 1.0, "first_result_s": 0.01, "duration_s": 3.0, "quick": quick,
+           "devices": [{"device": "cpu", "name": "cpu", "usable": True}]}
+    crash = {"kind": "crash", "message": "the worker died from signal SIGSEGV"}
     return {
-        "schema_version": 1, "host": HOST, "created_at": "2026-11-22T00:00:00+00:00", "quick": quick,
+        "schema_version": 2, "host": HOST, "created_at": "2026-11-22T00:00:00+00:00", "quick": quick,
         "hardware": hardware, "inventory_s": 0.01,
-        "frameworks": [{"framework": "pytorch", "version": "2.13.0", "benchmarks": [bench]},
-                       {"framework": "mlx", "version": "0.32.4", "benchmarks": [{**bench, "value": 3.6}]},
-                       {"framework": "jax", "failure": {"kind": "crash", "message": "died from SIGSEGV"}}],
-        "skipped": [], "failures": [{"framework": "jax", "kind": "crash", "message": "died from SIGSEGV"}],
+        "frameworks": [{"framework": "pytorch", "version": "2.13.0", "benchmarks": [bench], **run},
+                       {"framework": "mlx", "version": "0.32.4", "benchmarks": [{**bench, "value": 3.6, "best": 3.7}],
+                        **run},
+                       {"framework": "jax", "failure": crash}],
+        "failures": [{"framework": "jax", **crash}],
         "derived": {"pytorch": {"failed": False, "relative_speed": 1.0, "slowdown": 1.0, "fastest": "pytorch"},
                     "mlx": {"failed": False, "relative_speed": 0.0124, "slowdown": 80.6, "fastest": "pytorch"},
-                    "jax": {"failed": True, "failure_kind": "crash", "failure_message": "died from SIGSEGV"}},
+                    "jax": {"failed": True, "failure_kind": "crash", "failure_message": crash["message"]}},
         "versions": {"python": "3.11.7"}, "duration_s": 0.05,
     }
+
+
+def canned_report(quick: bool) -> ProbeReport:
+    return ProbeReport.model_validate(canned_report_json(quick))
+
+
+def bloated_report_json(quick: bool, chars: int, host: str | None = None) -> dict:
+    """A valid report made large by a long setting in a framework's free-form build information."""
+    report = canned_report_json(quick)
+    report["frameworks"][0]["build"] = {"notes": "x" * chars}
+    return {**report, "host": host or report["host"]}
 
 
 class FakeProbe:
@@ -40,18 +60,18 @@ class FakeProbe:
         self.calls = []
         self.release = threading.Event()
 
-    def __call__(self, quick=False, frameworks=None, progress=None):
-        self.calls.append({"quick": quick, "frameworks": frameworks})
+    def __call__(self, options: ProbeOptions, progress=None) -> ProbeReport:
+        self.calls.append({"quick": options.quick, "frameworks": options.frameworks})
         progress({"phase": "framework", "framework": "pytorch", "index": 0, "total": 2})
         self.release.wait(10)
-        return canned_report(quick)
+        return canned_report(options.quick)
 
 
-def instant_probe(quick=False, frameworks=None, progress=None):
+def instant_probe(options: ProbeOptions, progress=None) -> ProbeReport:
     """A probe that answers at once."""
     if progress:
         progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
-    return canned_report(quick)
+    return canned_report(options.quick)
 
 
 def settings_for(tmp_path, **overrides) -> Settings:

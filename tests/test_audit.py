@@ -17,11 +17,12 @@ from junitparser import JUnitXml
 
 from hardware_fixtures import fixture_machine
 from framework_advisor.probes.probe import run_probe
+from framework_advisor.probes.report import ProbeOptions, ProbeReport, SkippedFramework
 from framework_advisor.audit.outputs import AuditResult
 from framework_advisor.audit.policy import PolicyError, load_policy, parse_require, policy_json_schema
 from framework_advisor.audit.run import AuditOptions, run_audit
 from framework_advisor.cli import main
-from framework_advisor.contract import validate
+from tests.openapi_schemas import validate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKERS = Path(__file__).resolve().parent / "fixtures" / "workers"
@@ -32,11 +33,11 @@ def fixture_probe(machine: str, calls: list | None = None):
     recording = WORKERS / f"{machine}.json"
     recorded = json.loads(recording.read_text())
 
-    def probe(frameworks=None, quick=False):
+    def probe(options: ProbeOptions) -> ProbeReport:
         if calls is not None:
-            calls.append(frameworks)
-        wanted = [f for f in (frameworks if frameworks is not None else recorded) if f in recorded]
-        return run_probe(frameworks=wanted, quick=quick, system=fixture_machine(machine),
+            calls.append(options.frameworks)
+        wanted = [f for f in (options.frameworks if options.frameworks is not None else recorded) if f in recorded]
+        return run_probe(options.model_copy(update={"frameworks": tuple(wanted)}), system=fixture_machine(machine),
                          worker_argv=lambda fw, out: [sys.executable, str(WORKERS / "replay_worker.py"),
                                                       str(recording), fw, str(out)])
     return probe
@@ -136,8 +137,8 @@ def test_cpu_server_skips_what_was_not_measured_and_strict_fails_it(tmp_path):
 
 def test_no_nvidia_device_is_named_on_a_cpu_machine(tmp_path):
     code, verdict, _, stderr = audit("arm-neoverse-v2", ["accelerator:cuda>=1"], tmp_path)
-    assert code == 1 and "no NVIDIA device was found" in verdict["requirements"][0]["message"]
-    assert "no NVIDIA device was found" in stderr
+    assert code == 1 and "no NVIDIA CUDA device was found" in verdict["requirements"][0]["message"]
+    assert "no NVIDIA CUDA device was found" in stderr
 
 
 def test_the_probe_runs_only_the_frameworks_the_requirements_name(tmp_path):
@@ -145,13 +146,13 @@ def test_the_probe_runs_only_the_frameworks_the_requirements_name(tmp_path):
     audit("h100-sxm-8x", ["framework:numpy", "accelerator:cuda"], tmp_path, probe=fixture_probe("h100-sxm-8x", calls))
     audit("h100-sxm-8x", ["accelerator:cuda"], tmp_path, probe=fixture_probe("h100-sxm-8x", calls))
     audit("h100-sxm-8x", ["no-failures"], tmp_path, probe=fixture_probe("h100-sxm-8x", calls))
-    assert calls == [["numpy"], [], None]
+    assert calls == [("numpy",), (), None]
 
 
 # --- could not run, usage and policy errors -------------------------------------------------------------
 
 def test_a_crashing_probe_exits_3_and_says_why(tmp_path):
-    def broken_probe(**_):
+    def broken_probe(options):
         raise OSError("no space left on device")
 
     summary = tmp_path / "summary.md"
@@ -163,10 +164,11 @@ def test_a_crashing_probe_exits_3_and_says_why(tmp_path):
 
 
 def test_no_installed_framework_exits_3(tmp_path):
-    def nothing_installed(frameworks=None, quick=False):
-        return run_probe(frameworks=frameworks, system=fixture_machine("arm-neoverse-v2"),
-                         worker_argv=None) | {"frameworks": [], "skipped": [{"framework": "pytorch",
-                                                                             "reason": "not installed"}]}
+    def nothing_installed(options):
+        inventory_only = run_probe(options.model_copy(update={"frameworks": ()}),
+                                   system=fixture_machine("arm-neoverse-v2"))
+        return inventory_only.model_copy(update={"skipped": (SkippedFramework(framework="pytorch",
+                                                                              reason="not installed"),)})
 
     code, verdict, _, _ = audit("arm-neoverse-v2", ["framework:pytorch"], tmp_path, probe=nothing_installed)
     assert code == 3 and "no framework could be probed" in verdict["error"]
@@ -227,7 +229,7 @@ requirements:
 
 
 def test_a_stored_report_is_checked_without_probing(tmp_path, capsys):
-    report = fixture_probe("h100-sxm-8x")(frameworks=["pytorch"])
+    report = fixture_probe("h100-sxm-8x")(ProbeOptions(frameworks=["pytorch"])).to_json_dict()
     stored = write(tmp_path / "probe.json", json.dumps({"id": "x", "status": "finished", "host": "gpu-7",
                                                         "created_at": "2026-11-29T00:00:00+00:00", "report": report}))
     code = main(["audit", "--report", str(stored), "--require", "accelerator:cuda>=8", "--json", "-"])
@@ -257,7 +259,7 @@ def test_real_audit_of_numpy_on_this_machine(tmp_path):
     verdict = json.loads(completed.stdout)
     assert [r["status"] for r in verdict["requirements"]] == ["passed", "failed"]
     # No machine has 100,000 NVIDIA GPUs; what the message says depends on whether this one has any.
-    assert "no NVIDIA device was found" in completed.stderr or "fewer than the 100000" in completed.stderr
+    assert "no NVIDIA CUDA device was found" in completed.stderr or "fewer than the 100000" in completed.stderr
     assert junit_counts(tmp_path / "out.xml") == {"tests": 2, "failures": 1, "skipped": 0, "errors": 0}
 
 

@@ -22,8 +22,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from framework_advisor.app import create_app
+from framework_advisor.probes.report import ProbeReport
 from tests.service_fixtures import settings_for
-from framework_advisor.contract import validate
+from tests.openapi_schemas import validate
 from tests.conftest import REPO_ROOT
 
 HOST = socket.gethostname()
@@ -53,7 +54,10 @@ def _chromium() -> str:
 # ---- A fast stand-in probe with canned reports (each validated against the contract) ----
 
 def _bench(name: str, value: float, unit: str, **extra) -> dict:
-    return {"name": name, "device": "cpu", "unit": unit, "value": value, "checked": True, **extra}
+    timing = {"median_s": 0.01, "min_s": 0.0099, "p10_s": 0.0099, "iqr_s": 0.0001, "samples": 5, "block_size": 1,
+              "total_s": 0.2, "noisy": False}
+    return {"name": name, "device": "cpu", "unit": unit, "value": value, "best": value, "timing": timing,
+            "checked": True, **extra}
 
 
 def _report(quick: bool, figures: dict[str, dict[str, float]], failed: tuple[str, ...] = ()) -> dict:
@@ -61,7 +65,8 @@ def _report(quick: bool, figures: dict[str, dict[str, float]], failed: tuple[str
     frameworks, derived, failures = [], {}, []
     fastest = max(figures, key=lambda fw: figures[fw]["matmul_fp32"])
     for framework, values in figures.items():
-        frameworks.append({"framework": framework, "version": "1.0", "benchmarks": [
+        frameworks.append({"framework": framework, "version": "1.0", "threads": 2, "import_s": 1.0,
+                           "first_result_s": 0.01, "duration_s": 2.0, "benchmarks": [
             _bench("matmul_fp32", values["matmul_fp32"], "GFLOP/s", percent_of_peak=values["matmul_fp32"] / 10),
             _bench("dispatch_latency", values["dispatch_latency"], "us", lower_is_better=True)]})
         relative = values["matmul_fp32"] / figures[fastest]["matmul_fp32"]
@@ -73,14 +78,14 @@ def _report(quick: bool, figures: dict[str, dict[str, float]], failed: tuple[str
         failures.append({"framework": framework, **failure})
         derived[framework] = {"failed": True, "failure_kind": "crash", "failure_message": failure["message"]}
     report = {
-        "schema_version": 1, "host": HOST, "created_at": "2026-11-22T00:00:00+00:00", "quick": quick,
+        "schema_version": 2, "host": HOST, "created_at": "2026-11-22T00:00:00+00:00", "quick": quick,
         "hardware": {"os": "linux", "arch": "x86_64", "cpu": {"model": "test", "cores": 2}, "memory_gb": 8,
                      "accelerators": []},
         "inventory_s": 0.01, "frameworks": frameworks, "skipped": [], "failures": failures,
         "derived": derived, "versions": {"python": "3.11.7"}, "duration_s": 0.05,
     }
     validate("ProbeReport", report)
-    return report
+    return ProbeReport.model_validate(report)
 
 
 # The probe already stored when the page opens, and the one the "Probe this machine" button runs.
@@ -99,13 +104,13 @@ class StagedFakeProbe:
     def __init__(self):
         self.calls = 0
 
-    def __call__(self, quick=False, frameworks=None, progress=None):
+    def __call__(self, options, progress=None):
         self.calls += 1
         if self.calls == 1:
             return SEED_REPORT
         progress({"phase": "inventory"})
         time.sleep(0.3)
-        names = [fw["framework"] for fw in BUTTON_REPORT["frameworks"]]
+        names = [fw.framework for fw in BUTTON_REPORT.frameworks]
         for index, framework in enumerate(names):
             progress({"phase": "framework", "framework": framework, "index": index, "total": len(names)})
             for done, step in enumerate(("matmul_fp32", "dispatch_latency")):
@@ -189,6 +194,8 @@ def test_a_person_gets_a_ranking_and_chart_and_probes_this_machine(page, served,
 
     _, seed_id = served
     page.goto("/")
+    # The form builds its choices from GET /v1/vocabulary, then marks itself ready.
+    expect(page.locator("#advisor-form")).to_have_attribute("data-ready", "true")
     expect(page.locator("#machine-summary")).to_contain_text("This machine")
 
     # Every control has an accessible name and every fieldset a legend.
@@ -279,6 +286,7 @@ def test_without_a_probe_the_chart_says_so_and_a_token_protected_probe_explains(
     from playwright.sync_api import expect
 
     page.goto("/")
+    expect(page.locator("#advisor-form")).to_have_attribute("data-ready", "true")
     page.get_by_role("checkbox", name="Learning deep learning").check()
     page.get_by_role("radio", name="Beginner").check()
     page.get_by_role("button", name="Recommend a framework").click()

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from framework_advisor.cli import main
-from framework_advisor.contract import validate
+from framework_advisor.probes.hardware import HardwareProfile
+from tests.openapi_schemas import validate
 from tests.conftest import REPO_ROOT
 
 WINDOWS_JSON = {"os": "windows", "arch": "x86_64", "cpu": {"model": "x", "cores": 8}, "memory_gb": 16,
@@ -38,7 +39,8 @@ def test_recommend_json_from_a_json_hardware_file(tmp_path, capsys):
     assert code == 0
     answer = json.loads(out)
     validate("Recommendation", answer)
-    assert answer["hardware"] == WINDOWS_JSON and answer["hardware_source"] == "request"
+    assert HardwareProfile.model_validate(answer["hardware"]) == HardwareProfile.model_validate(WINDOWS_JSON)
+    assert answer["hardware_source"] == "request"
     mlx = next(item for item in answer["ranking"] if item["framework"] == "mlx")
     assert mlx["supported"] is False and mlx["rank"] == 5
 

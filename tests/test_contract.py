@@ -49,18 +49,35 @@ def test_the_document_is_valid_openapi_3_1():
     assert errors == []
 
 
-def test_enums_in_the_contract_match_the_rule_base():
-    from framework_advisor.rules import schema
-    from framework_advisor.contract import enum_of
+def test_the_committed_openapi_yaml_is_the_one_the_models_generate():
+    from framework_advisor.contract.document import openapi_text
 
-    assert enum_of("Goal") == list(schema.GOALS)
-    assert enum_of("Experience") == list(schema.EXPERIENCE_LEVELS)
-    assert enum_of("FrameworkId") == list(schema.FRAMEWORK_IDS)
-    assert enum_of("Device") == list(schema.DEVICES)
+    committed = (REPO_ROOT / "openapi.yaml").read_text(encoding="utf-8")
+    assert committed == openapi_text(), "openapi.yaml is stale: run `make openapi`"
+
+
+def test_the_contract_enums_are_the_vocabulary():
+    import yaml
+
+    from framework_advisor.probes import vocabulary
+
+    schemas = yaml.safe_load((REPO_ROOT / "openapi.yaml").read_text())["components"]["schemas"]
+    request = schemas["RecommendationRequest"]["properties"]
+    assert request["goals"]["items"]["enum"] == list(vocabulary.GOALS)
+    assert request["experience"]["enum"] == list(vocabulary.EXPERIENCE_LEVELS)
+    assert schemas["FrameworkId"]["enum"] == list(vocabulary.FRAMEWORK_IDS)
+    assert schemas["Device"]["enum"] == list(vocabulary.DEVICES)
+    assert schemas["Accelerator"]["properties"]["kind"]["enum"] == list(vocabulary.ACCELERATOR_KINDS)
+
+
+def test_the_service_serves_the_committed_contract(client):
+    response = client.get("/openapi.yaml")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == (REPO_ROOT / "openapi.yaml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/v1/frameworks", "/v1/hardware", "/openapi.yaml", "/v1/rules",
-                                  "/v1/probes", "/v1/starters/pytorch?device=cuda&goal=research",
+                                  "/v1/probes", "/v1/vocabulary", "/v1/starters/pytorch?device=cuda&goal=research",
                                   "/v1/starters/mlx?device=apple-gpu"])
 def test_get_endpoints_match_the_contract(openapi, client, path):
     response = call(openapi, client, "get", path)

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
-from framework_advisor.rules.engine import recommend
+from tests.conftest import recommend_json as recommend
 from framework_advisor.rules.rulebase import leaf_problem
 from framework_advisor.rules.schema import Leaf, Rule
 

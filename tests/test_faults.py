@@ -19,7 +19,9 @@ import pytest
 from framework_advisor.app import create_app
 from framework_advisor.probe_jobs import ProbeJobs, machine_probe_lock
 from framework_advisor.storage import Store, StoreError, StoreFull
-from tests.service_fixtures import HOST, FakeProbe, canned_report, instant_probe, settings_for, wait_for
+from framework_advisor.probes.report import ProbeParams, ProbeReport
+from tests.service_fixtures import (HOST, FakeProbe, bloated_report_json, canned_report, canned_report_json,
+                                    instant_probe, settings_for, wait_for)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +33,7 @@ sys.path.insert(0, sys.argv[3])
 from framework_advisor.probe_jobs import ProbeJobs
 from framework_advisor.storage import Store
 
-def stuck_probe(quick=False, frameworks=None, progress=None):
+def stuck_probe(options, progress=None):
     progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
     time.sleep(600)
 
@@ -46,7 +48,7 @@ sys.path.insert(0, sys.argv[3])
 from framework_advisor.app import create_app
 from framework_advisor.config import Settings
 
-def stuck_probe(quick=False, frameworks=None, progress=None):
+def stuck_probe(options, progress=None):
     progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
     time.sleep(600)
 
@@ -77,22 +79,22 @@ def _kill(process: subprocess.Popen, sig: int) -> None:
 def test_a_probe_process_killed_mid_run_is_marked_interrupted_and_the_queue_goes_on(tmp_path):
     settings = settings_for(tmp_path)
     store = Store.open(settings.database_path)
-    store.enqueue_probe("victim", HOST, {"quick": True}, max_queued=4)
-    store.enqueue_probe("next", HOST, {"quick": False}, max_queued=4)
+    store.enqueue_probe("victim", HOST, ProbeParams(quick=True), max_queued=4)
+    store.enqueue_probe("next", HOST, ProbeParams(), max_queued=4)
     child = subprocess.Popen([sys.executable, "-c", _PROBING_PROCESS, str(settings.database_path),
                               str(settings.probe_lock_path), str(REPO_ROOT)])
     try:
-        _wait_until(lambda: store.get_probe("victim")["progress"].get("phase") == "framework", "the probe to run")
+        _wait_until(lambda: store.get_probe("victim").progress.phase == "framework", "the probe to run")
         with machine_probe_lock(blocking=False, path=settings.probe_lock_path) as free:
             assert not free  # the child holds the machine lock while it probes
     finally:
         _kill(child, signal.SIGKILL)  # no clean-up runs: as the OOM killer or a crash would end it
-    assert store.get_probe("victim")["status"] == "running"  # what the killed process left behind
+    assert store.get_probe("victim").status == "running"  # what the killed process left behind
     # Any surviving worker's job thread: takes the freed lock, reports the orphan, runs the queue.
     assert ProbeJobs(store, instant_probe, lock_path=settings.probe_lock_path).run_pending() == 1
     victim, following = store.get_probe("victim"), store.get_probe("next")
-    assert victim["status"] == "interrupted" and "stopped" in victim["error"] and victim["finished_at"]
-    assert following["status"] == "finished" and following["report"]["host"] == HOST
+    assert victim.status == "interrupted" and "stopped" in victim.error and victim.finished_at
+    assert following.status == "finished" and following.report.host == HOST
 
 
 def test_a_restart_during_a_probe_marks_it_interrupted_at_start_up(tmp_path):
@@ -103,7 +105,7 @@ def test_a_restart_during_a_probe_marks_it_interrupted_at_start_up(tmp_path):
     try:
         probe_id = child.stdout.readline().strip()
         store = Store.open(settings.database_path)
-        _wait_until(lambda: store.get_probe(probe_id)["status"] == "running", "the probe to run")
+        _wait_until(lambda: store.get_probe(probe_id).status == "running", "the probe to run")
     finally:
         _kill(child, signal.SIGTERM)  # what a restart sends
         child.stdout.close()
@@ -127,13 +129,13 @@ def _integrity(path: Path) -> str:
 def test_a_full_store_answers_507_naming_it_and_keeps_its_data(tmp_path):
     settings = settings_for(tmp_path)
     client = create_app(settings, run_probe=FakeProbe()).test_client()
-    first = client.post("/v1/probes", json={**canned_report(True), "host": "node-1"})
+    first = client.post("/v1/probes", json={**canned_report_json(True), "host": "node-1"})
     assert first.status_code == 201
     before = client.get("/v1/probes").get_json()["probes"]
 
     capped = settings_for(tmp_path, max_store_bytes=_size(settings.database_path) + 4 * 4096)
     full_client = create_app(capped, run_probe=FakeProbe()).test_client()
-    big = {**canned_report(True), "host": "node-2", "notes": "x" * 200_000}
+    big = bloated_report_json(True, 200_000, host="node-2")
     refused = full_client.post("/v1/probes", json=big)
     assert refused.status_code == 507 and refused.mimetype == "application/problem+json"
     detail = refused.get_json()["detail"]
@@ -151,14 +153,14 @@ def test_a_probe_whose_report_does_not_fit_fails_with_the_reason_not_left_runnin
     settings = settings_for(tmp_path)
     Store.open(settings.database_path)
 
-    def huge_probe(quick=False, frameworks=None, progress=None):
-        return {**canned_report(quick), "notes": "x" * 200_000}
+    def huge_probe(options, progress=None):
+        return ProbeReport.model_validate(bloated_report_json(options.quick, 200_000))
 
     capped = settings_for(tmp_path, max_store_bytes=_size(settings.database_path) + 4 * 4096)
     client = create_app(capped, run_probe=huge_probe).test_client()
     probe_id = client.post("/v1/probes", json={"quick": True}).get_json()["id"]
     failed = wait_for(client, f"/v1/probes/{probe_id}", "failed")
-    assert "could not be stored" in failed["error"] and "full" in failed["error"] and failed["report"] is None
+    assert "could not be stored" in failed["error"] and "full" in failed["error"] and failed.get("report") is None
     assert _integrity(settings.database_path) == "ok"
 
 
@@ -167,7 +169,7 @@ def test_store_full_is_a_store_error_with_the_path(tmp_path):
     Store.open(path)
     store = Store.open(path, max_bytes=_size(path))
     with pytest.raises(StoreFull) as caught:
-        store.save_finished_probe("p", HOST, {}, {**canned_report(True), "notes": "x" * 50_000})
+        store.save_finished_probe("p", HOST, ProbeParams(), ProbeReport.model_validate(bloated_report_json(True, 50_000)))
     assert str(path) in str(caught.value)
     assert Store.open(path).get_probe("p") is None
 
@@ -177,7 +179,7 @@ def test_store_full_is_a_store_error_with_the_path(tmp_path):
 def _store_with_rows(path: Path, rows: int = 60) -> None:
     store = Store.open(path)
     for index in range(rows):
-        store.save_finished_probe(f"p{index}", HOST, {}, {**canned_report(True), "notes": "y" * 1500})
+        store.save_finished_probe(f"p{index}", HOST, ProbeParams(), ProbeReport.model_validate(bloated_report_json(True, 1500)))
 
 
 def _corrupt_a_page_in_the_middle(path: Path) -> bytes:
@@ -225,8 +227,10 @@ def test_serve_on_a_corrupted_store_prints_one_line_and_exits_non_zero(tmp_path,
 def _write_many(path: str, worker: int, count: int) -> int:
     store = Store(Path(path))
     for index in range(count):
-        store.save_finished_probe(f"w{worker}-{index}", f"host-{worker}", {}, canned_report(True))
-        store.enqueue_probe(f"q{worker}-{index}", HOST, {"worker": worker, "index": index}, max_queued=10_000)
+        store.save_finished_probe(f"w{worker}-{index}", f"host-{worker}", ProbeParams(), canned_report(True))
+        # Distinct parameters, so no request joins another.
+        store.enqueue_probe(f"q{worker}-{index}", HOST, ProbeParams(threads=worker * 100 + index + 1),
+                            max_queued=10_000)
     return count
 
 
@@ -250,7 +254,7 @@ def test_threads_uploading_through_one_app_all_succeed(tmp_path):
     def upload(worker: int) -> None:
         client = app.test_client()
         for index in range(10):
-            status = client.post("/v1/probes", json={**canned_report(True), "host": f"n{worker}-{index}"}).status_code
+            status = client.post("/v1/probes", json={**canned_report_json(True), "host": f"n{worker}-{index}"}).status_code
             with lock:
                 statuses.append(status)
 

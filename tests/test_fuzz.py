@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 
 from framework_advisor.app import create_app
 from framework_advisor.config import Settings
-from framework_advisor.contract import OPENAPI_PATH
+from framework_advisor.contract.document import OPENAPI_PATH
 from tests.service_fixtures import instant_probe
 
 MAX_EXAMPLES = 25  # per operation; the CLI run (benchmarks/fuzz_server.py) goes further

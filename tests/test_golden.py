@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from framework_advisor.probes.vocabulary import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS
-from framework_advisor.rules.engine import recommend
+from tests.conftest import recommend_json as recommend
 from framework_advisor.rules.rulebase import GOLDEN_FILE
 
 SCENARIO_FILE = GOLDEN_FILE

@@ -8,7 +8,6 @@ answers, an environment, platform names and a fake NVML.
 
 from __future__ import annotations
 
-import functools
 import importlib.metadata
 import json
 import os
@@ -20,15 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from framework_advisor.probes import system as probe_system
 from framework_advisor.probes.inventory import ROSETTA_WARNING, gfx_arch, take_inventory
 from hardware_fixtures import FIXTURES, FailingNvml, RecordedCommands, copy_root, fixture_machine
 from framework_advisor.probes.system import NvmlSnapshot, NvmlUnavailable, PynvmlAdapter, System, run_subprocess
+from tests import openapi_schemas
 from tests.conftest import HEAVY_MODULES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,23 +34,17 @@ FRAMEWORK_MODULES = HEAVY_MODULES
 # --- the contract ---------------------------------------------------------------------------------
 
 
-@functools.cache
-def hardware_profile_validator() -> Draft202012Validator:
-    document = yaml.safe_load((REPO_ROOT / "openapi.yaml").read_text(encoding="utf-8"))
-    uri = "urn:test-inventory:openapi"
-    registry = Registry().with_resource(uri, Resource(contents=document, specification=DRAFT202012))
-    return Draft202012Validator({"$ref": f"{uri}#/components/schemas/HardwareProfile"}, registry=registry)
+def hardware_profile_validator():
+    return openapi_schemas.validator("HardwareProfile")
 
 
 def assert_valid(profile: dict[str, Any]) -> None:
-    validator = hardware_profile_validator()
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(profile)]
-    assert not errors, errors
+    openapi_schemas.validate("HardwareProfile", profile)
 
 
 def inventory(system: System) -> dict[str, Any]:
     """take_inventory, held to openapi.yaml's HardwareProfile on every call."""
-    profile = take_inventory(system)
+    profile = take_inventory(system).model_dump(mode="json", exclude_none=True)
     assert_valid(profile)
     return profile
 
@@ -64,7 +54,7 @@ ALL_FIXTURES = sorted(path.name for path in FIXTURES.iterdir() if (path / "machi
 
 @pytest.mark.parametrize("name", ALL_FIXTURES)
 def test_every_fixture_profile_meets_the_contract(name):
-    assert_valid(take_inventory(fixture_machine(name)))
+    assert_valid(take_inventory(fixture_machine(name)).model_dump(mode="json", exclude_none=True))
 
 
 def test_the_contract_check_is_not_vacuous():
@@ -377,7 +367,7 @@ REAL_MACHINE_SCRIPT = f"""
 import json, sys, time
 started = time.perf_counter()
 from framework_advisor.probes.inventory import take_inventory
-profile = take_inventory()
+profile = take_inventory().model_dump(mode="json", exclude_none=True)
 elapsed = time.perf_counter() - started
 loaded = sorted(name for name in sys.modules if name.split(".")[0] in {FRAMEWORK_MODULES!r})
 print(json.dumps({{"profile": profile, "loaded": loaded, "seconds": elapsed}}))

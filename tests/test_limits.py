@@ -17,7 +17,7 @@ import pytest
 from framework_advisor.app import create_app
 from framework_advisor.rate_limit import RateLimit
 from framework_advisor.storage import Store
-from tests.service_fixtures import FakeProbe, canned_report, settings_for, wait_for
+from tests.service_fixtures import FakeProbe, canned_report_json, settings_for, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,8 +80,8 @@ def test_uploads_have_their_own_limit_and_leave_probe_starts_alone(tmp_path):
     app = create_app(settings_for(tmp_path, probe_rate_limit=1, upload_rate_limit=3), run_probe=probe)
     client = app.test_client()
     for node in range(3):  # a fleet behind one address
-        assert client.post("/v1/probes", json={**canned_report(True), "host": f"node-{node}"}).status_code == 201
-    refused = client.post("/v1/probes", json={**canned_report(True), "host": "node-3"})
+        assert client.post("/v1/probes", json={**canned_report_json(True), "host": f"node-{node}"}).status_code == 201
+    refused = client.post("/v1/probes", json={**canned_report_json(True), "host": "node-3"})
     assert refused.status_code == 429 and "Retry-After" in refused.headers
     assert client.post("/v1/probes", json={"quick": True}).status_code == 202  # the probe limit is untouched
     assert client.post("/v1/probes", json={"quick": True}).status_code == 429
@@ -128,7 +128,7 @@ def test_two_workers_never_run_two_probes_at_once(tmp_path):
     assert statuses == {first: "running", second: "queued"}
     probe.release.set()
     wait_for(worker_b, f"/v1/probes/{second}", "finished")
-    assert [call["frameworks"] for call in probe.calls] == [["numpy"], ["jax"]]
+    assert [call["frameworks"] for call in probe.calls] == [("numpy",), ("jax",)]
 
 
 # --- body caps: every POST route, with and without Content-Length -----------------------------------------
@@ -284,7 +284,7 @@ def test_request_values_are_never_executed_rendered_or_used_as_paths(tmp_path, a
 
 def test_uploaded_report_text_is_shown_literally_never_interpreted(tmp_path, audited):
     client = create_app(settings_for(tmp_path), run_probe=FakeProbe()).test_client()
-    report = canned_report(quick=True)
+    report = canned_report_json(quick=True)
     nasty = "{{7*7}} ${7*7} {probed} {0.__class__} %(x)s ../../etc/passwd"
     report["host"] = "../../etc/passwd{{7*7}}"
     report["derived"]["jax"]["failure_message"] = nasty

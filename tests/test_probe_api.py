@@ -9,8 +9,9 @@ import json
 import pytest
 
 from framework_advisor.app import create_app
-from framework_advisor.contract import validate
-from tests.service_fixtures import HOST, FakeProbe, canned_report, settings_for, wait_for
+from tests.openapi_schemas import validate
+from framework_advisor.probes.report import ProbeParams, ProbeReport
+from tests.service_fixtures import HOST, FakeProbe, canned_report_json, settings_for, wait_for
 
 @pytest.fixture()
 def fake_probe():
@@ -28,7 +29,7 @@ def test_start_poll_and_finish(probe_client, fake_probe):
     location = response.headers["Location"]
     assert location == f"/v1/probes/{response.get_json()['id']}"
     running = wait_for(probe_client, location, "running")
-    assert running["progress"]["phase"] == "framework" and running["report"] is None
+    assert running["progress"]["phase"] == "framework" and running.get("report") is None
     fake_probe.release.set()
     finished = wait_for(probe_client, location, "finished")
     validate("ProbeJob", finished)
@@ -57,7 +58,7 @@ def test_a_different_request_queues_behind_and_the_queue_is_bounded(probe_client
     fake_probe.release.set()
     for response in queued:
         wait_for(probe_client, response.headers["Location"], "finished")
-    assert [call["frameworks"] for call in fake_probe.calls] == [None, ["numpy"], ["pytorch"], ["jax"], ["mlx"]]
+    assert [call["frameworks"] for call in fake_probe.calls] == [None, ("numpy",), ("pytorch",), ("jax",), ("mlx",)]
 
 
 def test_list_and_filter_by_host(probe_client, fake_probe):
@@ -90,7 +91,8 @@ def test_this_machine_recommendation_uses_the_latest_probe(probe_client, fake_pr
 @pytest.mark.parametrize("body,status,needle", [
     ({"quick": "yes"}, 422, "/quick"),
     ({"frameworks": ["caffe"]}, 422, "/frameworks/0"),
-    ({"frameworks": []}, 422, "/frameworks"),
+    ({"threads": 0}, 422, "/threads"),
+    ({"quick": True, "samples": 3}, 422, "/samples"),
 ])
 def test_bad_probe_requests(probe_client, body, status, needle):
     response = probe_client.post("/v1/probes", json=body)
@@ -118,7 +120,7 @@ def _store_with_orphan(tmp_path):
     from framework_advisor.storage import Store
 
     store = Store.open(tmp_path / "data" / "framework-advisor.sqlite3")
-    store.enqueue_probe("stale", HOST, {"quick": False}, max_queued=4)
+    store.enqueue_probe("stale", HOST, ProbeParams(), max_queued=4)
     store.claim_next_probe(owner_pid=_dead_pid())
     return store
 
@@ -148,7 +150,7 @@ def test_a_probe_whose_owner_still_lives_is_left_running_while_the_lock_is_held(
     from framework_advisor.storage import Store
 
     store = Store.open(tmp_path / "data" / "framework-advisor.sqlite3")
-    store.enqueue_probe("live", HOST, {"quick": False}, max_queued=4)
+    store.enqueue_probe("live", HOST, ProbeParams(), max_queued=4)
     store.claim_next_probe(owner_pid=os.getppid())  # a process that certainly exists
     settings = settings_for(tmp_path)
     with machine_probe_lock(path=settings.probe_lock_path):
@@ -159,19 +161,20 @@ def test_a_probe_whose_owner_still_lives_is_left_running_while_the_lock_is_held(
 # --- uploaded reports (fleet collection) and the bearer token -------------------------------------------
 
 def test_an_uploaded_report_is_stored_under_its_own_host_and_found_by_host(probe_client):
-    report = {**canned_report(quick=True), "host": "gpu-node-17"}
+    report = {**canned_report_json(quick=True), "host": "gpu-node-17"}
     response = probe_client.post("/v1/probes", json=report)
     assert response.status_code == 201, response.get_json()
     stored = probe_client.get(response.headers["Location"]).get_json()
     assert stored["status"] == "finished" and stored["host"] == "gpu-node-17"
-    assert stored["params"]["uploaded"] is True and stored["report"]["frameworks"] == report["frameworks"]
+    assert stored["params"]["uploaded"] is True
+    assert ProbeReport.model_validate(stored["report"]) == ProbeReport.model_validate(report)  # nothing lost
     listed = probe_client.get("/v1/probes?host=gpu-node-17").get_json()["probes"]
     assert [probe["id"] for probe in listed] == [stored["id"]]
     assert probe_client.get(f"/v1/probes?host={HOST}").get_json()["probes"] == []
 
 
 def test_an_invalid_uploaded_report_names_the_field(probe_client):
-    report = canned_report(quick=True)
+    report = canned_report_json(quick=True)
     report["hardware"]["os"] = "plan9"
     response = probe_client.post("/v1/probes", json=report)
     assert response.status_code == 422
@@ -181,7 +184,7 @@ def test_an_invalid_uploaded_report_names_the_field(probe_client):
 def test_with_a_token_configured_probes_and_uploads_need_it(tmp_path, fake_probe):
     settings = settings_for(tmp_path, api_token="s3cret")
     client = create_app(settings, run_probe=fake_probe).test_client()
-    report = canned_report(quick=True)
+    report = canned_report_json(quick=True)
     missing = client.post("/v1/probes", json=report)
     assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer")
     assert missing.content_type == "application/problem+json"
@@ -193,7 +196,7 @@ def test_with_a_token_configured_probes_and_uploads_need_it(tmp_path, fake_probe
 
 
 def test_an_upload_naming_this_host_does_not_steer_this_machines_recommendations(probe_client):
-    forged = probe_client.post("/v1/probes", json=canned_report(quick=True))  # host == this machine
+    forged = probe_client.post("/v1/probes", json=canned_report_json(quick=True))  # host == this machine
     assert forged.status_code == 201
     answer = probe_client.post("/v1/recommendations", json={"goals": ["research"], "experience": "expert"})
-    assert answer.get_json()["probe_id"] is None  # only probes this machine ran itself count
+    assert "probe_id" not in answer.get_json()  # only probes this machine ran itself count

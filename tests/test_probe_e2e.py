@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from framework_advisor.contract import validate
+from framework_advisor.probes.report import ProbeReport
+from tests.openapi_schemas import validate
 from tests.conftest import REPO_ROOT
 from tests.service_fixtures import settings_for
 
@@ -81,7 +82,7 @@ def test_cli_quick_probe_of_numpy_prints_a_valid_checked_report_and_stores_it(tm
 
     # Stored under this host in the data directory the environment named: what "this machine" uses later.
     latest = Store.open(Settings(data_dir=data_dir).database_path).latest_finished_probe(report["host"])
-    assert latest is not None and latest["report"] == report
+    assert latest is not None and latest.report == ProbeReport.model_validate(report)
 
 
 def test_http_quick_probe_of_numpy_finishes_with_a_valid_checked_report(tmp_path):
@@ -101,7 +102,7 @@ def test_http_quick_probe_of_numpy_finishes_with_a_valid_checked_report(tmp_path
         time.sleep(0.2)
     assert job["status"] == "finished", job
     validate("ProbeJob", job)
-    assert job["params"] == {"quick": True, "frameworks": ["numpy"]}
+    assert job["params"] == {"quick": True, "thorough": False, "frameworks": ["numpy"], "uploaded": False}
     assert_checked_quick_numpy_report(job["report"])
     listed = client.get("/v1/probes").get_json()["probes"]
     assert job["id"] in {entry["id"] for entry in listed}
@@ -114,13 +115,13 @@ def test_a_thorough_request_reaches_the_probe_runner_and_is_recorded(tmp_path):
 
     calls = []
 
-    def fake_probe(quick=False, frameworks=None, progress=None, thorough=False):
-        calls.append({"quick": quick, "frameworks": frameworks, "thorough": thorough})
-        return {"schema_version": 1, "host": "h", "created_at": "2026-01-01T00:00:00+00:00", "quick": quick,
-                "thorough": thorough, "hardware": {"os": "linux", "arch": "x86_64",
-                                                   "cpu": {"model": "x", "cores": 2}, "memory_gb": 4,
-                                                   "accelerators": []},
-                "frameworks": [], "failures": [], "derived": {}, "duration_s": 0.1}
+    def fake_probe(options, progress=None):
+        calls.append({"quick": options.quick, "frameworks": options.frameworks, "thorough": options.thorough})
+        return ProbeReport.model_validate({
+            "schema_version": 2, "host": "h", "created_at": "2026-01-01T00:00:00+00:00", "quick": options.quick,
+            "thorough": options.thorough, "hardware": {"os": "linux", "arch": "x86_64",
+                                                       "cpu": {"model": "x", "cores": 2}, "memory_gb": 4},
+            "frameworks": [], "duration_s": 0.1})
 
     settings = settings_for(tmp_path)
     client = create_app(settings, run_probe=fake_probe).test_client()
@@ -131,5 +132,5 @@ def test_a_thorough_request_reaches_the_probe_runner_and_is_recorded(tmp_path):
     while (job := client.get(response.headers["Location"]).get_json())["status"] != "finished":
         assert time.monotonic() < deadline, job
         time.sleep(0.05)
-    assert calls == [{"quick": False, "frameworks": ["pytorch"], "thorough": True}]
+    assert calls == [{"quick": False, "frameworks": ("pytorch",), "thorough": True}]
     assert job["params"]["thorough"] is True and job["report"]["thorough"] is True

@@ -1,9 +1,11 @@
-"""The HardwareProfile: every detector run once over a Scan, then clipped to openapi.yaml's limits."""
+"""The HardwareProfile: every detector run once over a Scan, then clipped to the model's limits."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from framework_advisor.probes.hardware import (MAX_DRIVER_CHARS, MAX_LIST_ITEMS, MAX_NAME_CHARS,
+                                               MAX_PROVENANCE_CHARS, MAX_WARNING_CHARS, HardwareProfile)
 from framework_advisor.probes.inventory.apple import detect_apple_gpu
 from framework_advisor.probes.inventory.cpu import detect_cpu
 from framework_advisor.probes.inventory.findings import Findings, clip
@@ -16,12 +18,6 @@ from framework_advisor.probes.inventory.rocm import detect_rocm
 from framework_advisor.probes.inventory.tpu import detect_tpu
 from framework_advisor.probes.system import System
 
-# Limits from openapi.yaml's HardwareProfile; the inventory never emits a profile that breaks them.
-MAX_LIST_ITEMS = 64
-MAX_WARNING_CHARS = 500
-MAX_PROVENANCE_CHARS = 300
-MAX_NAME_CHARS = 200
-MAX_DRIVER_CHARS = 100
 
 
 def detect_accelerators(scan: Scan, mac: MacFacts | None) -> list[dict[str, Any]]:
@@ -59,7 +55,7 @@ def fit_to_schema(profile: dict[str, Any]) -> dict[str, Any]:
     return profile
 
 
-def take_inventory(system: System | None = None) -> dict[str, Any]:
+def take_inventory(system: System | None = None) -> HardwareProfile:
     """This machine's HardwareProfile (or the fixture machine's, given a System over a fixture tree)."""
     system = system if system is not None else System()
     findings = Findings()
@@ -76,4 +72,4 @@ def take_inventory(system: System | None = None) -> dict[str, Any]:
     record_probe_failures(system, findings)
     profile["warnings"] = findings.warnings
     profile["provenance"] = findings.provenance
-    return fit_to_schema(profile)
+    return HardwareProfile.model_validate(fit_to_schema(profile))

@@ -17,15 +17,11 @@ import json
 import math
 from typing import Any, Annotated, Literal, Optional
 
-from ..vocabulary import AcceleratorKind, Device, FrameworkId
-
-BENCHMARK_NAMES = ("matmul_fp32", "matmul_bf16", "conv2d", "elementwise_bandwidth", "dispatch_latency",
-                   "mlp_step_eager", "mlp_step_compiled", "h2d_copy")
+from ..vocabulary import BENCHMARK_NAMES, AcceleratorKind, BenchmarkName, Device, FrameworkId
 # Why a framework does not use an accelerator the machine has: what the worker saw, never the fix (the
 # catalog, rules/base/frameworks.yaml, holds the commands that fix each one).
 UNUSED_REASONS = ("cpu-only-build", "driver-mismatch", "busy", "unsupported", "not-visible", "hidden")
 
-BenchmarkName = Literal[BENCHMARK_NAMES]  # type: ignore[valid-type]
 UnusedReason = Literal[UNUSED_REASONS]  # type: ignore[valid-type]
 # Pydantic rejects unknown keys in every record (a typo is an error, not silently stored data).
 _STRICT = {"extra": "forbid"}

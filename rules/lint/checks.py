@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
 from framework_advisor.probes.worker.records import UNUSED_REASONS
 from framework_advisor.rules.engine import holds, recommend
@@ -373,10 +374,11 @@ class Linter:
         for position, scenario in enumerate(scenarios):
             where = str(locate(data, ("scenarios", position)) or f"{display}:1:1")
             try:
-                hardware, goals, experience = scenario["hardware"], list(scenario["goals"]), scenario["experience"]
-                ranking = recommend(rulebase, goals, experience, hardware)["ranking"]
-                fired |= {reason["rule"] for item in ranking for reason in item["reasons"]}
-                firsts.add(ranking[0]["framework"])
+                hardware = HardwareProfile.model_validate(scenario["hardware"])
+                goals, experience = list(scenario["goals"]), scenario["experience"]
+                ranking = recommend(rulebase, goals, experience, hardware).ranking
+                fired |= {reason.rule for item in ranking for reason in item.reasons}
+                firsts.add(ranking[0].framework)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 self.add("error", "golden", where, f"scenario {position} cannot be evaluated: {exc!r}")
         for rule in rulebase.rules:

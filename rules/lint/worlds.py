@@ -9,7 +9,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from framework_advisor.probes.hardware import Accelerator, Cpu, HardwareProfile
+from framework_advisor.probes.report import DerivedFacts
 from framework_advisor.probes.vocabulary import ACCELERATOR_KINDS, ARCHITECTURES, FRAMEWORK_IDS, OPERATING_SYSTEMS
+from framework_advisor.probes.worker.records import UnusedAccelerator
 from framework_advisor.rules.engine import derive_facts, holds, measured_facts
 from framework_advisor.rules.rulebase import RuleBase, iter_leaves
 from framework_advisor.rules.schema import FactSpec
@@ -62,14 +65,15 @@ class WorldModel:
         full_keys: set[str] = set()
         for os_name, arch, kinds in self.machines:
             minimal_keys |= set(derive_facts(rulebase, self._hardware(os_name, arch, kinds), [], "beginner"))
-            full = {**self._hardware(os_name, arch, kinds), "memory_gb": 1, "cpu": {"model": "x", "cores": 1}}
+            full = self._hardware(os_name, arch, kinds, cpu=True)
             full_keys |= set(derive_facts(rulebase, full, [], "beginner"))
         self.user_facts = {"goals", "experience"}
         self.hardware_facts = minimal_keys - self.user_facts
         self.optional_facts = full_keys - minimal_keys
-        sample = {framework_id: {"slowdown": 2.0, "fastest": framework_id, "reached_accelerator": False,
-                                 "accelerator_issue": {"detail": "d", "fix": "f"}, "failed": True,
-                                 "failure_kind": "k", "failure_message": "m"} for framework_id in FRAMEWORK_IDS}
+        issue = UnusedAccelerator(kind="cuda", reason="cpu-only-build", detail="d")
+        sample = {framework_id: DerivedFacts(slowdown=2.0, fastest=framework_id, reached_accelerator=False,
+                                             accelerator_issue=issue, failed=True, failure_kind="error",
+                                             failure_message="m") for framework_id in FRAMEWORK_IDS}
         self.benchmark_facts = set(measured_facts(sample)) | {"probed"}
         self.produced = self.hardware_facts | self.optional_facts | self.user_facts | self.benchmark_facts
         self._cache: dict[tuple, list[dict[str, Any]]] = {}
@@ -83,12 +87,14 @@ class WorldModel:
 
     @staticmethod
     def _hardware(os_name: str, arch: str, kinds: Sequence[str], count: float | None = None,
-                  memory: float = 0) -> dict[str, Any]:
-        accelerators = [{"kind": kind, "name": kind, "count": 1, "memory_gb": 0} for kind in kinds]
-        if accelerators:
-            accelerators[0]["count"] = (count if count is not None else len(kinds)) - (len(kinds) - 1)
-            accelerators[0]["memory_gb"] = memory
-        return {"os": os_name, "arch": arch, "accelerators": accelerators}
+                  memory: float = 0, cpu: bool = False) -> HardwareProfile:
+        # Constructed, not validated: a world at a rule's threshold may have a count no real machine has.
+        first_count = (count if count is not None else len(kinds)) - (len(kinds) - 1)
+        accelerators = tuple(Accelerator.model_construct(kind=kind, name=kind, count=first_count if i == 0 else 1,
+                                                         memory_gb=memory if i == 0 else 0)
+                             for i, kind in enumerate(kinds))
+        extra = {"memory_gb": 1, "cpu": Cpu.model_construct(model="x", cores=1)} if cpu else {}
+        return HardwareProfile.model_construct(os=os_name, arch=arch, accelerators=accelerators, **extra)
 
     def spec(self, fact: str) -> FactSpec | None:
         return self.rulebase.fact_spec(fact)

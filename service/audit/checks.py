@@ -14,15 +14,18 @@ from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel
 
 from framework_advisor.audit.policy import (AcceleratorRequirement, BenchmarkRequirement, FrameworkRequirement,
-                                  Requirement)
+                                            Requirement)
+from framework_advisor.probes.report import FailedFramework, FrameworkRun, ProbeReport
+from framework_advisor.probes.vocabulary import device_label
+from framework_advisor.rules.remedies import fix_for
+from framework_advisor.rules.rulebase import RuleBase
 
 Status = Literal["passed", "failed", "skipped"]
 
-ACCELERATOR_NAMES = {"cuda": "NVIDIA", "rocm": "AMD ROCm", "tpu": "Google TPU", "apple-gpu": "Apple GPU",
-                     "intel-xpu": "Intel XPU"}
-
 
 class RequirementResult(BaseModel):
+    """One requirement's verdict (part of the audit's `--json` output)."""
+
     id: str
     kind: Literal["accelerator", "framework", "benchmark", "no_failures"]
     status: Status
@@ -37,26 +40,22 @@ def _result(requirement: Requirement, status: Status, message: str, observed: An
                              requirement=requirement.model_dump(exclude_none=True, exclude={"id"}))
 
 
-def _device_word(kind: str) -> str:
-    return ACCELERATOR_NAMES.get(kind, kind)
-
-
-def _check_accelerator(req: Requirement, need: AcceleratorRequirement, report: dict[str, Any]) -> RequirementResult:
-    hardware = report.get("hardware", {})
-    groups = [a for a in hardware.get("accelerators", []) if a.get("kind") == need.kind]
-    total = sum(a.get("count", 1) for a in groups)
-    found = ", ".join(f"{a.get('count', 1)}x {a['name']}" for a in groups)
+def _check_accelerator(req: Requirement, need: AcceleratorRequirement, report: ProbeReport) -> RequirementResult:
+    hardware = report.hardware
+    groups = [a for a in hardware.accelerators if a.kind == need.kind]
+    total = sum(a.count for a in groups)
+    found = ", ".join(f"{a.count}x {a.name}" for a in groups)
     if total == 0:
-        others = ", ".join(f"{a.get('count', 1)}x {a['name']}" for a in hardware.get("accelerators", []))
-        warnings = "; ".join(hardware.get("warnings", []))
-        detail = f"no {_device_word(need.kind)} device was found" + (f" (found: {others})" if others else "")
+        others = ", ".join(f"{a.count}x {a.name}" for a in hardware.accelerators)
+        warnings = "; ".join(hardware.warnings)
+        detail = f"no {device_label(need.kind)} device was found" + (f" (found: {others})" if others else "")
         return _result(req, "failed", detail + (f"; inventory notes: {warnings}" if warnings else ""), 0)
     if need.min_memory_gb is None:
         ok = total >= need.min_count
         return _result(req, "passed" if ok else "failed",
                        f"found {found}" + ("" if ok else f": fewer than the {need.min_count} required"), total)
-    unknown = [a for a in groups if a.get("memory_gb") is None]
-    big_enough = sum(a.get("count", 1) for a in groups if (a.get("memory_gb") or 0) >= need.min_memory_gb)
+    unknown = [a for a in groups if a.memory_gb is None]
+    big_enough = sum(a.count for a in groups if (a.memory_gb or 0) >= need.min_memory_gb)
     if big_enough >= need.min_count:
         return _result(req, "passed", f"found {found}, {big_enough} with >= {need.min_memory_gb:g} GB", big_enough)
     if unknown:
@@ -66,107 +65,108 @@ def _check_accelerator(req: Requirement, need: AcceleratorRequirement, report: d
 
 
 def _framework_that_ran(req: Requirement, name: str,
-                        report: dict[str, Any]) -> tuple[dict[str, Any] | None, RequirementResult | None]:
+                        report: ProbeReport) -> tuple[FrameworkRun | None, RequirementResult | None]:
     """The framework's result in the report, or the verdict when it has none (not installed, not
     probed) or it failed in the probe."""
-    entry = next((f for f in report.get("frameworks", []) if f.get("framework") == name), None)
+    entry = report.result(name)
     if entry is None:
-        skipped = next((s for s in report.get("skipped", []) if s.get("framework") == name), None)
-        why = (skipped or {}).get("reason", "not probed")
+        skipped = next((s for s in report.skipped if s.framework == name), None)
+        why = skipped.reason if skipped is not None else "not probed"
         if why == "not probed":
             return None, _result(req, "skipped", f"{name} was not part of this probe")
         return None, _result(req, "failed", f"{name} is {why}" if why == "not installed" else f"{name}: {why}")
-    if "failure" in entry:
-        failure = entry["failure"]
-        return None, _result(req, "failed", f"{name} failed in the probe ({failure['kind']}): {failure['message']}")
+    if isinstance(entry, FailedFramework):
+        failure = entry.failure
+        return None, _result(req, "failed", f"{name} failed in the probe ({failure.kind}): {failure.message}")
     return entry, None
 
 
-def _sees(entry: dict[str, Any], device: str) -> tuple[bool, str]:
-    usable = {d["device"] for d in entry.get("devices", []) if d.get("usable", True)}
-    if device in usable:
-        return True, ""
-    why = next((u for u in entry.get("unused_accelerators", []) if u.get("kind") == device), None)
-    sees = ", ".join(sorted(usable)) or "no device"
-    if why is None:
-        return False, f"{entry['framework']} does not see a {_device_word(device)} device (it sees: {sees})"
-    fix = f"; fix: {why['fix']}" if why.get("fix") else ""
-    detail = f" ({why['detail']})" if why.get("detail") else ""
-    return False, f"{entry['framework']} does not use the {_device_word(device)} device: {why['reason']}{detail}{fix}"
+class Checker:
+    """Checks requirements against one report; fixes for unused accelerators come from the catalog."""
 
+    def __init__(self, rulebase: RuleBase, report: ProbeReport):
+        self.rulebase = rulebase
+        self.report = report
 
-def _check_framework(req: Requirement, need: FrameworkRequirement, report: dict[str, Any]) -> RequirementResult:
-    entry, verdict = _framework_that_ran(req, need.name, report)
-    if entry is None:
-        return verdict
-    version = entry.get("version")
-    if need.version:
-        try:
-            matches = SpecifierSet(need.version).contains(Version(version or ""), prereleases=True)
-        except InvalidVersion:
-            return _result(req, "skipped", f"{need.name} reports version {version!r}, which cannot be compared")
-        if not matches:
-            return _result(req, "failed", f"{need.name} {version} is not {need.version}", version)
-    if need.device:
-        ok, reason = _sees(entry, need.device)
-        if not ok:
-            return _result(req, "failed", reason, version)
-    where = f" and sees {need.device}" if need.device else ""
-    return _result(req, "passed", f"{need.name} {version} ran{where}", version)
+    def check(self, requirement: Requirement) -> RequirementResult:
+        if requirement.accelerator:
+            return _check_accelerator(requirement, requirement.accelerator, self.report)
+        if requirement.framework:
+            return self._check_framework(requirement, requirement.framework)
+        if requirement.benchmark:
+            return self._check_benchmark(requirement, requirement.benchmark)
+        return self._check_no_failures(requirement)
 
+    def _sees(self, entry: FrameworkRun, device: str) -> tuple[bool, str]:
+        usable = {d.device for d in entry.devices if d.usable}
+        if device in usable:
+            return True, ""
+        why = next((u for u in entry.unused_accelerators if u.kind == device), None)
+        sees = ", ".join(sorted(usable)) or "no device"
+        if why is None:
+            return False, f"{entry.framework} does not see a {device_label(device)} device (it sees: {sees})"
+        fix = fix_for(self.rulebase, entry.framework, why, self.report.hardware)
+        detail = f" ({why.detail})" if why.detail else ""
+        return False, (f"{entry.framework} does not use the {device_label(device)} device: {why.reason}{detail}"
+                       + (f"; fix: {fix}" if fix else ""))
 
-def _check_benchmark(req: Requirement, need: BenchmarkRequirement, report: dict[str, Any]) -> RequirementResult:
-    entry, verdict = _framework_that_ran(req, need.framework, report)
-    if entry is None:
-        return verdict
-    figure = next((b for b in entry.get("benchmarks", [])
-                   if b.get("name") == need.name and b.get("device") == need.device), None)
-    if figure is None:
-        ok, reason = _sees(entry, need.device)
-        if not ok:
-            return _result(req, "failed", reason)
-        skipped = next((s for s in entry.get("skipped", [])
-                        if s.get("benchmark") == need.name and s.get("device") == need.device), None)
-        error = next((e for e in entry.get("errors", [])
-                      if e.get("benchmark") == need.name and e.get("device", need.device) == need.device), None)
-        if error is not None:
-            return _result(req, "failed", f"{need.name} on {need.device} failed: {error['message']}")
-        reason = skipped["reason"] if skipped else "it was not measured in this probe"
-        return _result(req, "skipped", f"no {need.name} figure for {need.framework} on {need.device}: {reason}")
-    unit = figure.get("unit", "")
-    if need.min_percent_of_peak is not None:
-        percent = figure.get("percent_of_peak")
-        if percent is None:
-            return _result(req, "skipped", f"{figure['value']:g} {unit}, but no peak is known for this "
-                                           f"{need.device} device", figure["value"])
-        ok = percent >= need.min_percent_of_peak
-        return _result(req, "passed" if ok else "failed",
-                       f"{figure['value']:g} {unit} = {percent:g}% of peak (need >= {need.min_percent_of_peak:g}%)",
-                       percent)
-    if need.min is not None:
-        ok, bound = figure["value"] >= need.min, f">= {need.min:g}"
-    else:
-        ok, bound = figure["value"] <= need.max, f"<= {need.max:g}"
-    return _result(req, "passed" if ok else "failed", f"{figure['value']:g} {unit} (need {bound} {unit})",
-                   figure["value"])
+    def _check_framework(self, req: Requirement, need: FrameworkRequirement) -> RequirementResult:
+        entry, verdict = _framework_that_ran(req, need.name, self.report)
+        if entry is None:
+            return verdict
+        version = entry.version
+        if need.version:
+            try:
+                matches = SpecifierSet(need.version).contains(Version(version or ""), prereleases=True)
+            except InvalidVersion:
+                return _result(req, "skipped", f"{need.name} reports version {version!r}, which cannot be compared")
+            if not matches:
+                return _result(req, "failed", f"{need.name} {version} is not {need.version}", version)
+        if need.device:
+            ok, reason = self._sees(entry, need.device)
+            if not ok:
+                return _result(req, "failed", reason, version)
+        where = f" and sees {need.device}" if need.device else ""
+        return _result(req, "passed", f"{need.name} {version} ran{where}", version)
 
+    def _check_benchmark(self, req: Requirement, need: BenchmarkRequirement) -> RequirementResult:
+        entry, verdict = _framework_that_ran(req, need.framework, self.report)
+        if entry is None:
+            return verdict
+        figure = next((b for b in entry.benchmarks if b.name == need.name and b.device == need.device), None)
+        if figure is None:
+            ok, reason = self._sees(entry, need.device)
+            if not ok:
+                return _result(req, "failed", reason)
+            skipped = next((s for s in entry.skipped if s.benchmark == need.name and s.device == need.device), None)
+            error = next((e for e in entry.errors if e.benchmark == need.name and e.device == need.device), None)
+            if error is not None:
+                return _result(req, "failed", f"{need.name} on {need.device} failed: {error.message}")
+            reason = skipped.reason if skipped else "it was not measured in this probe"
+            return _result(req, "skipped", f"no {need.name} figure for {need.framework} on {need.device}: {reason}")
+        unit = figure.unit
+        if need.min_percent_of_peak is not None:
+            percent = figure.percent_of_peak
+            if percent is None:
+                why = ("its peak is understated (the figure exceeded it)" if figure.peak and figure.peak.understated
+                       else f"no peak is known for this {need.device} device")
+                return _result(req, "skipped", f"{figure.value:g} {unit}, but {why}", figure.value)
+            ok = percent >= need.min_percent_of_peak
+            return _result(req, "passed" if ok else "failed",
+                           f"{figure.value:g} {unit} = {percent:g}% of peak (need >= {need.min_percent_of_peak:g}%)",
+                           percent)
+        if need.min is not None:
+            ok, bound = figure.value >= need.min, f">= {need.min:g}"
+        else:
+            ok, bound = figure.value <= need.max, f"<= {need.max:g}"
+        return _result(req, "passed" if ok else "failed", f"{figure.value:g} {unit} (need {bound} {unit})",
+                       figure.value)
 
-def _check_no_failures(req: Requirement, report: dict[str, Any]) -> RequirementResult:
-    problems = [f"{f['framework']}: {f['kind']}: {f['message']}" for f in report.get("failures", [])]
-    for entry in report.get("frameworks", []):
-        problems += [f"{entry['framework']}: {error.get('benchmark', '?')}: {error['message']}"
-                     for error in entry.get("errors", [])]
-    if not problems:
-        return _result(req, "passed", "nothing in the probe failed", 0)
-    shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
-    return _result(req, "failed", f"{len(problems)} failure(s): {shown}", len(problems))
-
-
-def check(requirement: Requirement, report: dict[str, Any]) -> RequirementResult:
-    if requirement.accelerator:
-        return _check_accelerator(requirement, requirement.accelerator, report)
-    if requirement.framework:
-        return _check_framework(requirement, requirement.framework, report)
-    if requirement.benchmark:
-        return _check_benchmark(requirement, requirement.benchmark, report)
-    return _check_no_failures(requirement, report)
+    def _check_no_failures(self, req: Requirement) -> RequirementResult:
+        problems = [f"{f.framework}: {f.kind}: {f.message}" for f in self.report.failures]
+        for entry in self.report.runs():
+            problems += [f"{entry.framework}: {error.benchmark}: {error.message}" for error in entry.errors]
+        if not problems:
+            return _result(req, "passed", "nothing in the probe failed", 0)
+        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+        return _result(req, "failed", f"{len(problems)} failure(s): {shown}", len(problems))

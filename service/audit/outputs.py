@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from framework_advisor.audit.checks import RequirementResult
+from framework_advisor.probes.report import ProbeReport
 
 AUDIT_SCHEMA_VERSION = 1
 MAX_ANNOTATIONS_PER_KIND = 10  # GitHub shows at most 10 of each kind per step
@@ -30,7 +31,7 @@ class AuditResult(BaseModel):
     counts: dict[str, int]
     requirements: list[RequirementResult]
     duration_s: float
-    report: dict[str, Any] | None  # the ProbeReport that was checked
+    report: ProbeReport | None  # the ProbeReport that was checked
     error: str | None = None
 
 

@@ -14,19 +14,11 @@ from typing import Annotated, Any, Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from framework_advisor.rules.safe_yaml import RuleFileError, load_rule_yaml, validate_located
-from framework_advisor.rules.schema import ACCELERATOR_KINDS, DEVICES, FRAMEWORK_IDS
 from framework_advisor.audit import REQUIRE_GRAMMAR
-from framework_advisor.contract import openapi_document
+from framework_advisor.probes.vocabulary import AcceleratorKind, BenchmarkName, Device, FrameworkId
+from framework_advisor.rules.safe_yaml import RuleFileError, load_rule_yaml, validate_located
 
 POLICY_VERSION = 1
-BENCHMARK_NAMES: tuple[str, ...] = tuple(
-    openapi_document()["components"]["schemas"]["Benchmark"]["properties"]["name"]["enum"])
-
-AcceleratorKind = Literal[ACCELERATOR_KINDS]  # type: ignore[valid-type]
-Device = Literal[DEVICES]  # type: ignore[valid-type]
-FrameworkId = Literal[FRAMEWORK_IDS]  # type: ignore[valid-type]
-BenchmarkName = Literal[BENCHMARK_NAMES]  # type: ignore[valid-type]
 
 
 class PolicyError(Exception):

@@ -14,17 +14,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from framework_advisor.audit.checks import check
+from framework_advisor.audit.checks import Checker
 from framework_advisor.audit.outputs import AuditResult, annotations, counts, junit_xml, markdown_summary, print_table
 from framework_advisor.audit.policy import PolicyError, Requirement
 from framework_advisor.config import TOKEN_ENV
 from framework_advisor.contract import ContractViolation, validate
+from framework_advisor.probes.report import ProbeOptions, ProbeReport, upgrade_report
+from framework_advisor.rules.rulebase import load_rulebase
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_UNRUNNABLE = 0, 1, 2, 3
 
-ProbeFunction = Callable[..., dict[str, Any]]
+ProbeFunction = Callable[[ProbeOptions], ProbeReport]
 
 
 class AuditUnrunnable(Exception):
@@ -51,7 +53,7 @@ def frameworks_to_probe(requirements: list[Requirement]) -> list[str] | None:
     return sorted(set().union(*(requirement.frameworks() for requirement in requirements)))
 
 
-def read_report(path: Path) -> dict[str, Any]:
+def read_report(path: Path) -> ProbeReport:
     """A ProbeReport from `probe --json`, or a stored probe as GET /v1/probes/{id} returns it."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -64,30 +66,30 @@ def read_report(path: Path) -> dict[str, Any]:
             raise PolicyError(f"{path}: that probe has no report (status {document['status']!r})")
         document = document["report"]
     try:
-        validate("ProbeReport", document)
+        return validate(ProbeReport, upgrade_report(document))
     except ContractViolation as violation:
         raise PolicyError(f"{path}: not a valid probe report: {violation}") from None
-    return document
 
 
-def _obtain_report(options: AuditOptions, probe: ProbeFunction) -> dict[str, Any]:
+def _obtain_report(options: AuditOptions, probe: ProbeFunction) -> ProbeReport:
     if options.report_file is not None:
         return read_report(options.report_file)
     wanted = options.frameworks if options.frameworks is not None else frameworks_to_probe(options.requirements)
     try:
-        report = probe(frameworks=wanted, quick=options.quick)
+        report = probe(ProbeOptions(frameworks=wanted, quick=options.quick))
     except Exception as exc:  # noqa: BLE001 - any crash of the probe means: could not run
         raise AuditUnrunnable(f"the probe crashed: {type(exc).__name__}: {exc}") from None
-    if wanted != [] and not report.get("frameworks"):
-        names = ", ".join(s["framework"] for s in report.get("skipped", [])) or "none"
+    if wanted != [] and not report.frameworks:
+        names = ", ".join(s.framework for s in report.skipped) or "none"
         raise AuditUnrunnable(f"no framework could be probed: none of {names} is installed in this Python "
                               f"({sys.executable})")
     return report
 
 
-def evaluate(options: AuditOptions, report: dict[str, Any] | None, started: float,
+def evaluate(options: AuditOptions, report: ProbeReport | None, started: float,
              error: str | None = None) -> AuditResult:
-    results = [check(requirement, report) for requirement in options.requirements] if report else []
+    checker = Checker(load_rulebase(), report) if report is not None else None
+    results = [checker.check(requirement) for requirement in options.requirements] if checker else []
     tally = counts(results)
     if error is not None:
         status, code = "error", EXIT_UNRUNNABLE
@@ -96,7 +98,7 @@ def evaluate(options: AuditOptions, report: dict[str, Any] | None, started: floa
     else:
         status, code = "passed", EXIT_PASSED
     return AuditResult(status=status, exit_code=code, strict=options.strict,
-                       host=(report or {}).get("host") or socket.gethostname(), counts=tally,
+                       host=report.host if report is not None else socket.gethostname(), counts=tally,
                        requirements=results, duration_s=round(time.monotonic() - started, 3), report=report,
                        error=error)
 
@@ -139,13 +141,15 @@ def upload_url(url: str) -> str:
     return url if url.endswith("/v1/probes") else f"{url}/v1/probes"
 
 
-def post_report(report: dict[str, Any], url: str, environ: dict[str, str], stderr: TextIO) -> bool:
+def post_report(report: ProbeReport, url: str, environ: dict[str, str], stderr: TextIO) -> bool:
     """Upload the report; a failure is reported (and annotated) but does not change the verdict."""
     import requests
 
     headers = {"Authorization": f"Bearer {environ[TOKEN_ENV]}"} if environ.get(TOKEN_ENV) else {}
     try:
-        response = requests.post(url, json=report, headers=headers, timeout=(10, 60))
+        headers["Content-Type"] = "application/json"
+        response = requests.post(url, data=report.model_dump_json(exclude_none=True).encode(), headers=headers,
+                                 timeout=(10, 60))
     except requests.RequestException as exc:
         problem = f"cannot reach {url}: {type(exc).__name__}"
     else:

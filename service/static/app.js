@@ -3,19 +3,15 @@
 // Framework Advisor web form. Plain ES2020, no libraries.
 // Server text is only ever inserted with textContent (never innerHTML).
 
-const KIND_LABELS = {
-  cuda: 'NVIDIA CUDA', rocm: 'AMD ROCm', tpu: 'Google TPU',
-  'apple-gpu': 'Apple GPU', 'intel-xpu': 'Intel XPU', cpu: 'CPU',
-};
-const OS_LABELS = { linux: 'Linux', darwin: 'macOS', windows: 'Windows' };
-const FRAMEWORK_NAMES = { pytorch: 'PyTorch', jax: 'JAX', mlx: 'MLX', tensorflow: 'TensorFlow', numpy: 'NumPy' };
-const FRAMEWORK_COLORS = { pytorch: '#c8402a', jax: '#2457d6', mlx: '#6b4fbb', tensorflow: '#b86e00', numpy: '#1d7a46' };
-const BENCHMARK_LABELS = {
-  matmul_fp32: 'Matrix multiply (fp32)', matmul_bf16: 'Matrix multiply (bf16)', conv2d: '2-D convolution',
-  elementwise_bandwidth: 'Element-wise bandwidth', dispatch_latency: 'Dispatch latency',
-  mlp_step_eager: 'MLP training step (eager)', mlp_step_compiled: 'MLP training step (compiled)',
-  h2d_copy: 'Host-to-device copy',
-};
+// Ids and display names come from the service (GET /v1/vocabulary): one vocabulary for the API, the
+// CLI and this page. Filled by loadVocabulary() before the form is built.
+const KIND_LABELS = {};
+const OS_LABELS = {};
+const FRAMEWORK_NAMES = {};
+const BENCHMARK_LABELS = {};
+// One colour per framework, in the vocabulary's order.
+const PALETTE = ['#c8402a', '#2457d6', '#6b4fbb', '#b86e00', '#1d7a46', '#5b6475'];
+const FRAMEWORK_COLORS = {};
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -64,6 +60,37 @@ function renderHardwareSummary(container, hw) {
   for (const line of summariseHardware(hw)) list.append(el('li', { text: line }));
   container.replaceChildren(el('p', { class: 'hw-title', text: 'This machine' }), list);
   for (const warning of hw.warnings || []) container.append(el('p', { class: 'hw-warning', text: `Note: ${warning}` }));
+}
+
+function fillLabels(target, terms) {
+  for (const term of terms) target[term.id] = term.label;
+}
+
+/** Build the goal, experience, OS, architecture and accelerator choices from the vocabulary. */
+function buildChoices(vocabulary) {
+  $('#goal-choices').replaceChildren(...vocabulary.goals.map((goal) => el('label', {},
+    el('input', { type: 'checkbox', name: 'goals', value: goal.id }), ` ${goal.label}`)));
+  $('#experience-choices').replaceChildren(...vocabulary.experience.map((level, index) => el('label', {},
+    el('input', { type: 'radio', name: 'experience', value: level.id, required: index === 0 }), ` ${level.label}`)));
+  $('#hw-os').replaceChildren(...vocabulary.os.map((os) => el('option', { value: os.id, text: os.label })));
+  $('#hw-arch').replaceChildren(...vocabulary.arch.map((arch) => el('option', { value: arch.id, text: arch.label })));
+  const accelerators = vocabulary.devices.filter((device) => device.id !== 'cpu');
+  $('#acc-kind').replaceChildren(el('option', { value: 'none', text: 'None (CPU only)' }),
+    ...accelerators.map((kind) => el('option', { value: kind.id, text: kind.label })));
+}
+
+async function loadVocabulary() {
+  const response = await fetch('/v1/vocabulary', { headers: { Accept: 'application/json' } });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const vocabulary = await response.json();
+  fillLabels(KIND_LABELS, vocabulary.devices);
+  fillLabels(OS_LABELS, vocabulary.os);
+  fillLabels(FRAMEWORK_NAMES, vocabulary.frameworks);
+  fillLabels(BENCHMARK_LABELS, vocabulary.benchmarks);
+  vocabulary.frameworks.forEach((framework, index) => {
+    FRAMEWORK_COLORS[framework.id] = PALETTE[index % PALETTE.length];
+  });
+  buildChoices(vocabulary);
 }
 
 async function loadMachineSummary() {
@@ -637,8 +664,15 @@ async function onSubmit(event) {
   }
 }
 
-function init() {
+async function init() {
   const form = $('#advisor-form');
+  try {
+    await loadVocabulary();
+  } catch (err) {
+    showError('Could not load the form', `The service did not answer GET /v1/vocabulary (${err.message}). Reload the page to try again.`);
+    return;
+  }
+  form.dataset.ready = 'true';
   form.addEventListener('submit', onSubmit);
   form.addEventListener('change', (event) => {
     const name = event.target.name;

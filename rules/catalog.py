@@ -1,0 +1,61 @@
+"""What the catalog (rules/base/frameworks.yaml) says about one framework on one machine: the device it would
+use, the install command there, the knock-out when it has no build there, and its starter program."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from framework_advisor.probes.hardware import HardwareProfile
+from framework_advisor.probes.vocabulary import OS_LABELS
+from framework_advisor.rules.recommendation import Reason, Starter
+from framework_advisor.rules.rulebase import STARTER_DEVICE_ASSIGNMENT, RuleBase
+from framework_advisor.rules.schema import GOAL_FAMILIES, FrameworkEntry, Platform
+
+
+def platform_for(entry: FrameworkEntry, os_name: str, arch: str) -> Platform | None:
+    return next((p for p in entry.platforms if os_name in p.os and arch in p.arch), None)
+
+
+def best_device(entry: FrameworkEntry, hardware: HardwareProfile) -> str | None:
+    """The device the framework would use on this hardware; None when it has no build there."""
+    platform = platform_for(entry, hardware.os, hardware.arch)
+    if platform is None:
+        return None
+    present = hardware.accelerator_kinds()
+    return next((d for d in platform.devices if d == "cpu" or d in present), platform.devices[-1])
+
+
+def install_command(entry: FrameworkEntry, hardware: HardwareProfile, device: str | None) -> str:
+    if device is None:
+        return f"# {entry.name} has no build for {OS_LABELS[hardware.os]} {hardware.arch}"
+    for wanted in (device, "cpu"):
+        for row in entry.install:
+            if row.device == wanted and hardware.os in row.os and hardware.arch in row.arch:
+                return row.command
+    return f"# no install command recorded for {entry.name} on {OS_LABELS[hardware.os]} {hardware.arch}"
+
+
+def platform_knockout(framework_id: str, entry: FrameworkEntry, hardware: HardwareProfile) -> Reason:
+    where = ", ".join(f"{'/'.join(OS_LABELS[o] for o in p.os)} {'/'.join(p.arch)}" for p in entry.platforms)
+    return Reason(
+        rule=f"platform-{framework_id}",
+        message=f"{entry.name} has no build for {OS_LABELS[hardware.os]} {hardware.arch}; it runs on {where}.",
+        points=0.0, certainty=1.0, group=None, counted=True, knockout=True,
+        matched={"os": hardware.os, "arch": hardware.arch}, refs=tuple(entry.refs))
+
+
+def render_starter(rulebase: RuleBase, framework_id: str, device: str, goal: str | None = None) -> Starter:
+    """The framework's starter for ``goal``'s family (GOAL_FAMILIES; "basics" without a goal), with
+    its DEVICE line set to the framework's own name for ``device``."""
+    spec = rulebase.frameworks[framework_id].starter
+    device_name = spec.device_names.get(device, spec.device_names["cpu"])
+    family = GOAL_FAMILIES[goal] if goal is not None else "basics"
+    code = STARTER_DEVICE_ASSIGNMENT.sub(f'DEVICE = "{device_name}"', rulebase.starters[framework_id, family], count=1)
+    return Starter(filename=spec.filename, code=code, run=f"python {spec.filename}", device=device, goal=goal)
+
+
+def starter_goal(goals: Sequence[str]) -> str | None:
+    """The goal whose starter a recommendation hands out: the first goal (in the request's order) whose
+    family is not "basics", since it asks for a specific program (deploy, scale, ...); else the first
+    goal, whose family is basics; None without goals."""
+    return next((goal for goal in goals if GOAL_FAMILIES[goal] != "basics"), goals[0] if goals else None)

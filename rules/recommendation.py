@@ -1,0 +1,111 @@
+"""The question and the answer: RecommendationRequest and Recommendation, with what an answer holds.
+
+One model for the API, the CLI's ``--json``, the form and the audit; openapi.yaml's schemas are generated
+from them. The engine (``rules.engine``) builds a Recommendation; JSON is made from it only at the edges.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import Field, field_validator
+
+from framework_advisor.probes.hardware import HardwareProfile, Strict
+from framework_advisor.probes.vocabulary import Device, Experience, FrameworkId, Goal
+
+ProbeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class RecommendationRequest(Strict):
+    """Goals and experience, and which hardware: described, a stored probe's, or (neither) this machine."""
+
+    goals: Annotated[tuple[Goal, ...], Field(min_length=1, max_length=8, json_schema_extra={"uniqueItems": True})]
+    experience: Experience
+    hardware: Optional[HardwareProfile] = None
+    probe_id: Optional[ProbeId] = Field(None, description="Use that stored probe's hardware and measurements.")
+
+    @field_validator("goals")
+    @classmethod
+    def _unique(cls, goals: tuple[str, ...]) -> tuple[str, ...]:
+        # Items are already valid goals (hashable strings): a set makes this linear.
+        if len(set(goals)) != len(goals):
+            raise ValueError("each goal may be given once")
+        return goals
+
+
+class Reason(Strict):
+    rule: str = Field(description="Id of the rule that fired.")
+    message: str
+    points: float = Field(description=(
+        "Signed points x certainty. Part of the score when `counted`; rules of one group count once, the strongest."))
+    certainty: Annotated[float, Field(ge=0, le=1)] = 1.0
+    group: Optional[str] = None
+    counted: bool = Field(True, description="False when a stronger rule of the same group counted instead.")
+    knockout: bool = Field(False, description="The rule marks the framework unsupported on this hardware.")
+    matched: dict[str, Any] = Field(default_factory=dict,
+                                    description="The facts the rule's conditions matched, with their values.")
+    refs: tuple[str, ...] = ()
+
+
+class Starter(Strict):
+    filename: str
+    code: str
+    run: str
+    device: Optional[Device] = None
+    goal: Optional[Goal] = Field(None, description="The goal it was chosen for; absent: the basics starter.")
+
+
+class RankedFramework(Strict):
+    framework: FrameworkId
+    name: str
+    rank: Annotated[int, Field(ge=1, le=5)]
+    score: float
+    supported: bool
+    device: Device = "cpu"
+    reasons: tuple[Reason, ...] = ()
+    install: str
+    installed_version: Optional[str] = None
+    starter: Starter
+
+
+class Confidence(Strict):
+    label: Literal["high", "medium", "low", "not-enough-evidence"]
+    gap: float = Field(description="Score of the first place minus the second.")
+    message: str
+
+
+class Change(Strict):
+    """One change to the question that would put another framework first."""
+
+    kind: Literal["user", "hardware"]
+    change: str
+    first: FrameworkId
+    message: str
+
+
+class UnknownFact(Strict):
+    fact: str
+    message: str
+
+
+class RulebaseVersion(Strict):
+    version: str
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Recommendation(Strict):
+    """All five frameworks ranked, rank 1 first, with the reasons, install command and starter of each."""
+
+    ranking: Annotated[tuple[RankedFramework, ...], Field(min_length=5, max_length=5)]
+    hardware: HardwareProfile
+    rulebase: RulebaseVersion
+    goals: tuple[Goal, ...] = ()
+    experience: Optional[Experience] = None
+    confidence: Optional[Confidence] = None
+    what_would_change: tuple[Change, ...] = Field((), description=(
+        "Single changes that would put another framework first; the user's choices first, then hardware."))
+    unknown: tuple[UnknownFact, ...] = Field((), description=(
+        "Facts the rule base would use that this answer did not have, and how to supply them."))
+    hardware_source: Optional[Literal["request", "this-machine", "probe"]] = None
+    probe_id: Optional[str] = Field(None, description=(
+        "The stored probe whose measurements entered the answer (absent when none did)."))

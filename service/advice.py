@@ -1,0 +1,65 @@
+"""One path from a question to an answer, shared by the API and the CLI.
+
+``resolve`` decides which hardware a RecommendationRequest is about (described in the request, a stored
+probe's, or this machine's with its newest own probe) and gathers what the answer depends on;
+``answer`` evaluates the rule base for it. The API caches answers by the resolved question.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from typing import Literal
+
+from framework_advisor.machine import ThisMachine
+from framework_advisor.models import ProbeJob
+from framework_advisor.probes.hardware import HardwareProfile
+from framework_advisor.rules.engine import recommend
+from framework_advisor.rules.recommendation import Recommendation, RecommendationRequest
+from framework_advisor.rules.rulebase import RuleBase
+from framework_advisor.storage import Store
+
+
+class UnknownProbe(LookupError):
+    """The request names a probe the store does not hold (or one without a report)."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """Everything an answer depends on besides the rule base: a recommendation is a pure function of it."""
+
+    goals: tuple[str, ...]
+    experience: str
+    hardware: HardwareProfile
+    source: Literal["request", "probe", "this-machine"]
+    installed: dict[str, str | None] | None
+    probe: ProbeJob | None
+
+    def cache_key(self) -> tuple:
+        installed = tuple(sorted((self.installed or {}).items()))
+        return (self.goals, self.experience, self.hardware, self.source, installed,
+                self.probe.id if self.probe else None)
+
+
+def resolve(request: RecommendationRequest, machine: ThisMachine, store: Store | None) -> Question:
+    """Which machine the request is about, and the measurements that come with it."""
+    goals, experience = tuple(request.goals), request.experience
+    if request.hardware is not None:
+        return Question(goals, experience, request.hardware, "request", None, None)
+    if request.probe_id is not None:
+        probe = store.get_probe(request.probe_id) if store is not None else None
+        if probe is None or probe.report is None:
+            raise UnknownProbe(request.probe_id)
+        return Question(goals, experience, probe.report.hardware, "probe", None, probe)
+    # This machine: its own measurements only (an uploaded report naming this host never counts).
+    probe = store.latest_finished_probe(socket.gethostname()) if store is not None else None
+    return Question(goals, experience, machine.hardware(), "this-machine", machine.installed_versions(),
+                    probe if probe is not None and probe.report is not None else None)
+
+
+def answer(rulebase: RuleBase, question: Question) -> Recommendation:
+    measurements = question.probe.report.derived if question.probe is not None else None
+    recommendation = recommend(rulebase, question.goals, question.experience, question.hardware,
+                               question.installed, measurements)
+    return recommendation.model_copy(update={"hardware_source": question.source,
+                                             "probe_id": question.probe.id if question.probe else None})

@@ -1,0 +1,134 @@
+"""The service's own models: probe jobs as stored and listed, the catalog and rule listings, health,
+problems and the vocabulary. The core ideas (HardwareProfile, ProbeReport, Recommendation) live with the
+code that makes them; openapi.yaml is generated from all of them (``framework_advisor.contract``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import Field
+
+from framework_advisor.probes import vocabulary
+from framework_advisor.probes.hardware import Strict
+from framework_advisor.probes.progress import ProbeProgress
+from framework_advisor.probes.report import ProbeParams, ProbeReport
+from framework_advisor.probes.vocabulary import Arch, Device, FrameworkId, Goal, Os
+from framework_advisor.rules.recommendation import RulebaseVersion
+
+ProbeStatus = Literal["queued", "running", "finished", "failed", "interrupted"]
+
+
+class ProbeSummary(Strict):
+    """A probe as listed: its state and how it was asked for, without its report."""
+
+    id: str
+    status: ProbeStatus
+    host: str
+    created_at: str
+    started_at: Optional[str] = None
+    finished_at: Optional[str] = None
+    params: ProbeParams = Field(default_factory=ProbeParams)
+    progress: ProbeProgress = Field(default_factory=ProbeProgress)
+    error: Optional[str] = None
+
+
+class ProbeJob(ProbeSummary):
+    """A probe with its report once finished."""
+
+    report: Optional[ProbeReport] = None
+
+
+class ProbeList(Strict):
+    probes: tuple[ProbeSummary, ...]
+
+
+class PlatformSupport(Strict):
+    os: tuple[Os, ...]
+    arch: tuple[Arch, ...]
+    devices: tuple[Device, ...]
+    note: Optional[str] = None
+
+
+class FrameworkInfo(Strict):
+    id: FrameworkId
+    name: str
+    summary: str
+    good_for: tuple[Goal, ...] = ()
+    platforms: tuple[PlatformSupport, ...]
+    install: str = Field(description="The install command for this machine.")
+    installed_version: Optional[str] = Field(
+        None, description="From package metadata; the framework is not imported. Absent: not installed here.")
+    docs: Optional[str] = None
+
+
+class FrameworkList(Strict):
+    frameworks: tuple[FrameworkInfo, ...]
+
+
+class RuleInfo(Strict):
+    id: str
+    when: dict[str, Any] = Field(description="An all/any/not tree of {fact, op, value} leaves.")
+    then: dict[str, Any]
+    certainty: float
+    group: Optional[str] = None
+    message: str
+    refs: tuple[str, ...]
+    reviewed: str
+    source: str = Field(description="file:line:column where the rule is defined.")
+
+
+class RuleList(Strict):
+    rulebase: RulebaseVersion
+    rules: tuple[RuleInfo, ...]
+
+
+class Health(Strict):
+    status: Literal["ok"]
+    version: str
+    rulebase: RulebaseVersion
+
+
+class FieldError(Strict):
+    pointer: str = Field(description="A JSON Pointer into the request body ('' is the whole body).")
+    message: str
+
+
+class Problem(Strict):
+    """An RFC 9457 problem; every error the service returns is one."""
+
+    type: str = "about:blank"
+    title: str
+    status: Annotated[int, Field(ge=400, le=599)]
+    detail: Optional[str] = None
+    instance: Optional[str] = None
+    errors: Optional[tuple[FieldError, ...]] = Field(
+        None, description="One entry per invalid field; `pointer` is a JSON Pointer into the request body.")
+
+
+class Term(Strict):
+    id: str
+    label: str
+
+
+class Vocabulary(Strict):
+    """The ids every request and answer uses, with the names to show for them (the form builds itself
+    from this)."""
+
+    frameworks: tuple[Term, ...]
+    goals: tuple[Term, ...]
+    experience: tuple[Term, ...]
+    devices: tuple[Term, ...]
+    os: tuple[Term, ...]
+    arch: tuple[Term, ...]
+    benchmarks: tuple[Term, ...]
+
+    @classmethod
+    def current(cls) -> Vocabulary:
+        def terms(labels: dict[str, str]) -> tuple[Term, ...]:
+            return tuple(Term(id=key, label=label) for key, label in labels.items())
+
+        return cls(frameworks=terms(vocabulary.FRAMEWORK_NAMES), goals=terms(vocabulary.GOAL_LABELS),
+                   experience=terms(vocabulary.EXPERIENCE_LABELS), devices=terms(vocabulary.DEVICE_LABELS),
+                   os=terms(vocabulary.OS_LABELS), arch=terms(vocabulary.ARCH_LABELS),
+                   benchmarks=terms(vocabulary.BENCHMARK_LABELS))

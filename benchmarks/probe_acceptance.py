@@ -32,8 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
+
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = ("numpy", "pytorch", "jax", "mlx", "tensorflow")
 QUICK_TARGET_S = 10.0
 FULL_TARGET_S = 30.0
 REFERENCE_TOLERANCE = 0.10
@@ -145,7 +146,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="full probes for the variation (default 3)")
     parser.add_argument("--data-dir", type=Path, help="store the last full probe there (default: a temporary dir)")
-    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORK_IDS))
     parser.add_argument("--threads", type=int, help="threads for every framework (default: every CPU); one "
                         "thread shows the method's own spread apart from noisy neighbours on a shared machine")
     args = parser.parse_args()

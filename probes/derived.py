@@ -13,11 +13,12 @@ from typing import Optional, Union
 
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.report import DerivedFacts, FailedFramework, FrameworkRun
+from framework_advisor.probes.vocabulary import ACCELERATOR_KINDS
 
 # Higher-is-better figures that make up the speed comparison (dispatch latency is a separate story).
 THROUGHPUT_BENCHMARKS = ("matmul_fp32", "conv2d", "elementwise_bandwidth", "mlp_step_eager")
-# Accelerators in the order a user would want them used; the first one present is "the best".
-ACCELERATOR_PREFERENCE = ("cuda", "rocm", "tpu", "apple-gpu", "intel-xpu")
+# Accelerators in the order a user would want them used (the vocabulary's order); the first present is "the best".
+ACCELERATOR_PREFERENCE = ACCELERATOR_KINDS
 TIE_RATIO = 1.10
 
 Run = Union[FrameworkRun, FailedFramework]

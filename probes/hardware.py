@@ -21,7 +21,10 @@ MAX_DRIVER_CHARS = 100
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors; models are immutable values once validated."""
+    """Unknown keys are errors; models are immutable values once validated.
+
+    Collections a request can carry are lists, not tuples: pydantic checks a list's length before its items,
+    a tuple's only after validating every item (a 1 MiB body of empty objects would cost 100,000 errors)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -30,9 +33,10 @@ class Cpu(Strict):
     model: Annotated[str, Field(max_length=MAX_NAME_CHARS)]
     cores: Annotated[int, Field(ge=1, le=4096, description="Physical cores.")]
     logical_cores: Optional[Annotated[int, Field(ge=1, le=8192)]] = None
-    flags: Annotated[tuple[Annotated[str, Field(max_length=32)], ...], Field(
+    flags: Annotated[list[Annotated[str, Field(max_length=32)]], Field(
         max_length=MAX_LIST_ITEMS,
-        description="ISA extensions that matter for numeric work (avx2, avx512f, amx_tile, neon, sve...).")] = ()
+        description="ISA extensions that matter for numeric work (avx2, avx512f, amx_tile, neon, sve...).")] = Field(
+        default_factory=list)
 
 
 class Accelerator(Strict):
@@ -56,11 +60,12 @@ class HardwareProfile(Strict):
     arch: Arch
     cpu: Optional[Cpu] = None
     memory_gb: Optional[Annotated[float, Field(ge=0, le=1_000_000)]] = None
-    accelerators: Annotated[tuple[Accelerator, ...], Field(max_length=MAX_LIST_ITEMS,
-                                                           description="Empty means CPU only.")] = ()
-    warnings: Annotated[tuple[Annotated[str, Field(max_length=MAX_WARNING_CHARS)], ...], Field(
+    accelerators: Annotated[list[Accelerator], Field(max_length=MAX_LIST_ITEMS, description="Empty means CPU only.")] = Field(
+        default_factory=list)
+    warnings: Annotated[list[Annotated[str, Field(max_length=MAX_WARNING_CHARS)]], Field(
         max_length=MAX_LIST_ITEMS,
-        description="Things the inventory noticed that a user should know (Rosetta, inaccessible devices).")] = ()
+        description="Things the inventory noticed that a user should know (Rosetta, inaccessible devices).")] = Field(
+        default_factory=list)
     provenance: Annotated[dict[str, Annotated[str, Field(max_length=MAX_PROVENANCE_CHARS)]], Field(
         max_length=MAX_LIST_ITEMS,
         description="How each fact was obtained (file, command or library), by fact name.")] = Field(

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from framework_advisor.probes.derived import derive
 from framework_advisor.probes.hardware import HardwareProfile
@@ -82,15 +82,10 @@ def worker_options(framework: str, options: ProbeOptions, hardware: HardwareProf
         peaks=device_peaks(hardware, threads, cpu_ghz))
 
 
-def _hardware(system: Optional[System]) -> HardwareProfile:
-    inventory: Any = take_inventory(system)
-    return inventory if isinstance(inventory, HardwareProfile) else HardwareProfile.model_validate(inventory)
-
-
 def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None,
               limits: Optional[WorkerLimits] = None, worker_argv: Optional[WorkerArgv] = None,
               system: Optional[System] = None) -> ProbeReport:
-    """Probe this machine as ``options`` ask; ``options.frameworks == ()`` takes the inventory only.
+    """Probe this machine as ``options`` ask; ``options.frameworks == []`` takes the inventory only.
 
     ``worker_argv(framework, out)`` replaces the real worker command and ``system`` the machine the inventory
     reads (fault-injection tests and recorded fixture machines)."""
@@ -101,7 +96,7 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
 
     report_progress({"phase": "inventory"})
     inventory_started = time.monotonic()
-    hardware = _hardware(system)
+    hardware = take_inventory(system)
     inventory_s = round(time.monotonic() - inventory_started, 3)
     versions = installed_versions(wanted)
     cpu_ghz = _clock_ghz(system or System())
@@ -129,14 +124,14 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
         host=socket.gethostname() or "localhost",
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         hardware=hardware,
-        frameworks=tuple(results),
-        failures=tuple(failures),
+        frameworks=results,
+        failures=failures,
         derived=derive(results, hardware),
         duration_s=duration_s,
         quick=options.quick,
         thorough=options.thorough and not options.quick,
         inventory_s=inventory_s,
-        skipped=tuple(skipped),
+        skipped=skipped,
         versions={"python": platform.python_version(),
                   **{framework: version for framework, version in versions.items() if version is not None}},
     )

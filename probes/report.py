@@ -34,7 +34,7 @@ class ProbeOptions(Strict):
     thorough: bool = Field(False, description=(
         "Also time cold compiles that run an external compiler (torch.compile, mx.compile on a CPU): seconds "
         "to a minute each. Ignored with quick."))
-    frameworks: Optional[Annotated[tuple[FrameworkId, ...], Field(max_length=5, json_schema_extra={"uniqueItems": True})]] = Field(
+    frameworks: Optional[Annotated[list[FrameworkId], Field(max_length=5, json_schema_extra={"uniqueItems": True})]] = Field(
         None, description="Probe only these (default: every installed framework; none: the inventory only).")
     threads: Optional[Annotated[int, Field(ge=1, le=4096)]] = Field(
         None, description="CPU threads for every framework (default: every CPU the probe may use).")
@@ -48,12 +48,12 @@ class ProbeOptions(Strict):
                 data["thorough"] = False
             frameworks = data.get("frameworks")
             if isinstance(frameworks, (list, tuple)) and all(isinstance(f, str) for f in frameworks):
-                data["frameworks"] = tuple(sorted(frameworks))
+                data["frameworks"] = sorted(frameworks)
         return data
 
     @field_validator("frameworks")
     @classmethod
-    def _unique(cls, frameworks: Optional[tuple[str, ...]]) -> Optional[tuple[str, ...]]:
+    def _unique(cls, frameworks: Optional[list[str]]) -> Optional[list[str]]:
         if frameworks is not None and len(set(frameworks)) != len(frameworks):
             raise ValueError("each framework may be given once")
         return frameworks
@@ -94,12 +94,13 @@ class FailedFramework(Strict):
 
 def _run_or_failure(value: Any) -> str:
     if isinstance(value, dict):
-        return "failed" if "failure" in value else "ran"
-    return "failed" if isinstance(value, FailedFramework) else "ran"
+        return "FailedFramework" if "failure" in value else "FrameworkRun"
+    return type(value).__name__
 
 
+# Tagged by class name: the tag shows in pydantic's error locations, where no field of a report is named so.
 FrameworkProbe = Annotated[
-    Union[Annotated[FrameworkRun, Tag("ran")], Annotated[FailedFramework, Tag("failed")]],
+    Union[Annotated[FrameworkRun, Tag("FrameworkRun")], Annotated[FailedFramework, Tag("FailedFramework")]],
     Discriminator(_run_or_failure)]
 
 
@@ -133,14 +134,14 @@ class ProbeReport(Strict):
     host: Annotated[str, Field(min_length=1, max_length=255)]
     created_at: Annotated[str, Field(max_length=40)]
     hardware: HardwareProfile
-    frameworks: Annotated[tuple[FrameworkProbe, ...], Field(max_length=5)]
-    failures: Annotated[tuple[FrameworkFailure, ...], Field(max_length=5)] = ()
+    frameworks: Annotated[list[FrameworkProbe], Field(max_length=5)]
+    failures: Annotated[list[FrameworkFailure], Field(max_length=5)] = Field(default_factory=list)
     derived: Annotated[dict[FrameworkId, DerivedFacts], Field(max_length=5)] = Field(default_factory=dict)
     duration_s: Seconds = 0.0
     quick: bool = False
     thorough: bool = Field(False, description="Cold compiles that run an external compiler were timed too.")
     inventory_s: Optional[Seconds] = None
-    skipped: Annotated[tuple[SkippedFramework, ...], Field(max_length=5)] = ()
+    skipped: Annotated[list[SkippedFramework], Field(max_length=5)] = Field(default_factory=list)
     versions: Annotated[dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=100)]],
                         Field(max_length=16)] = Field(default_factory=dict)
 

@@ -32,6 +32,7 @@ GOAL_LABELS: dict[str, str] = {
     "pretrained-models": "Using pretrained models",
 }
 EXPERIENCE_LABELS: dict[str, str] = {"beginner": "Beginner", "intermediate": "Intermediate", "expert": "Expert"}
+# In the order a user would want them used: the first one a machine has is its best accelerator.
 ACCELERATOR_LABELS: dict[str, str] = {
     "cuda": "NVIDIA CUDA",
     "rocm": "AMD ROCm",

@@ -20,7 +20,7 @@ FirstPlace = Callable[..., str]
 
 
 def _with(hardware: HardwareProfile, *accelerators: Accelerator, **changes: Any) -> HardwareProfile:
-    return hardware.model_copy(update={"accelerators": tuple(accelerators), **changes})
+    return hardware.model_copy(update={"accelerators": list(accelerators), **changes})
 
 
 # Hardware alternatives, each a machine that can exist (Apple GPUs only on arm64 macOS, TPUs only on

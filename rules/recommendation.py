@@ -19,14 +19,14 @@ ProbeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 class RecommendationRequest(Strict):
     """Goals and experience, and which hardware: described, a stored probe's, or (neither) this machine."""
 
-    goals: Annotated[tuple[Goal, ...], Field(min_length=1, max_length=8, json_schema_extra={"uniqueItems": True})]
+    goals: Annotated[list[Goal], Field(min_length=1, max_length=8, json_schema_extra={"uniqueItems": True})]
     experience: Experience
     hardware: Optional[HardwareProfile] = None
     probe_id: Optional[ProbeId] = Field(None, description="Use that stored probe's hardware and measurements.")
 
     @field_validator("goals")
     @classmethod
-    def _unique(cls, goals: tuple[str, ...]) -> tuple[str, ...]:
+    def _unique(cls, goals: list[str]) -> list[str]:
         # Items are already valid goals (hashable strings): a set makes this linear.
         if len(set(goals)) != len(goals):
             raise ValueError("each goal may be given once")

@@ -9,16 +9,11 @@ command in a fix is the one the install advice for that device shows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.vocabulary import device_label, framework_name
+from framework_advisor.probes.worker.records import UnusedAccelerator
 from framework_advisor.rules.rulebase import RuleBase
 from framework_advisor.rules.schema import Addon, FrameworkEntry, InstallCommand
-
-
-def _field(value: Any, name: str) -> Any:
-    return value[name] if isinstance(value, Mapping) else getattr(value, name)
 
 
 def install_row(entry: FrameworkEntry, device: str, os_name: str, arch: str) -> InstallCommand | Addon | None:
@@ -35,15 +30,13 @@ def install_text(row: InstallCommand | Addon) -> str:
     return f"{row.command}  # {row.note}" if row.note else row.command
 
 
-def fix_for(rulebase: RuleBase, framework_id: str, unused: Any, hardware: Any) -> str:
-    """How to make ``framework_id`` use the accelerator ``unused`` (a probes.worker.records.UnusedAccelerator,
-    or a mapping with ``kind`` and ``reason``) on ``hardware`` (a HardwareProfile, or a mapping with ``os``
-    and ``arch``): the catalog's remedy for the reason, filled with the framework's and the device's names
-    and the catalog's install command for the device there. Empty only when the rule base has no remedy
-    for the reason (the linter reports that)."""
+def fix_for(rulebase: RuleBase, framework_id: str, unused: UnusedAccelerator, hardware: HardwareProfile) -> str:
+    """How to make ``framework_id`` use the accelerator ``unused`` on ``hardware``: the catalog's remedy for
+    the reason, filled with the framework's and the device's names and the catalog's install command for the
+    device there. Empty only when the rule base has no remedy for the reason (the linter reports that)."""
     entry = rulebase.frameworks[framework_id]
-    kind, reason = _field(unused, "kind"), _field(unused, "reason")
-    row = install_row(entry, kind, _field(hardware, "os"), _field(hardware, "arch"))
+    kind, reason = unused.kind, unused.reason
+    row = install_row(entry, kind, hardware.os, hardware.arch)
     remedy = rulebase.remedies.get(reason)
     if remedy is None:
         return install_text(row) if row is not None else ""

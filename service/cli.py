@@ -181,7 +181,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 
     rulebase = load_rulebase(args.rules)
     hardware = _load_hardware_file(args.hardware) if args.hardware else None
-    question = RecommendationRequest(goals=tuple(dict.fromkeys(args.goals)), experience=args.experience,
+    question = RecommendationRequest(goals=list(dict.fromkeys(args.goals)), experience=args.experience,
                                      hardware=hardware)
     store = None if hardware is not None else _existing_store(args.data_dir)
     recommendation = answer(rulebase, resolve(question, ThisMachine(), store))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,11 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+# The validated rule base is cached under $XDG_CACHE_HOME (rules/rulecache.py): the suite, and every process it
+# starts, caches in a directory of its own instead of the user's.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="framework-advisor-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 
 # What the web process and the phase-A inventory never import (numpy too: start-up time and memory).
 HEAVY_MODULES = ("torch", "jax", "jaxlib", "mlx", "tensorflow", "keras", "numpy")

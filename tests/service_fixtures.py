@@ -80,11 +80,13 @@ def settings_for(tmp_path, **overrides) -> Settings:
     return Settings(data_dir=tmp_path / "data", probe_lock_path=tmp_path / "probe.lock", **overrides)
 
 
-def wait_for(client, url, status, timeout=10):
+def wait_for(client, url, status, timeout=10, phase=None):
+    """Poll a probe until it has ``status`` (and its progress ``phase``, when given: a claimed probe is
+    'running' a moment before its first progress is written)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = client.get(url).get_json()
-        if body["status"] == status:
+        if body["status"] == status and (phase is None or body["progress"]["phase"] == phase):
             return body
         time.sleep(0.05)
-    raise AssertionError(f"{url} never reached {status}: {body}")
+    raise AssertionError(f"{url} never reached {status} (phase {phase}): {body}")

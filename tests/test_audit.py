@@ -37,7 +37,7 @@ def fixture_probe(machine: str, calls: list | None = None):
         if calls is not None:
             calls.append(options.frameworks)
         wanted = [f for f in (options.frameworks if options.frameworks is not None else recorded) if f in recorded]
-        return run_probe(options.model_copy(update={"frameworks": tuple(wanted)}), system=fixture_machine(machine),
+        return run_probe(options.model_copy(update={"frameworks": wanted}), system=fixture_machine(machine),
                          worker_argv=lambda fw, out: [sys.executable, str(WORKERS / "replay_worker.py"),
                                                       str(recording), fw, str(out)])
     return probe
@@ -146,7 +146,7 @@ def test_the_probe_runs_only_the_frameworks_the_requirements_name(tmp_path):
     audit("h100-sxm-8x", ["framework:numpy", "accelerator:cuda"], tmp_path, probe=fixture_probe("h100-sxm-8x", calls))
     audit("h100-sxm-8x", ["accelerator:cuda"], tmp_path, probe=fixture_probe("h100-sxm-8x", calls))
     audit("h100-sxm-8x", ["no-failures"], tmp_path, probe=fixture_probe("h100-sxm-8x", calls))
-    assert calls == [("numpy",), (), None]
+    assert calls == [["numpy"], [], None]
 
 
 # --- could not run, usage and policy errors -------------------------------------------------------------
@@ -165,7 +165,7 @@ def test_a_crashing_probe_exits_3_and_says_why(tmp_path):
 
 def test_no_installed_framework_exits_3(tmp_path):
     def nothing_installed(options):
-        inventory_only = run_probe(options.model_copy(update={"frameworks": ()}),
+        inventory_only = run_probe(options.model_copy(update={"frameworks": []}),
                                    system=fixture_machine("arm-neoverse-v2"))
         return inventory_only.model_copy(update={"skipped": (SkippedFramework(framework="pytorch",
                                                                               reason="not installed"),)})

@@ -204,7 +204,7 @@ def test_apple_m2_max():
     profile = inventory(fixture_machine("apple-m2-max"))
 
     assert (profile["os"], profile["arch"]) == ("darwin", "arm64")
-    assert profile["cpu"] == {"model": "Apple M2 Max", "cores": 12, "logical_cores": 12, "flags": ["neon"]}
+    assert profile["cpu"] == {"model": "Apple M2 Max", "cores": 12, "logical_cores": 12, "flags": ["neon", "bf16"]}
     assert profile["memory_gb"] == 64.0
     assert profile["accelerators"] == [M2_MAX_GPU]
     assert profile["warnings"] == []
@@ -277,7 +277,7 @@ def test_cpu_only_arm_server():
     profile = inventory(fixture_machine("arm-neoverse-v2"))
 
     assert (profile["os"], profile["arch"]) == ("linux", "arm64")  # aarch64 normalised
-    assert profile["cpu"] == {"model": "Arm Neoverse-V2", "cores": 8, "logical_cores": 8, "flags": ["neon", "sve"]}
+    assert profile["cpu"] == {"model": "Arm Neoverse-V2", "cores": 8, "logical_cores": 8, "flags": ["neon", "sve", "bf16"]}
     assert profile["memory_gb"] == 15.1
     assert profile["accelerators"] == []
     assert profile["warnings"] == []

@@ -128,7 +128,7 @@ def test_two_workers_never_run_two_probes_at_once(tmp_path):
     assert statuses == {first: "running", second: "queued"}
     probe.release.set()
     wait_for(worker_b, f"/v1/probes/{second}", "finished")
-    assert [call["frameworks"] for call in probe.calls] == [("numpy",), ("jax",)]
+    assert [call["frameworks"] for call in probe.calls] == [["numpy"], ["jax"]]
 
 
 # --- body caps: every POST route, with and without Content-Length -----------------------------------------

@@ -15,7 +15,8 @@ import pytest
 
 from framework_advisor.probes.derived import derive
 from framework_advisor.probes.hardware import HardwareProfile
-from framework_advisor.probes.probe import _clock_ghz, _hardware, run_probe, worker_deadline_s, worker_options
+from framework_advisor.probes.inventory import take_inventory
+from framework_advisor.probes.probe import _clock_ghz, run_probe, worker_deadline_s, worker_options
 from framework_advisor.probes.report import (REPORT_SCHEMA_VERSION, Failure, FailedFramework, FrameworkRun,
                                              ProbeOptions, read_report)
 from framework_advisor.probes.worker.records import (BenchmarkRecord, DeviceSeen, Timing, UnusedAccelerator,
@@ -41,12 +42,12 @@ def test_the_deadline_leaves_a_margin_before_the_runners_timeout():
 
 def test_each_worker_is_asked_with_the_machines_facts(tmp_path):
     machine = h100_with_a_clock(tmp_path)
-    hardware = _hardware(machine)
+    hardware = take_inventory(machine)
     assert _clock_ghz(machine) == pytest.approx(3.8)
     asked = worker_options("pytorch", ProbeOptions(threads=4), hardware, 60.0, _clock_ghz(machine))
     assert asked.framework == "pytorch" and asked.threads == 4 and asked.deadline_s == 55.0
     assert asked.accelerators == ("cuda",)
-    assert asked.cpu_flags == hardware.cpu.flags and "amx_bf16" in asked.cpu_flags
+    assert list(asked.cpu_flags) == hardware.cpu.flags and "amx_bf16" in asked.cpu_flags
     cpu = asked.peaks["cpu"]
     assert cpu["fp32"].value == pytest.approx(2 * 3.8 * 64)  # 4 threads on 2 physical cores: 2 count
     assert cpu["bf16"].value == pytest.approx(2 * 3.8 * 1024)  # AMX
@@ -84,11 +85,11 @@ def test_frameworks_that_are_not_installed_are_skipped_and_none_takes_the_invent
     from framework_advisor.probes import probe
 
     monkeypatch.setattr(probe, "installed_versions", lambda wanted: {framework: None for framework in wanted})
-    report = run_probe(ProbeOptions(frameworks=("jax", "mlx")), system=fixture_machine("arm-neoverse-v2"))
-    assert report.frameworks == () and [s.framework for s in report.skipped] == ["jax", "mlx"]
+    report = run_probe(ProbeOptions(frameworks=["jax", "mlx"]), system=fixture_machine("arm-neoverse-v2"))
+    assert report.frameworks == [] and [s.framework for s in report.skipped] == ["jax", "mlx"]
     assert report.skipped[0].reason == "not installed" and report.hardware.cpu.model == "Arm Neoverse-V2"
-    inventory_only = run_probe(ProbeOptions(frameworks=()), system=fixture_machine("arm-neoverse-v2"))
-    assert inventory_only.frameworks == () and inventory_only.skipped == () and inventory_only.derived == {}
+    inventory_only = run_probe(ProbeOptions(frameworks=[]), system=fixture_machine("arm-neoverse-v2"))
+    assert inventory_only.frameworks == [] and inventory_only.skipped == [] and inventory_only.derived == {}
 
 
 WORKERS = Path(__file__).resolve().parent / "fixtures" / "workers"

@@ -28,8 +28,8 @@ def test_start_poll_and_finish(probe_client, fake_probe):
     assert response.status_code == 202
     location = response.headers["Location"]
     assert location == f"/v1/probes/{response.get_json()['id']}"
-    running = wait_for(probe_client, location, "running")
-    assert running["progress"]["phase"] == "framework" and running.get("report") is None
+    running = wait_for(probe_client, location, "running", phase="framework")
+    assert running["progress"]["framework"] == "pytorch" and running.get("report") is None
     fake_probe.release.set()
     finished = wait_for(probe_client, location, "finished")
     validate("ProbeJob", finished)
@@ -58,7 +58,7 @@ def test_a_different_request_queues_behind_and_the_queue_is_bounded(probe_client
     fake_probe.release.set()
     for response in queued:
         wait_for(probe_client, response.headers["Location"], "finished")
-    assert [call["frameworks"] for call in fake_probe.calls] == [None, ("numpy",), ("pytorch",), ("jax",), ("mlx",)]
+    assert [call["frameworks"] for call in fake_probe.calls] == [None, ["numpy"], ["pytorch"], ["jax"], ["mlx"]]
 
 
 def test_list_and_filter_by_host(probe_client, fake_probe):

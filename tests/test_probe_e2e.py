@@ -132,5 +132,5 @@ def test_a_thorough_request_reaches_the_probe_runner_and_is_recorded(tmp_path):
     while (job := client.get(response.headers["Location"]).get_json())["status"] != "finished":
         assert time.monotonic() < deadline, job
         time.sleep(0.05)
-    assert calls == [{"quick": False, "frameworks": ("pytorch",), "thorough": True}]
+    assert calls == [{"quick": False, "frameworks": ["pytorch"], "thorough": True}]
     assert job["params"]["thorough"] is True and job["report"]["thorough"] is True

@@ -112,8 +112,3 @@ def test_add_ons_never_become_the_engines_device_or_install_rows(rulebase):
         install_keys = {(row.device, o, a) for row in entry.install for o in row.os for a in row.arch}
         for addon in entry.addons:
             assert not {(addon.device, o, a) for o in addon.os for a in addon.arch} & install_keys
-
-
-def test_fix_for_takes_a_mapping_too(rulebase):
-    fix = fix_for(rulebase, "pytorch", {"kind": "tpu", "reason": "unsupported"}, {"os": "linux", "arch": "x86_64"})
-    assert "torch_xla" in fix

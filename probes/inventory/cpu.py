@@ -10,7 +10,8 @@ from framework_advisor.probes.inventory.host import MacFacts, sysctl
 from framework_advisor.probes.system import System
 
 # ISA extensions that decide numeric peak; the names are Linux's, with NEON for Arm's Advanced SIMD.
-RELEVANT_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon", "sve")
+RELEVANT_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon", "sve",
+                  "bf16")  # Arm's BFloat16 instructions (Linux "bf16"; macOS hw.optional.arm.FEAT_BF16)
 FLAG_ALIASES = {
     "asimd": "neon",  # Linux calls NEON "asimd"
     "avx1.0": "avx",  # macOS machdep.cpu.features spellings
@@ -95,8 +96,13 @@ def linux_cpu(system: System, findings: Findings) -> dict[str, Any] | None:
 
 def mac_flags(system: System, mac: MacFacts, findings: Findings) -> list[str]:
     if mac.apple_silicon:
-        findings.source("cpu.flags", "arm64: Advanced SIMD (NEON) is part of the base ISA")
-        return ["neon"]
+        flags = ["neon"]
+        how = "arm64: Advanced SIMD (NEON) is part of the base ISA"
+        if sysctl(system, "hw.optional.arm.FEAT_BF16") == "1":  # M2 and later
+            flags.append("bf16")
+            how += "; sysctl hw.optional.arm.FEAT_BF16"
+        findings.source("cpu.flags", how)
+        return flags
     tokens = " ".join(filter(None, (sysctl(system, "machdep.cpu.features"),
                                     sysctl(system, "machdep.cpu.leaf7_features")))).split()
     findings.source("cpu.flags", "sysctl machdep.cpu.features, machdep.cpu.leaf7_features")

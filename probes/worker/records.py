@@ -63,7 +63,7 @@ class Timing:
     block_size: Annotated[int, Bound(ge=1)]
     total_s: Seconds
     noisy: bool
-    per_call_s: Annotated[list[Seconds], Bound(max_length=5000)] = dataclasses.field(default_factory=list)
+    per_call_s: Annotated[list[Seconds], Bound(max_length=5000, fail_fast=True)] = dataclasses.field(default_factory=list)
     rel_iqr: Optional[Seconds] = None
     first_call_s: Optional[Seconds] = None
     warmup_calls: Annotated[int, Bound(ge=0)] = 0

@@ -9,13 +9,10 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-ADAPTERS = {
-    "pytorch": "pytorch",
-    "jax": "jax",
-    "mlx": "mlx",
-    "tensorflow": "tensorflow",
-    "numpy": "numpy",
-}
+from ...vocabulary import FRAMEWORK_IDS
+
+# Each framework's adapter is the module named after its id.
+ADAPTERS = {framework: framework for framework in FRAMEWORK_IDS}
 
 
 def load_module(framework: str) -> ModuleType:

@@ -9,6 +9,7 @@ ungrouped rule is a group of its own). Ties are never decided silently: a gap be
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -102,47 +103,58 @@ def render_message(template: str, facts: Mapping[str, Any]) -> str:
     return MESSAGE_PLACEHOLDER.sub(fill, template)
 
 
-def _leaf_holds(leaf: Leaf, facts: Mapping[str, Any]) -> bool:
-    actual = facts.get(leaf.fact, _MISSING)
-    if leaf.op == "exists":
-        return (actual is not _MISSING) == (leaf.value is not False)
-    if actual is _MISSING:
-        return False  # an unknown fact satisfies no comparison
-    expected = leaf.value
-    match leaf.op:
-        case "eq":
-            return actual == expected
-        case "ne":
-            return actual != expected
-        case "lt":
-            return actual < expected
-        case "lte":
-            return actual <= expected
-        case "gt":
-            return actual > expected
-        case "gte":
-            return actual >= expected
-        case "in":
-            return actual in expected
-        case "not_in":
-            return actual not in expected
-        case "contains":
-            return expected in actual
-        case "contains_any":
-            return not actual.isdisjoint(expected)
-    raise ValueError(f"unknown operator {leaf.op!r}")  # unreachable: the schema allows no other
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda actual, expected: actual == expected,
+    "ne": lambda actual, expected: actual != expected,
+    "lt": lambda actual, expected: actual < expected,
+    "lte": lambda actual, expected: actual <= expected,
+    "gt": lambda actual, expected: actual > expected,
+    "gte": lambda actual, expected: actual >= expected,
+    "in": lambda actual, expected: actual in expected,
+    "not_in": lambda actual, expected: actual not in expected,
+    "contains": lambda actual, expected: expected in actual,
+    "contains_any": lambda actual, expected: not actual.isdisjoint(expected),
+}
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+def compile_condition(condition: Any) -> Predicate:
+    """A condition tree as one function of the facts (the operator of each leaf looked up once, not per call)."""
+    if isinstance(condition, Leaf):
+        fact, expected = condition.fact, condition.value
+        if condition.op == "exists":
+            present = expected is not False
+            return lambda facts: (fact in facts) == present
+        compare = _COMPARISONS[condition.op]  # the schema allows no other operator
+        # An unknown fact satisfies no comparison.
+        return lambda facts: fact in facts and compare(facts[fact], expected)
+    if isinstance(condition, AllOf):
+        parts = [compile_condition(child) for child in condition.all]
+        return lambda facts: all(part(facts) for part in parts)
+    if isinstance(condition, AnyOf):
+        parts = [compile_condition(child) for child in condition.any]
+        return lambda facts: any(part(facts) for part in parts)
+    if isinstance(condition, NotOf):
+        inner = compile_condition(condition.not_)
+        return lambda facts: not inner(facts)
+    raise TypeError(f"not a condition: {condition!r}")
 
 
 def holds(condition: Any, facts: Mapping[str, Any]) -> bool:
-    if isinstance(condition, Leaf):
-        return _leaf_holds(condition, facts)
-    if isinstance(condition, AllOf):
-        return all(holds(child, facts) for child in condition.all)
-    if isinstance(condition, AnyOf):
-        return any(holds(child, facts) for child in condition.any)
-    if isinstance(condition, NotOf):
-        return not holds(condition.not_, facts)
-    raise TypeError(f"not a condition: {condition!r}")
+    return compile_condition(condition)(facts)
+
+
+# Each loaded rule base's rules with their compiled conditions, made once (a rule base never changes). Keyed by
+# identity (a RuleBase holds dicts, so it has no hash); the entry goes when its rule base does.
+_COMPILED: dict[int, list[tuple[Rule, Predicate]]] = {}
+
+
+def _compiled(rulebase: RuleBase) -> list[tuple[Rule, Predicate]]:
+    compiled = _COMPILED.get(id(rulebase))
+    if compiled is None:
+        compiled = _COMPILED[id(rulebase)] = [(rule, compile_condition(rule.when)) for rule in rulebase.rules]
+        weakref.finalize(rulebase, _COMPILED.pop, id(rulebase), None)
+    return compiled
 
 
 def _json_value(value: Any) -> Any:
@@ -173,8 +185,8 @@ class Evaluation:
         self.knocked_out: set[str] = {f for f in FRAMEWORK_IDS if f"{f}.device" not in facts}
         self.knockouts: dict[str, list[Rule]] = {f: [] for f in FRAMEWORK_IDS}
         self.fired: dict[str, list[tuple[Rule, float]]] = {f: [] for f in FRAMEWORK_IDS}
-        for rule in rulebase.rules:
-            if not holds(rule.when, facts):
+        for rule, condition in _compiled(rulebase):
+            if not condition(facts):
                 continue
             if rule.then.knockout is not None:
                 for framework_id in rule.then.knockout:

@@ -30,12 +30,7 @@ def _serve(port: int, data_dir: str) -> int:
     """Child mode: the service with the fake probe, on loopback."""
     from framework_advisor.config import Settings
     from framework_advisor.server import serve
-    from tests.test_probe_api import canned_report
-
-    def instant_probe(quick=False, frameworks=None, progress=None):
-        if progress:
-            progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
-        return canned_report(quick)
+    from tests.service_fixtures import instant_probe
 
     # Rate limits the fuzzer will not reach, so POST /v1/probes keeps being exercised past its limiters.
     settings = Settings(data_dir=Path(data_dir) / "data", probe_lock_path=Path(data_dir) / "probe.lock",
@@ -87,7 +82,10 @@ def main() -> int:
             # In the scratch directory: schemathesis keeps its own cache (.schemathesis/) out of the checkout.
             return subprocess.run(command, cwd=data_dir, check=False).returncode
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                os.killpg(server.pid, signal.SIGTERM)
+            except ProcessLookupError:  # it already exited (and said why above)
+                pass
             try:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:

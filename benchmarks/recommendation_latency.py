@@ -20,10 +20,12 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from framework_advisor.probes.vocabulary import EXPERIENCE_LEVELS, GOALS  # noqa: E402
 
 # Runs inside the measured tree; it must work with the layout and API of older revisions too.
 MEASURE = r"""
-import importlib.util, itertools, json, statistics, sys, time
+import importlib, importlib.util, itertools, json, statistics, sys, time
 from pathlib import Path
 
 tree = Path.cwd()
@@ -44,8 +46,8 @@ if (tree / "service" / "__main__.py").exists():
         profile = lambda hardware: hardware
 else:  # before the framework_advisor package: top-level rules/ and probes/
     sys.path.insert(0, str(tree))
-    from rules.engine import recommend
-    from rules.rulebase import load_rulebase
+    recommend = importlib.import_module("rules.engine").recommend
+    load_rulebase = importlib.import_module("rules.rulebase").load_rulebase
     profile = lambda hardware: hardware
 
 MACHINES = [
@@ -57,11 +59,9 @@ MACHINES = [
     {"os": "linux", "arch": "x86_64", "accelerators": [{"kind": "tpu", "name": "TPU v4", "count": 4}]},
     {"os": "linux", "arch": "arm64", "cpu": {"model": "Neoverse-V2", "cores": 72}, "accelerators": []},
 ]
-GOALS = ["learning", "research", "production", "mobile-edge", "apple-on-device", "scientific-computing",
-         "large-scale-training", "pretrained-models"]
+GOALS, LEVELS = json.loads(sys.argv[2])  # this checkout's vocabulary: both trees answer the same questions
 rulebase = load_rulebase()
 machines = [profile(machine) for machine in MACHINES]
-LEVELS = ["beginner", "intermediate", "expert"]
 pairs = [list(pair) for pair in itertools.combinations(GOALS, 2)]
 questions = [(goals, level, machines[i % len(machines)]) for i, (goals, level) in
              enumerate(itertools.product(pairs, LEVELS))]
@@ -84,7 +84,8 @@ print(json.dumps({"repeated": statistics.median(timed(repeated) for _ in range(i
 
 
 def measure(tree: Path, calls: int) -> dict:
-    completed = subprocess.run([sys.executable, "-c", MEASURE, str(calls)], cwd=tree, capture_output=True,
+    questions = json.dumps([list(GOALS), list(EXPERIENCE_LEVELS)])
+    completed = subprocess.run([sys.executable, "-c", MEASURE, str(calls), questions], cwd=tree, capture_output=True,
                                text=True, check=True, env={"PATH": "/usr/bin:/bin"})
     result = json.loads(completed.stdout)
     assert Path(result["engine"]).is_relative_to(tree), f"measured {result['engine']}, not {tree}"

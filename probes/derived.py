@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Optional, Union
 
 from framework_advisor.probes.hardware import HardwareProfile
-from framework_advisor.probes.report import DerivedFacts, FailedFramework, FrameworkRun
+from framework_advisor.probes.report import DerivedFacts, FailedFramework, FrameworkRun, UnderstatedPeak
 from framework_advisor.probes.vocabulary import ACCELERATOR_KINDS
 
 # Higher-is-better figures that make up the speed comparison (dispatch latency is a separate story).
@@ -40,6 +40,20 @@ def _geometric_mean(values: Sequence[float]) -> float:
 def best_accelerator(hardware: HardwareProfile) -> Optional[str]:
     present = hardware.accelerator_kinds()
     return next((kind for kind in ACCELERATOR_PREFERENCE if kind in present), None)
+
+
+def understated_cpu_peak(runs: Sequence[Run]) -> Optional[UnderstatedPeak]:
+    """The CPU figure that most exceeds its computed peak, if any does (each worker flags its own record; one
+    figure above the peak shows the peak's clock too low for every framework's CPU figures)."""
+    over = [(run.framework, record) for run in runs if isinstance(run, FrameworkRun) for record in run.benchmarks
+            if record.device == "cpu" and record.peak is not None and record.peak.understated]
+    if not over:
+        return None
+    framework, record = max(over, key=lambda item: item[1].best / item[1].peak.value)
+    peak = record.peak
+    implied = round(peak.clock_ghz * record.best / peak.value, 2) if peak.clock_ghz else None
+    return UnderstatedPeak(framework=framework, benchmark=record.name, figure_gflops=record.best,
+                           peak_gflops=peak.value, assumed_clock_ghz=peak.clock_ghz, clock_ghz_at_least=implied)
 
 
 def derive(runs: Sequence[Run], hardware: HardwareProfile) -> dict[str, DerivedFacts]:

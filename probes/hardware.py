@@ -7,9 +7,9 @@ the inventory clips what a machine hands it to them (``probes.inventory.hardware
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, ClassVar, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from framework_advisor.probes.vocabulary import AcceleratorKind, Arch, Os
 
@@ -20,19 +20,43 @@ MAX_PROVENANCE_CHARS = 300
 MAX_DRIVER_CHARS = 100
 
 
+def absent(description: str | None = None, **schema: Any) -> Any:
+    """A field a document may leave out but not send as null: its type has no None (so an explicit null is an
+    error, as it was before the models), its value is None when absent, and its schema shows no default.
+    ``schema`` adds JSON Schema keywords pydantic has no argument for (uniqueItems)."""
+    def extra(field_schema: dict) -> None:
+        field_schema.pop("default", None)
+        field_schema.update(schema)
+
+    return Field(None, description=description, json_schema_extra=extra)
+
+
 class Strict(BaseModel):
     """Unknown keys are errors; models are immutable values once validated.
 
     Collections a request can carry are lists, not tuples: pydantic checks a list's length before its items,
-    a tuple's only after validating every item (a 1 MiB body of empty objects would cost 100,000 errors)."""
+    a tuple's only after validating every item (a 1 MiB body of empty objects would cost 100,000 errors).
+    Documents are written without the fields that have no value (``exclude_none``), except those a model
+    names in ``kept_nulls``, where null says something ("not installed here", "no probe entered")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    kept_nulls: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _with_kept_nulls(self, handler: Any) -> Any:
+        data = handler(self)
+        if self is None:  # an absent field (its type has no None) written out as null
+            return data
+        for name in self.kept_nulls:
+            if isinstance(data, dict) and name not in data and getattr(self, name) is None:
+                data[name] = None
+        return data
 
 
 class Cpu(Strict):
     model: Annotated[str, Field(max_length=MAX_NAME_CHARS)]
     cores: Annotated[int, Field(ge=1, le=4096, description="Physical cores.")]
-    logical_cores: Optional[Annotated[int, Field(ge=1, le=8192)]] = None
+    logical_cores: Annotated[int, Field(ge=1, le=8192)] = absent()
     flags: Annotated[list[Annotated[str, Field(max_length=32)]], Field(
         max_length=MAX_LIST_ITEMS,
         description="ISA extensions that matter for numeric work (avx2, avx512f, amx_tile, neon, sve...).")] = Field(
@@ -43,14 +67,13 @@ class Accelerator(Strict):
     kind: AcceleratorKind
     name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
     count: Annotated[int, Field(ge=1, le=65536)] = 1
-    memory_gb: Optional[Annotated[float, Field(ge=0, le=1_000_000)]] = None
-    usable_memory_gb: Optional[Annotated[float, Field(
-        ge=0, le=1_000_000,
-        description="Memory the accelerator can use (on unified-memory parts, less than the total).")]] = None
-    cores: Optional[Annotated[int, Field(ge=0, le=1_000_000, description="SMs, CUs, Xe cores or GPU cores.")]] = None
-    compute_capability: Optional[Annotated[str, Field(pattern=r"^[0-9]{1,2}\.[0-9]{1,2}$")]] = None
-    driver: Optional[Annotated[str, Field(max_length=MAX_DRIVER_CHARS)]] = None
-    source: Optional[Annotated[str, Field(max_length=MAX_NAME_CHARS, description="How the device was found.")]] = None
+    memory_gb: Annotated[float, Field(ge=0, le=1_000_000)] = absent()
+    usable_memory_gb: Annotated[float, Field(ge=0, le=1_000_000)] = absent(
+        "Memory the accelerator can use (on unified-memory parts, less than the total).")
+    cores: Annotated[int, Field(ge=0, le=1_000_000)] = absent("SMs, CUs, Xe cores or GPU cores.")
+    compute_capability: Annotated[str, Field(pattern=r"^[0-9]{1,2}\.[0-9]{1,2}$")] = absent()
+    driver: Annotated[str, Field(max_length=MAX_DRIVER_CHARS)] = absent()
+    source: Annotated[str, Field(max_length=MAX_NAME_CHARS)] = absent("How the device was found.")
 
 
 class HardwareProfile(Strict):
@@ -58,8 +81,8 @@ class HardwareProfile(Strict):
 
     os: Os
     arch: Arch
-    cpu: Optional[Cpu] = None
-    memory_gb: Optional[Annotated[float, Field(ge=0, le=1_000_000)]] = None
+    cpu: Cpu = absent()
+    memory_gb: Annotated[float, Field(ge=0, le=1_000_000)] = absent()
     accelerators: Annotated[list[Accelerator], Field(max_length=MAX_LIST_ITEMS, description="Empty means CPU only.")] = Field(
         default_factory=list)
     warnings: Annotated[list[Annotated[str, Field(max_length=MAX_WARNING_CHARS)]], Field(

@@ -2,25 +2,24 @@
 
 Importing torch or tensorflow to ask its version costs seconds and can crash the web process;
 `importlib.metadata` reads the installed distribution's METADATA file instead. Which distributions
-make up each framework is data: probes/data/distributions.yaml.
+make up each framework is data: probes/data/distributions.json.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-import yaml
-
-DISTRIBUTIONS_FILE = Path(__file__).resolve().parent / "data" / "distributions.yaml"
+DISTRIBUTIONS_FILE = Path(__file__).resolve().parent / "data" / "distributions.json"
 
 
 @cache
 def distributions() -> dict[str, tuple[str, ...]]:
     """Framework id -> its distribution names, in order of preference."""
-    loaded = yaml.safe_load(DISTRIBUTIONS_FILE.read_text(encoding="utf-8"))
+    loaded = json.loads(DISTRIBUTIONS_FILE.read_text(encoding="utf-8"))["frameworks"]
     return {framework: tuple(names) for framework, names in loaded.items()}
 
 

@@ -1,7 +1,7 @@
 """Device peaks, for reporting a measured figure as a percent of what the hardware can do.
 
 Every figure is a *dense* one: NVIDIA's and AMD's "with sparsity" tensor figures are twice
-the dense ones and are never used here. The accelerator table is data (probes/data/accelerator_peaks.yaml):
+the dense ones and are never used here. The accelerator table is data (probes/data/accelerator_peaks.json):
 each row names its source; rows marked approximate are derived (units x clock), not published by the vendor.
 
 CPU peaks are computed: physical cores x GHz x FLOP per cycle per core. The FLOP/cycle assumptions:
@@ -22,18 +22,17 @@ CPU peaks are computed: physical cores x GHz x FLOP per cycle per core. The FLOP
 The clock: ``measured_cpu_ghz`` prefers the kernel's cpufreq maximum (the rated turbo) and else takes the
 highest current "cpu MHz" reading of /proc/cpuinfo. Under a hypervisor that reading is usually the nominal
 base clock, and all-core turbo runs above it: torch's matmul measured ~300 GFLOP/s on a 2-vCPU AVX-512 VM
-whose nominal 2.3 GHz gives a 294 GFLOP/s peak (shared/notes/benchmarking.md). A percent above 100 means
-the clock ran faster than the one assumed.
+whose nominal 2.3 GHz gives a 294 GFLOP/s peak (shared/notes/benchmarking.md). A figure above its peak
+therefore gets no percent: the worker marks that peak understated (probes/worker/figures.py).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-
-import yaml
 
 # ---------------------------------------------------------------------------------------------
 # CPU
@@ -119,13 +118,13 @@ def measured_cpu_ghz(cpuinfo_path: str | Path = "/proc/cpuinfo",
 # Accelerators: dense TFLOP/s per device, and memory bandwidth in TB/s
 # ---------------------------------------------------------------------------------------------
 
-PEAKS_FILE = Path(__file__).resolve().parent / "data" / "accelerator_peaks.yaml"
+PEAKS_FILE = Path(__file__).resolve().parent / "data" / "accelerator_peaks.json"
 
 
 @cache
 def accelerator_rows() -> list[dict]:
-    """The accelerator peak table (probes/data/accelerator_peaks.yaml), in match order."""
-    return yaml.safe_load(PEAKS_FILE.read_text(encoding="utf-8"))["accelerators"]
+    """The accelerator peak table (probes/data/accelerator_peaks.json), in match order."""
+    return json.loads(PEAKS_FILE.read_text(encoding="utf-8"))["accelerators"]
 
 
 def _row(name: str) -> dict | None:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from framework_advisor.probes.derived import derive
+from framework_advisor.probes.derived import derive, understated_cpu_peak
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.installed import installed_versions
 from framework_advisor.probes.inventory import take_inventory
@@ -34,7 +34,9 @@ from framework_advisor.probes.worker.records import Peak
 
 # The worker must have written its result this long before the runner's timeout kills it.
 DEADLINE_MARGIN_S = 5.0
-PEAK_PRECISIONS = ("fp32", "bf16")
+# The precisions a FLOP figure may run at (an fp32 matmul runs as TF32 on NVIDIA Ampere and later with JAX's
+# defaults, as bf16 passes on a TPU): the worker takes the peak of the precision it really used.
+PEAK_PRECISIONS = ("fp32", "tf32", "bf16")
 
 WorkerArgv = Callable[[str, Path], list[str]]
 
@@ -90,6 +92,9 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
     ``worker_argv(framework, out)`` replaces the real worker command and ``system`` the machine the inventory
     reads (fault-injection tests and recorded fixture machines)."""
     started = time.monotonic()
+    if options.threads is not None and options.threads > usable_cpus():
+        # More threads than CPUs to run them on would only measure the scheduler.
+        options = options.model_copy(update={"threads": usable_cpus()})
     limits = limits or WorkerLimits(timeout_s=options.worker_timeout_s)
     wanted = list(FRAMEWORK_IDS if options.frameworks is None else options.frameworks)
     report_progress = progress or (lambda event: None)
@@ -127,6 +132,7 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
         frameworks=results,
         failures=failures,
         derived=derive(results, hardware),
+        understated_cpu_peak=understated_cpu_peak(results),
         duration_s=duration_s,
         quick=options.quick,
         thorough=options.thorough and not options.quick,

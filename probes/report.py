@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from framework_advisor.probes.hardware import HardwareProfile, Strict
+from framework_advisor.probes.hardware import HardwareProfile, Strict, absent
 from framework_advisor.probes.vocabulary import FrameworkId
 from framework_advisor.probes.worker.records import UnusedAccelerator, WorkerResult
 
@@ -34,10 +34,10 @@ class ProbeOptions(Strict):
     thorough: bool = Field(False, description=(
         "Also time cold compiles that run an external compiler (torch.compile, mx.compile on a CPU): seconds "
         "to a minute each. Ignored with quick."))
-    frameworks: Optional[Annotated[list[FrameworkId], Field(max_length=5, json_schema_extra={"uniqueItems": True})]] = Field(
-        None, description="Probe only these (default: every installed framework; none: the inventory only).")
-    threads: Optional[Annotated[int, Field(ge=1, le=4096)]] = Field(
-        None, description="CPU threads for every framework (default: every CPU the probe may use).")
+    frameworks: Annotated[list[FrameworkId], Field(max_length=5)] = absent(
+        "Probe only these (default: every installed framework; an empty list: the inventory only).", uniqueItems=True)
+    threads: Annotated[int, Field(ge=1, le=4096)] = absent(
+        "CPU threads for every framework (default, and at most: every CPU the probe may use).")
 
     @model_validator(mode="before")
     @classmethod
@@ -53,7 +53,7 @@ class ProbeOptions(Strict):
 
     @field_validator("frameworks")
     @classmethod
-    def _unique(cls, frameworks: Optional[list[str]]) -> Optional[list[str]]:
+    def _unique(cls, frameworks: list[str]) -> list[str]:
         if frameworks is not None and len(set(frameworks)) != len(frameworks):
             raise ValueError("each framework may be given once")
         return frameworks
@@ -68,6 +68,14 @@ class ProbeParams(ProbeOptions):
     """ProbeOptions as stored with a probe; ``uploaded`` marks a report sent from another machine."""
 
     uploaded: bool = False
+
+    @classmethod
+    def asked(cls, options: ProbeOptions) -> ProbeParams:
+        """The parameters of a probe this machine runs as ``options`` ask."""
+        return cls(**options.model_dump(exclude_none=True))
+
+    def options(self) -> ProbeOptions:
+        return ProbeOptions(**self.model_dump(exclude={"uploaded"}, exclude_none=True))
 
 
 class Failure(Strict):
@@ -101,7 +109,8 @@ def _run_or_failure(value: Any) -> str:
 # Tagged by class name: the tag shows in pydantic's error locations, where no field of a report is named so.
 FrameworkProbe = Annotated[
     Union[Annotated[FrameworkRun, Tag("FrameworkRun")], Annotated[FailedFramework, Tag("FailedFramework")]],
-    Discriminator(_run_or_failure)]
+    Discriminator(_run_or_failure, custom_error_type="framework_probe", custom_error_message=(
+        "a framework's entry is an object: a worker's result, or {framework, failure}"))]
 
 
 class SkippedFramework(Strict):
@@ -127,6 +136,19 @@ class DerivedFacts(Strict):
     accelerator_issue: Optional[UnusedAccelerator] = None
 
 
+class UnderstatedPeak(Strict):
+    """A CPU figure above the CPU peak the probe computed: that peak assumed too low a clock (turbo under a
+    hypervisor that reports the nominal one), so no CPU figure of the report is a trustworthy percent of it."""
+
+    framework: FrameworkId
+    benchmark: Annotated[str, Field(max_length=40)]
+    figure_gflops: Annotated[float, Field(gt=0)]
+    peak_gflops: Annotated[float, Field(gt=0)]
+    assumed_clock_ghz: Optional[Annotated[float, Field(gt=0)]] = None
+    clock_ghz_at_least: Optional[Annotated[float, Field(gt=0)]] = Field(
+        None, description="The clock the figure implies: a lower bound on the real one.")
+
+
 class ProbeReport(Strict):
     """What a probe found: the machine, each framework's results or failure, and the derived facts."""
 
@@ -144,6 +166,11 @@ class ProbeReport(Strict):
     skipped: Annotated[list[SkippedFramework], Field(max_length=5)] = Field(default_factory=list)
     versions: Annotated[dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=100)]],
                         Field(max_length=16)] = Field(default_factory=dict)
+    understated_cpu_peak: Optional[UnderstatedPeak] = Field(None, description=(
+        "Set when a CPU figure exceeded the computed CPU peak: then no CPU percent of peak in this report holds."))
+
+    def cpu_percents_hold(self) -> bool:
+        return self.understated_cpu_peak is None
 
     def result(self, framework: str) -> FrameworkRun | FailedFramework | None:
         return next((entry for entry in self.frameworks if entry.framework == framework), None)
@@ -164,21 +191,30 @@ def upgrade_report(document: Any) -> Any:
     """
     if not isinstance(document, dict) or document.get("schema_version") != 1:
         return document
+    # Only what has the expected shape is rewritten; anything else passes through for validation to name.
     upgraded = {**document, "schema_version": REPORT_SCHEMA_VERSION}
-    frameworks = []
-    for entry in document.get("frameworks") or []:
-        if isinstance(entry, dict) and "failure" not in entry:
-            entry = {**entry, "unused_accelerators": [_without(u, "fix") for u in entry.get("unused_accelerators", [])],
-                     "benchmarks": [_upgrade_benchmark(b) for b in entry.get("benchmarks", [])]}
-        frameworks.append(entry)
-    upgraded["frameworks"] = frameworks
-    derived = {}
-    for framework, facts in (document.get("derived") or {}).items():
-        if isinstance(facts, dict) and isinstance(facts.get("accelerator_issue"), dict):
-            facts = {**facts, "accelerator_issue": _without(facts["accelerator_issue"], "fix")}
-        derived[framework] = facts
-    upgraded["derived"] = derived
+    if isinstance(document.get("frameworks"), list):
+        upgraded["frameworks"] = [_upgrade_framework(entry) for entry in document["frameworks"]]
+    if isinstance(document.get("derived"), dict):
+        upgraded["derived"] = {framework: _upgrade_facts(facts) for framework, facts in document["derived"].items()}
     return upgraded
+
+
+def _upgrade_framework(entry: Any) -> Any:
+    if not isinstance(entry, dict) or "failure" in entry:
+        return entry
+    entry = dict(entry)
+    if isinstance(entry.get("unused_accelerators"), list):
+        entry["unused_accelerators"] = [_without(unused, "fix") for unused in entry["unused_accelerators"]]
+    if isinstance(entry.get("benchmarks"), list):
+        entry["benchmarks"] = [_upgrade_benchmark(bench) for bench in entry["benchmarks"]]
+    return entry
+
+
+def _upgrade_facts(facts: Any) -> Any:
+    if isinstance(facts, dict) and isinstance(facts.get("accelerator_issue"), dict):
+        return {**facts, "accelerator_issue": _without(facts["accelerator_issue"], "fix")}
+    return facts
 
 
 def _without(entry: Any, key: str) -> Any:
@@ -195,8 +231,3 @@ def _upgrade_benchmark(bench: Any) -> Any:
     if assumed is not None:
         peak["clock_ghz"] = assumed
     return {**bench, "peak": peak}
-
-
-def read_report(document: Any) -> ProbeReport:
-    """Validate a report document (any supported schema version); raises pydantic's ValidationError."""
-    return ProbeReport.model_validate(upgrade_report(document))

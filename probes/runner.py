@@ -35,6 +35,8 @@ from framework_advisor.probes.worker.options import WorkerOptions
 from framework_advisor.probes.worker.protocol import PROGRESS_PREFIX  # the worker end of the same stderr protocol
 from framework_advisor.probes.worker.records import WorkerResult
 
+# A real result is tens of KB (every timed block's sample included); anything this big is not one.
+MAX_RESULT_BYTES = 32 * 2**20
 STDERR_TAIL_CHARS = 2000
 POLL_SECONDS = 0.05
 WORKER_MODULE = "framework_advisor.probes.worker"
@@ -147,6 +149,10 @@ def describe_problems(error: ValidationError, limit: int = PROBLEMS_NAMED) -> st
 def read_result(out: Path, framework: str, stderr_tail: str) -> WorkerResult | Failure:
     """The worker's result file through the worker's model, or the bad-output failure that says why not."""
     try:
+        size = out.stat().st_size
+        if size > MAX_RESULT_BYTES:
+            return _failure("bad-output", f"the worker's result is {size} bytes; a result is at most "
+                                          f"{MAX_RESULT_BYTES} bytes", stderr_tail, 0)
         text = out.read_bytes()
     except OSError as exc:
         return _failure("bad-output", f"the worker exited 0 but wrote no result ({exc.strerror or exc})",

@@ -3,7 +3,7 @@ device kinds, operating systems, architectures and the probe's benchmarks.
 
 Everything else reads these: the models (and so openapi.yaml, generated from them), the rule schema and
 facts.yaml, the catalog, the form (through ``GET /v1/vocabulary``), the CLI and the audit.
-``framework-advisor contract check`` (and tests/test_vocabulary.py) fails when a copy appears elsewhere.
+tests/test_vocabulary.py fails when a full copy of a list appears anywhere else.
 
 It sits in ``probes`` because that is the lowest layer: the worker, the rules and the service all import
 it. Standard library only, like the worker that may run in another interpreter.

@@ -9,7 +9,7 @@ from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.vocabulary import OS_LABELS
 from framework_advisor.rules.recommendation import Reason, Starter
 from framework_advisor.rules.rulebase import STARTER_DEVICE_ASSIGNMENT, RuleBase
-from framework_advisor.rules.schema import GOAL_FAMILIES, FrameworkEntry, Platform
+from framework_advisor.rules.schema import GOAL_FAMILIES, Addon, FrameworkEntry, InstallCommand, Platform
 
 
 def platform_for(entry: FrameworkEntry, os_name: str, arch: str) -> Platform | None:
@@ -25,14 +25,22 @@ def best_device(entry: FrameworkEntry, hardware: HardwareProfile) -> str | None:
     return next((d for d in platform.devices if d == "cpu" or d in present), platform.devices[-1])
 
 
+def install_row(entry: FrameworkEntry, device: str, os_name: str, arch: str,
+                with_addons: bool = False) -> InstallCommand | Addon | None:
+    """The catalog's row that installs the framework for ``device`` on this OS and architecture: its own
+    install rows first (the ones the install advice shows), then, ``with_addons``, an add-on."""
+    rows = (*entry.install, *entry.addons) if with_addons else entry.install
+    return next((row for row in rows if row.device == device and os_name in row.os and arch in row.arch), None)
+
+
 def install_command(entry: FrameworkEntry, hardware: HardwareProfile, device: str | None) -> str:
     if device is None:
         return f"# {entry.name} has no build for {OS_LABELS[hardware.os]} {hardware.arch}"
-    for wanted in (device, "cpu"):
-        for row in entry.install:
-            if row.device == wanted and hardware.os in row.os and hardware.arch in row.arch:
-                return row.command
-    return f"# no install command recorded for {entry.name} on {OS_LABELS[hardware.os]} {hardware.arch}"
+    row = install_row(entry, device, hardware.os, hardware.arch) or install_row(entry, "cpu", hardware.os,
+                                                                                 hardware.arch)
+    if row is None:
+        return f"# no install command recorded for {entry.name} on {OS_LABELS[hardware.os]} {hardware.arch}"
+    return row.command
 
 
 def platform_knockout(framework_id: str, entry: FrameworkEntry, hardware: HardwareProfile) -> Reason:

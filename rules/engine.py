@@ -24,7 +24,6 @@ from framework_advisor.rules.remedies import fix_for
 from framework_advisor.rules.rulebase import MESSAGE_PLACEHOLDER, RuleBase, iter_leaves
 from framework_advisor.rules.schema import AllOf, AnyOf, Leaf, NotOf, Rule
 
-_MISSING = object()
 Measurements = Mapping[str, DerivedFacts]
 
 
@@ -59,19 +58,18 @@ def measured_facts(measurements: Measurements,
 
     ``describe_fix(framework, issue)`` gives the catalog's fix for an accelerator a framework did not use."""
     facts: dict[str, Any] = {"probed": True}
-    for framework_id, derived in measurements.items():
-        if framework_id not in FRAMEWORK_IDS:
-            continue
+    for framework_id, derived in measurements.items():  # the models hold only framework ids, slowdowns >= 1
         if derived.slowdown is not None:
-            facts[f"{framework_id}.slowdown"] = max(1.0, float(derived.slowdown))
-        if derived.fastest in FRAMEWORK_IDS:
+            facts[f"{framework_id}.slowdown"] = derived.slowdown
+        if derived.fastest is not None:
             facts["fastest_framework"] = derived.fastest
         if derived.reached_accelerator is not None:
             facts[f"{framework_id}.reached_accelerator"] = derived.reached_accelerator
         issue = derived.accelerator_issue
         if issue is not None:
             fix = describe_fix(framework_id, issue) if describe_fix is not None else ""
-            facts[f"{framework_id}.accelerator_fix"] = f"{issue.detail or issue.reason}." + (f" Fix: {fix}" if fix else "")
+            saw = (issue.detail or issue.reason).rstrip(".")
+            facts[f"{framework_id}.accelerator_fix"] = f"{saw}." + (f" Fix: {fix}" if fix else "")
         facts[f"{framework_id}.probe_failed"] = derived.failed
         if derived.failed:
             facts[f"{framework_id}.probe_failure"] = (

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import Field, field_validator
 
-from framework_advisor.probes.hardware import HardwareProfile, Strict
+from framework_advisor.probes.hardware import HardwareProfile, Strict, absent
 from framework_advisor.probes.vocabulary import Device, Experience, FrameworkId, Goal
 
 ProbeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -21,8 +21,8 @@ class RecommendationRequest(Strict):
 
     goals: Annotated[list[Goal], Field(min_length=1, max_length=8, json_schema_extra={"uniqueItems": True})]
     experience: Experience
-    hardware: Optional[HardwareProfile] = None
-    probe_id: Optional[ProbeId] = Field(None, description="Use that stored probe's hardware and measurements.")
+    hardware: HardwareProfile = absent("The hardware to advise for; without it (and without probe_id), this machine.")
+    probe_id: ProbeId = absent("Use that stored probe's hardware and measurements.")
 
     @field_validator("goals")
     @classmethod
@@ -34,6 +34,7 @@ class RecommendationRequest(Strict):
 
 
 class Reason(Strict):
+    kept_nulls = ("group",)
     rule: str = Field(description="Id of the rule that fired.")
     message: str
     points: float = Field(description=(
@@ -56,6 +57,7 @@ class Starter(Strict):
 
 
 class RankedFramework(Strict):
+    kept_nulls = ("installed_version",)
     framework: FrameworkId
     name: str
     rank: Annotated[int, Field(ge=1, le=5)]
@@ -64,7 +66,7 @@ class RankedFramework(Strict):
     device: Device = "cpu"
     reasons: tuple[Reason, ...] = ()
     install: str
-    installed_version: Optional[str] = None
+    installed_version: Optional[str] = Field(None, description="From package metadata; null: not installed here.")
     starter: Starter
 
 
@@ -96,6 +98,8 @@ class RulebaseVersion(Strict):
 class Recommendation(Strict):
     """All five frameworks ranked, rank 1 first, with the reasons, install command and starter of each."""
 
+    kept_nulls = ("probe_id",)
+
     ranking: Annotated[tuple[RankedFramework, ...], Field(min_length=5, max_length=5)]
     hardware: HardwareProfile
     rulebase: RulebaseVersion
@@ -108,4 +112,4 @@ class Recommendation(Strict):
         "Facts the rule base would use that this answer did not have, and how to supply them."))
     hardware_source: Optional[Literal["request", "this-machine", "probe"]] = None
     probe_id: Optional[str] = Field(None, description=(
-        "The stored probe whose measurements entered the answer (absent when none did)."))
+        "The stored probe whose measurements entered the answer (null when none did)."))

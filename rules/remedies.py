@@ -12,17 +12,9 @@ from __future__ import annotations
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.vocabulary import device_label, framework_name
 from framework_advisor.probes.worker.records import UnusedAccelerator
+from framework_advisor.rules.catalog import install_row
 from framework_advisor.rules.rulebase import RuleBase
-from framework_advisor.rules.schema import Addon, FrameworkEntry, InstallCommand
-
-
-def install_row(entry: FrameworkEntry, device: str, os_name: str, arch: str) -> InstallCommand | Addon | None:
-    """The catalog's way to install the framework for this device here: its own install row first (the
-    one the engine shows), else an add-on; None when the catalog has neither."""
-    for row in (*entry.install, *entry.addons):
-        if row.device == device and os_name in row.os and arch in row.arch:
-            return row
-    return None
+from framework_advisor.rules.schema import Addon, InstallCommand
 
 
 def install_text(row: InstallCommand | Addon) -> str:
@@ -33,10 +25,11 @@ def install_text(row: InstallCommand | Addon) -> str:
 def fix_for(rulebase: RuleBase, framework_id: str, unused: UnusedAccelerator, hardware: HardwareProfile) -> str:
     """How to make ``framework_id`` use the accelerator ``unused`` on ``hardware``: the catalog's remedy for
     the reason, filled with the framework's and the device's names and the catalog's install command for the
-    device there. Empty only when the rule base has no remedy for the reason (the linter reports that)."""
+    device there. Without a remedy for the reason (the linter reports that) it is the bare install command;
+    it is empty only when neither exists."""
     entry = rulebase.frameworks[framework_id]
     kind, reason = unused.kind, unused.reason
-    row = install_row(entry, kind, hardware.os, hardware.arch)
+    row = install_row(entry, kind, hardware.os, hardware.arch, with_addons=True)
     remedy = rulebase.remedies.get(reason)
     if remedy is None:
         return install_text(row) if row is not None else ""

@@ -13,26 +13,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
-# The vocabulary is defined once, in probes/vocabulary.py; these names are re-exported, never redefined.
-from framework_advisor.probes.vocabulary import (  # noqa: F401 - re-exported for importers of rules.schema
-    ACCELERATOR_KINDS,
-    ARCHITECTURES,
-    DEVICES,
-    EXPERIENCE_LEVELS,
-    FRAMEWORK_IDS,
-    GOALS,
-    OPERATING_SYSTEMS,
-    VOCABULARIES,
-    AcceleratorKind,
-    Arch,
-    Device,
-    Experience,
-    FrameworkId,
-    Goal,
-    Os,
-    framework_name,
-)
-from framework_advisor.probes.worker.records import UNUSED_REASONS, UnusedReason
+from framework_advisor.probes.vocabulary import (ARCHITECTURES, GOALS, VOCABULARIES, AcceleratorKind, Arch, Device,
+                                               FrameworkId, Goal, Os, framework_name)
+from framework_advisor.probes.worker.records import UnusedReason
 
 # Starter programs come in goal families: goals that call for the same program share one.
 STARTER_FAMILIES = ("basics", "scientific", "deploy", "scale", "pretrained")

@@ -37,7 +37,7 @@ class Question:
 
     def cache_key(self) -> tuple:
         installed = tuple(sorted((self.installed or {}).items()))
-        return (self.goals, self.experience, self.hardware, self.source, installed,
+        return (self.goals, self.experience, self.hardware.model_dump_json(), self.source, installed,
                 self.probe.id if self.probe else None)
 
 

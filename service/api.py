@@ -12,13 +12,13 @@ from framework_advisor import __version__
 from framework_advisor.advice import UnknownProbe, answer, resolve
 from framework_advisor.answer_cache import AnswerCache
 from framework_advisor.auth import require_token, token_status
-from framework_advisor.contract import ContractViolation, validate
+from framework_advisor.contract import ContractViolation, read_report, validate
 from framework_advisor.contract.document import openapi_text
 from framework_advisor.json_body import parse_json_body, read_raw_json_body
 from framework_advisor.machine import ThisMachine
-from framework_advisor.models import (FieldError, FrameworkInfo, FrameworkList, Health, PlatformSupport, ProbeList,
-                                      RuleInfo, RuleList, Vocabulary)
-from framework_advisor.probes.report import ProbeOptions, ProbeParams, ProbeReport, upgrade_report
+from framework_advisor.models import (FieldError, FrameworkInfo, FrameworkList, Health, ProbeList, RuleInfo, RuleList,
+                                      Vocabulary)
+from framework_advisor.probes.report import ProbeOptions, ProbeParams, ProbeReport
 from framework_advisor.probes.vocabulary import DEVICES, FRAMEWORK_IDS, GOALS
 from framework_advisor.problems import Problem
 from framework_advisor.probe_jobs import ProbeJobs, new_probe_id
@@ -90,7 +90,7 @@ def frameworks() -> Response:
     here = _machine().hardware()
     versions = _machine().installed_versions()
     listed = [FrameworkInfo(id=framework_id, name=entry.name, summary=entry.summary, good_for=tuple(entry.good_for),
-                            platforms=tuple(PlatformSupport.model_validate(p.model_dump()) for p in entry.platforms),
+                            platforms=tuple(entry.platforms),
                             install=install_command(entry, here, best_device(entry, here)),
                             installed_version=versions.get(framework_id), docs=entry.docs)
               for framework_id, entry in rulebase.frameworks.items()]
@@ -131,7 +131,7 @@ def _optional_raw_body(limit: int) -> bytes:
 
 
 def _is_uploaded_report(body: object) -> bool:
-    # A ProbeRequest has only quick/frameworks/...; a ProbeReport always carries its schema_version.
+    # ProbeOptions have quick, thorough, frameworks, threads; a ProbeReport always carries its schema_version.
     return isinstance(body, dict) and "schema_version" in body
 
 
@@ -148,13 +148,17 @@ def start_probe() -> Response:
     if _is_uploaded_report(body):
         # Uploads are cheap and a fleet may share one address (NAT): their own, higher limit.
         current_app.extensions["framework_advisor.upload_rate_limit"].check(_store())
-        return _store_uploaded_report(_valid(ProbeReport, upgrade_report(body), "report"))
+        try:
+            report = read_report(body)
+        except ContractViolation as violation:
+            raise Problem(422, f"invalid report: {violation}", violation.errors) from None
+        return _store_uploaded_report(report)
     if len(raw) > current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"]:
         raise Problem(413, f"a probe request is at most {current_app.config['FRAMEWORK_ADVISOR_MAX_BODY']} bytes")
     probe_limit.check(_store())
     options: ProbeOptions = _valid(ProbeOptions, body)
     try:
-        probe_id, _ = _jobs().submit(socket.gethostname(), ProbeParams(**options.model_dump()))
+        probe_id, _ = _jobs().submit(socket.gethostname(), ProbeParams.asked(options))
     except QueueFull as full:
         raise Problem(429, f"{full.args[0]} probes are already queued on this machine; try again later",
                       headers={"Retry-After": "60"}) from None
@@ -165,7 +169,7 @@ def start_probe() -> Response:
 
 def _store_uploaded_report(report: ProbeReport) -> Response:
     probe_id = new_probe_id()
-    _store().save_finished_probe(probe_id, report.host, ProbeParams(uploaded=True, quick=report.quick), report)
+    _store().save_finished_probe(probe_id, report.host, ProbeParams(quick=report.quick, uploaded=True), report)
     response = json_response(_store().get_probe(probe_id), status=201)
     response.headers["Location"] = url_for("api.get_probe", probe_id=probe_id)
     return response

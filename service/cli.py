@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -176,16 +177,20 @@ def _existing_store(data_dir: Path | None):
 def _cmd_recommend(args: argparse.Namespace) -> int:
     from framework_advisor.advice import answer, resolve
     from framework_advisor.machine import ThisMachine
-    from framework_advisor.render import print_recommendation
     from framework_advisor.rules.recommendation import RecommendationRequest
 
     rulebase = load_rulebase(args.rules)
     hardware = _load_hardware_file(args.hardware) if args.hardware else None
     question = RecommendationRequest(goals=list(dict.fromkeys(args.goals)), experience=args.experience,
-                                     hardware=hardware)
+                                     **({"hardware": hardware} if hardware is not None else {}))
     store = None if hardware is not None else _existing_store(args.data_dir)
     recommendation = answer(rulebase, resolve(question, ThisMachine(), store))
-    _print_json(recommendation) if args.json else print_recommendation(recommendation)
+    if args.json:
+        _print_json(recommendation)
+    else:
+        from framework_advisor.render import print_recommendation  # rich: only for a table
+
+        print_recommendation(recommendation)
     return 0
 
 
@@ -203,12 +208,17 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             store = Store.open(Settings.from_env(data_dir=args.data_dir).database_path)
         except StoreError as exc:
             raise UsageError(str(exc)) from None
-    options = ProbeOptions(quick=args.quick, thorough=args.thorough, frameworks=args.frameworks,
-                           threads=args.threads)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if args.threads and args.threads > cpus:
+        print(f"framework-advisor: --threads {args.threads} is more than the {cpus} CPUs this process may use; "
+              f"measuring with {cpus}", file=sys.stderr)
+    given = {"frameworks": args.frameworks, "threads": args.threads}
+    options = ProbeOptions(quick=args.quick, thorough=args.thorough,
+                           **{name: value for name, value in given.items() if value is not None})
     report = _probe_with_progress(options)
     probe_id = new_probe_id()
     if store is not None:
-        store.save_finished_probe(probe_id, socket.gethostname(), ProbeParams(**options.model_dump()), report)
+        store.save_finished_probe(probe_id, socket.gethostname(), ProbeParams.asked(options), report)
     if args.json_out == "-":
         _print_json(report)
     else:

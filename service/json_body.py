@@ -40,8 +40,14 @@ def parse_json_body(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise Problem(400, f"the request body is not UTF-8 (invalid byte at offset {exc.start})") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise Problem(400, f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
         raise Problem(400, "malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer of thousands of digits, or NaN / Infinity
+        raise Problem(400, f"not JSON: {str(exc)[:200]}") from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")

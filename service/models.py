@@ -13,8 +13,9 @@ from framework_advisor.probes import vocabulary
 from framework_advisor.probes.hardware import Strict
 from framework_advisor.probes.progress import ProbeProgress
 from framework_advisor.probes.report import ProbeParams, ProbeReport
-from framework_advisor.probes.vocabulary import Arch, Device, FrameworkId, Goal, Os
+from framework_advisor.probes.vocabulary import FrameworkId, Goal
 from framework_advisor.rules.recommendation import RulebaseVersion
+from framework_advisor.rules.schema import Platform
 
 ProbeStatus = Literal["queued", "running", "finished", "failed", "interrupted"]
 
@@ -43,22 +44,16 @@ class ProbeList(Strict):
     probes: tuple[ProbeSummary, ...]
 
 
-class PlatformSupport(Strict):
-    os: tuple[Os, ...]
-    arch: tuple[Arch, ...]
-    devices: tuple[Device, ...]
-    note: Optional[str] = None
-
-
 class FrameworkInfo(Strict):
+    kept_nulls = ("installed_version",)
     id: FrameworkId
     name: str
     summary: str
     good_for: tuple[Goal, ...] = ()
-    platforms: tuple[PlatformSupport, ...]
+    platforms: tuple[Platform, ...]
     install: str = Field(description="The install command for this machine.")
     installed_version: Optional[str] = Field(
-        None, description="From package metadata; the framework is not imported. Absent: not installed here.")
+        description="From package metadata; the framework is not imported. Null: not installed here.")
     docs: Optional[str] = None
 
 
@@ -67,6 +62,7 @@ class FrameworkList(Strict):
 
 
 class RuleInfo(Strict):
+    kept_nulls = ("group",)
     id: str
     when: dict[str, Any] = Field(description="An all/any/not tree of {fact, op, value} leaves.")
     then: dict[str, Any]

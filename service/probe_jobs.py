@@ -129,9 +129,8 @@ class ProbeJobs:
 
     def _run(self, job: ProbeJob) -> None:
         progress = ProgressFolder(ThrottledWriter(lambda state: self._store.update_progress(job.id, state)))
-        options = ProbeOptions.model_validate(job.params.model_dump(exclude={"uploaded"}))
         try:
-            report = self._run_probe(options, progress=progress)
+            report = self._run_probe(job.params.options(), progress=progress)
         except Exception as exc:  # the probe isolates frameworks; this is a bug in the probe itself
             self._store.finish_probe(job.id, None, error=f"the probe failed: {exc}")
             return

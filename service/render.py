@@ -90,12 +90,12 @@ class ProgressBar:
         self._progress.update(self._task, description=description, completed=state.percent)
 
 
-def _figure(result: FrameworkRun, name: str) -> str:
+def _figure(result: FrameworkRun, name: str, cpu_percents_hold: bool) -> str:
     bench = next((b for b in result.benchmarks if b.name == name), None)
     if bench is None:
         return "-"
-    peak = f" ({bench.percent_of_peak:.0f}%)" if bench.percent_of_peak is not None else ""
-    return f"{bench.value:.3g}{peak}"
+    shown = bench.percent_of_peak is not None and (bench.device != "cpu" or cpu_percents_hold)
+    return f"{bench.value:.3g}" + (f" ({bench.percent_of_peak:.0f}%)" if shown else "")
 
 
 def print_probe_summary(rulebase: RuleBase, report: ProbeReport, probe_id: str | None) -> None:
@@ -112,11 +112,17 @@ def print_probe_summary(rulebase: RuleBase, report: ProbeReport, probe_id: str |
             continue
         derived = report.derived.get(result.framework)
         slowdown = derived.slowdown if derived is not None else None
+        holds = report.cpu_percents_hold()
         table.add_row(result.framework, result.version, f"{result.import_s:.2f}",
-                      _figure(result, "matmul_fp32"), _figure(result, "elementwise_bandwidth"),
-                      _figure(result, "dispatch_latency"), _figure(result, "mlp_step_eager"),
+                      _figure(result, "matmul_fp32", holds), _figure(result, "elementwise_bandwidth", holds),
+                      _figure(result, "dispatch_latency", holds), _figure(result, "mlp_step_eager", holds),
                       "fastest" if slowdown == 1.0 else f"{slowdown:.1f}x slower" if slowdown else "-")
     _console.print(table)
+    if report.understated_cpu_peak is not None:
+        peak = report.understated_cpu_peak
+        _console.print(f"CPU percents of peak are not shown: {peak.framework} {peak.benchmark} reached "
+                       f"{peak.figure_gflops:g} GFLOP/s, above the computed {peak.peak_gflops:g} GFLOP/s (the clock "
+                       f"under load runs at {peak.clock_ghz_at_least} GHz or more)", style="dim", highlight=False)
     for skipped in report.skipped:
         _console.print(f"{skipped.framework}: skipped ({skipped.reason})", style="dim")
     for result in report.runs():

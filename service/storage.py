@@ -10,6 +10,7 @@ explicit transactions, so a failed write leaves the previous, consistent state.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from datetime import datetime, timezone
 from contextlib import closing, contextmanager
@@ -19,10 +20,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from framework_advisor.contract import ContractViolation, read_report
 from framework_advisor.models import ProbeJob, ProbeSummary
 from framework_advisor.probes.progress import ProbeProgress
-from framework_advisor.probes.report import ProbeParams, ProbeReport, read_report
+from framework_advisor.probes.report import ProbeParams, ProbeReport
 
+_log = logging.getLogger(__name__)
 SCHEMA_VERSION = 3
 _MIGRATIONS = {
     1: """
@@ -279,17 +282,29 @@ def _report_json(report: ProbeReport) -> str:
     return report.model_dump_json(exclude_none=True)
 
 
+def _stored(model: type, text: str | None, what: str, probe_id: str, problems: list[str]) -> Any:
+    """A column's JSON as ``model``; a row another version wrote, or a damaged one, gives the model's default
+    and a problem, so that the row still lists (one bad row must not take every listing down)."""
+    if not text:
+        return model() if model is not ProbeReport else None
+    try:
+        document = json.loads(text)
+        return read_report(document) if model is ProbeReport else model.model_validate(document)
+    except (ValueError, TypeError, ValidationError, ContractViolation) as exc:
+        _log.warning("probe %s: its stored %s cannot be read by this version: %s", probe_id, what, exc)
+        problems.append(f"its stored {what} cannot be read by this version")
+        return model() if model is not ProbeReport else None
+
+
 def _probe_from_row(row: tuple, with_report: bool = True) -> ProbeJob | ProbeSummary:
     (probe_id, created_at, host, status, report, params, progress, error, owner_pid, started_at,
      finished_at) = row
+    problems: list[str] = []
     fields: dict[str, Any] = {"id": probe_id, "created_at": created_at, "host": host, "status": status,
-                              "params": json.loads(params), "progress": json.loads(progress), "error": error,
+                              "params": _stored(ProbeParams, params, "parameters", probe_id, problems),
+                              "progress": _stored(ProbeProgress, progress, "progress", probe_id, problems),
                               "started_at": started_at, "finished_at": finished_at}
-    if not with_report:
-        return ProbeSummary.model_validate(fields)
-    if report:
-        try:
-            fields["report"] = read_report(json.loads(report))
-        except (ValueError, ValidationError) as exc:  # a row written by another version, or damaged
-            fields["error"] = f"the stored report cannot be read by this version ({type(exc).__name__})"
-    return ProbeJob.model_validate(fields)
+    if with_report:
+        fields["report"] = _stored(ProbeReport, report, "report", probe_id, problems)
+    fields["error"] = "; ".join(filter(None, [error, *problems])) or None
+    return (ProbeJob if with_report else ProbeSummary)(**fields)

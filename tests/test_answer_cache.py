@@ -50,7 +50,7 @@ def test_this_machine_answers_follow_a_newly_finished_probe(tmp_path):
     client = make_app(tmp_path, probe).test_client()
     question = {"goals": ["research"], "experience": "expert"}
     before = client.post("/v1/recommendations", json=question).get_json()
-    assert "probe_id" not in before and before["hardware_source"] == "this-machine"
+    assert before["probe_id"] is None and before["hardware_source"] == "this-machine"
     probe_id = client.post("/v1/probes", json={}).get_json()["id"]
     wait_for(client, f"/v1/probes/{probe_id}", "finished")
     after = client.post("/v1/recommendations", json=question).get_json()

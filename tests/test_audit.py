@@ -103,7 +103,7 @@ def test_tpu_host_with_a_crashed_framework(tmp_path):
     assert by_id["accelerator:tpu>=4"]["status"] == "passed"
     assert by_id["benchmark:jax.matmul_bf16@tpu>=50%"]["status"] == "passed"
     assert by_id["framework:pytorch"]["status"] == "failed" and "crash" in by_id["framework:pytorch"]["message"]
-    assert by_id["no-failures"]["status"] == "failed" and "pytorch" in by_id["no-failures"]["message"]
+    assert by_id["no-failures"]["status"] == "failed" and "PyTorch" in by_id["no-failures"]["message"]
     text = summary.read_text()
     assert "❌ failed" in text and "`framework:pytorch`" in text and "`no-failures`" in text
     errors = [line for line in stdout.splitlines() if line.startswith("::error ")]

@@ -52,10 +52,9 @@ def test_base_image_is_a_pinned_slim_tag_and_a_cuda_base_is_documented():
     # The CUDA variant: a build arg for an NVIDIA CUDA base and the matching PyTorch wheel index.
     assert re.search(r"BASE_IMAGE=nvidia/cuda:\S+", DOCKERFILE)
     assert re.search(r"TORCH_INDEX_URL=https://download\.pytorch\.org/whl/cu\d+", DOCKERFILE)
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme[readme.index("## Container image"):]
-    container = section[:section.find("\n## ", 3)] if "\n## " in section[3:] else section
+    container = (REPO_ROOT / "docs" / "container.md").read_text()
     assert "nvidia/cuda" in container and "whl/cu" in container and "scripts/podman_image.sh" in container
+    assert "docs/container.md" in (REPO_ROOT / "README.md").read_text()
 
 
 def test_only_the_justified_hadolint_ignore():

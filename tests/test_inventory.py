@@ -396,8 +396,9 @@ print(json.dumps({"versions": versions, "imported": "rich" in sys.modules}))
 
 def test_installed_versions_reads_metadata_without_importing(tmp_path):
     # rich stands in for a framework: installed here, and never imported by the probe's own modules.
-    table = tmp_path / "distributions.yaml"
-    table.write_text("rich: [rich]\nmissing: [no-such-distribution-xyz]\nsecond: [no-such-distribution-xyz, Rich]\n")
+    table = tmp_path / "distributions.json"
+    table.write_text(json.dumps({"frameworks": {"rich": ["rich"], "missing": ["no-such-distribution-xyz"],
+                                                "second": ["no-such-distribution-xyz", "Rich"]}}))
     completed = subprocess.run([sys.executable, "-c", INSTALLED_SCRIPT, str(table)], cwd=REPO_ROOT,
                                capture_output=True, text=True, timeout=60, check=False)
     assert completed.returncode == 0, completed.stderr

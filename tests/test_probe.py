@@ -17,8 +17,8 @@ from framework_advisor.probes.derived import derive
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.inventory import take_inventory
 from framework_advisor.probes.probe import _clock_ghz, run_probe, worker_deadline_s, worker_options
-from framework_advisor.probes.report import (REPORT_SCHEMA_VERSION, Failure, FailedFramework, FrameworkRun,
-                                             ProbeOptions, read_report)
+from framework_advisor.contract import read_report
+from framework_advisor.probes.report import REPORT_SCHEMA_VERSION, Failure, FailedFramework, FrameworkRun, ProbeOptions
 from framework_advisor.probes.worker.records import (BenchmarkRecord, DeviceSeen, Timing, UnusedAccelerator,
                                                      WorkerResult)
 from hardware_fixtures import copy_root, fixture_machine

@@ -11,7 +11,8 @@ from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.inventory import take_inventory
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, device_label, framework_name
 from framework_advisor.probes.worker.records import UNUSED_REASONS, UnusedAccelerator
-from framework_advisor.rules.remedies import fix_for, install_row, install_text
+from framework_advisor.rules.catalog import install_row
+from framework_advisor.rules.remedies import fix_for, install_text
 from hardware_fixtures import FIXTURES, fixture_machine
 
 MACHINES = sorted(path.name for path in FIXTURES.iterdir() if (path / "machine.json").is_file())
@@ -52,7 +53,7 @@ def test_every_machine_framework_and_reason_gets_a_fix_composed_from_the_catalog
             context = (hardware.os, hardware.arch, framework_id, kind, reason, fix)
             assert fix and "{" not in fix and "}" not in fix, context
             assert framework_name(framework_id) in fix or device_label(kind) in fix, context
-            row = install_row(rulebase.frameworks[framework_id], kind, hardware.os, hardware.arch)
+            row = install_row(rulebase.frameworks[framework_id], kind, hardware.os, hardware.arch, with_addons=True)
             if row is not None and "{install}" in rulebase.remedies[reason].fix:
                 assert install_text(row) in fix, context
             assert "what the worker saw" not in fix, "the fix is catalog data; the detail is the worker's"
@@ -66,7 +67,7 @@ def test_the_command_in_a_fix_is_the_install_command_shown_for_that_device(ruleb
             entry = rulebase.frameworks[framework_id]
             own = [row for row in entry.install if row.device == kind and hardware.os in row.os
                    and hardware.arch in row.arch]
-            row = install_row(entry, kind, hardware.os, hardware.arch)
+            row = install_row(entry, kind, hardware.os, hardware.arch, with_addons=True)
             if own:
                 assert row is own[0]
 
@@ -96,7 +97,7 @@ def test_fixes_on_the_fixture_machines(rulebase, profiles, machine, framework_id
 
 
 def test_add_ons_the_workers_knew_are_catalog_rows(rulebase):
-    assert "WSL2" in install_text(install_row(rulebase.frameworks["tensorflow"], "cuda", "windows", "x86_64"))
+    assert "WSL2" in install_text(install_row(rulebase.frameworks["tensorflow"], "cuda", "windows", "x86_64", with_addons=True))
     fix = fix_for(rulebase, "tensorflow", _unused("cuda", "unsupported"), WINDOWS_RTX)
     assert "pip install 'tensorflow[and-cuda]'  # inside WSL2" in fix, fix
     fix = fix_for(rulebase, "tensorflow", _unused("intel-xpu", "cpu-only-build"), LINUX_ARC)

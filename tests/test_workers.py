@@ -24,7 +24,8 @@ from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
 from framework_advisor.probes.worker.adapters import ADAPTERS
 from framework_advisor.probes.worker.options import WorkerOptions
 from framework_advisor.probes.worker.protocol import PROGRESS_PREFIX
-from framework_advisor.probes.worker.records import BENCHMARK_NAMES, WorkerResult
+from framework_advisor.probes.vocabulary import BENCHMARK_NAMES
+from framework_advisor.probes.worker.records import WorkerResult
 from tests.conftest import REPO_ROOT
 
 FRAMEWORK_PACKAGES = {"numpy": "numpy", "pytorch": "torch", "jax": "jax", "mlx": "mlx", "tensorflow": "tensorflow"}

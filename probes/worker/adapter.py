@@ -171,7 +171,6 @@ class Adapter:
 
     framework = ""
     has_conv = True
-    has_autograd = True
     compiler: str | None = None  # e.g. "torch.compile (inductor)"; None: no mlp_step_compiled
     no_bf16_reason: str | None = None  # set where the framework itself has no bfloat16
 

@@ -15,7 +15,8 @@ from typing import Any
 from .records import BenchmarkRecord, Peak
 from .timing import Measurement
 
-# Benchmarks measured in FLOP/s, and the precision of the peak each is a percent of.
+# Benchmarks measured in FLOP/s, and the precision they ask for; the peak is the one of the precision the
+# hardware really used (the record's ``precision``, e.g. "tf32 (JAX's default ...)" for an fp32 matmul on an H100).
 FLOP_BENCHMARKS = {"matmul_fp32": "fp32", "matmul_bf16": "bf16", "conv2d": "fp32"}
 
 
@@ -55,8 +56,12 @@ def understated(peak: Peak, record: BenchmarkRecord, framework: str) -> Peak:
 def with_percent_of_peak(record: BenchmarkRecord, peaks: dict[str, dict[str, Peak]],
                          framework: str) -> BenchmarkRecord:
     """``record`` with its percent of the device's peak, where it is a FLOP figure and a peak is known."""
-    precision = FLOP_BENCHMARKS.get(record.name)
-    peak = peaks.get(record.device, {}).get(precision) if precision else None
+    asked = FLOP_BENCHMARKS.get(record.name)
+    if asked is None:
+        return record
+    used = record.precision.split()[0] if record.precision else asked
+    device_peaks = peaks.get(record.device, {})
+    peak = device_peaks.get(used) or device_peaks.get(asked)
     if peak is None:
         return record
     if record.best > peak.value:

@@ -2,12 +2,13 @@
 
 These are the models of the worker's side of the process boundary, and the only ones. The worker builds
 them and writes them as JSON (standard library only: it may run in an interpreter that has nothing but
-the frameworks it measures); the parent reads that JSON back through the same classes with pydantic
-(``framework_advisor.probes.report``), so a worker that writes something malformed is a validation
-failure with a clear message, not a KeyError later.
+the frameworks it measures); the runner (``probes.runner``) reads that JSON back through the same classes
+with pydantic, so a worker that writes something malformed is a validation failure with a clear message,
+not a KeyError later. ``probes.report`` holds them in the ProbeReport.
 
-``Bound`` marks a field's limits. The worker ignores it; pydantic reads it (the limits land in the
-validators and in openapi.yaml), so that a report uploaded from elsewhere cannot be of unbounded size.
+``Bound`` marks a field's limits. pydantic reads it (the limits land in the validators and in openapi.yaml);
+the worker's ``fit`` cuts texts to them before writing. Free-form settings (``params``, ``build``) are bounded
+in keys only: the request body's size cap bounds the rest of an uploaded report.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import typing
 from typing import Any, Annotated, Literal, Optional
 
-from ..vocabulary import BENCHMARK_NAMES, AcceleratorKind, BenchmarkName, Device, FrameworkId
+from ..vocabulary import AcceleratorKind, BenchmarkName, Device, FrameworkId
 # Why a framework does not use an accelerator the machine has: what the worker saw, never the fix (the
 # catalog, rules/base/frameworks.yaml, holds the commands that fix each one).
 UNUSED_REASONS = ("cpu-only-build", "driver-mismatch", "busy", "unsupported", "not-visible", "hidden")
 
 UnusedReason = Literal[UNUSED_REASONS]  # type: ignore[valid-type]
+# The samples a Timing keeps (>= 5 s of 1 ms blocks: beyond every budget the worker sets).
+MAX_SAMPLES = 5000
 # Pydantic rejects unknown keys in every record (a typo is an error, not silently stored data).
 _STRICT = {"extra": "forbid"}
 
@@ -63,7 +67,8 @@ class Timing:
     block_size: Annotated[int, Bound(ge=1)]
     total_s: Seconds
     noisy: bool
-    per_call_s: Annotated[list[Seconds], Bound(max_length=5000, fail_fast=True)] = dataclasses.field(default_factory=list)
+    per_call_s: Annotated[list[Seconds], Bound(max_length=MAX_SAMPLES, fail_fast=True)] = dataclasses.field(
+        default_factory=list)
     rel_iqr: Optional[Seconds] = None
     first_call_s: Optional[Seconds] = None
     warmup_calls: Annotated[int, Bound(ge=0)] = 0
@@ -94,7 +99,7 @@ class BenchmarkRecord:
     value: Annotated[float, Bound(gt=0)]
     best: Annotated[float, Bound(gt=0)]
     timing: Timing
-    precision: Annotated[str, Bound(max_length=100)] = "fp32"
+    precision: Annotated[str, Bound(max_length=100)] = ""  # the arithmetic really used, e.g. "tf32 (...)"
     params: FreeForm = dataclasses.field(default_factory=dict)
     lower_is_better: bool = False
     checked: bool = True  # the output matched a NumPy reference (a figure that did not is never reported)
@@ -112,7 +117,7 @@ class DeviceSeen:
     name: Name
     usable: bool
     index: Optional[Annotated[int, Bound(ge=0)]] = None
-    compute_capability: Optional[Annotated[str, Bound(max_length=8)]] = None
+    compute_capability: Optional[Annotated[str, Bound(max_length=32)]] = None
     error: Optional[Text] = None
     note: Optional[Text] = None
 
@@ -183,6 +188,33 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _text_limit(annotation: Any) -> Optional[int]:
+    """The max_length a Bound puts on a string field (through Optional[...]), else None."""
+    for part in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(part) is Annotated and typing.get_args(part)[0] is str:
+            return next((b.limits.get("max_length") for b in typing.get_args(part)[1:] if isinstance(b, Bound)), None)
+    return None
+
+
+def fit(record: Any) -> Any:
+    """``record`` with every text cut to its field's limit ("..." marks the cut), nested records too: a worker
+    cannot validate, and one long string (a driver's error message) must not cost the whole result."""
+    if isinstance(record, list):
+        return [fit(item) for item in record]
+    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+        return record
+    hints = typing.get_type_hints(type(record), include_extras=True)
+    changes = {}
+    for field in dataclasses.fields(record):
+        value = getattr(record, field.name)
+        limit = _text_limit(hints[field.name])
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            changes[field.name] = value[:limit - 3] + "..."
+        elif isinstance(value, list) or dataclasses.is_dataclass(value):
+            changes[field.name] = fit(value)
+    return dataclasses.replace(record, **changes)
+
+
 def to_json(record: Any) -> str:
-    """A record (or a dataclass holding records) as JSON, leaving out fields that are None."""
-    return json.dumps(_finite(dataclasses.asdict(record, dict_factory=_without_empty)), allow_nan=False)
+    """A record (or a dataclass holding records) as JSON, fitted to its limits, leaving out fields that are None."""
+    return json.dumps(_finite(dataclasses.asdict(fit(record), dict_factory=_without_empty)), allow_nan=False)

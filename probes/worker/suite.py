@@ -35,6 +35,12 @@ class Planned:
     run: Callable[[], BenchmarkRecord]
 
 
+def _no_bf16_reason(fw: Adapter, device: str) -> str:
+    if device == "cpu" and not fw.settings.options.cpu_flags:
+        return "no CPU flags were passed (--cpu-flags): bf16 support is unknown, so it is not measured"
+    return "no fast bf16 here (x86 CPUs need avx512_bf16 or AMX; Arm CPUs the bf16 extension)"
+
+
 def plan(fw: Adapter, devices: list[DeviceSeen]) -> tuple[list[Planned], list[SkippedBenchmark]]:
     """The benchmarks to run, accelerators first, and the ones skipped up front (with why)."""
     quick = fw.settings.quick
@@ -63,7 +69,7 @@ def plan(fw: Adapter, devices: list[DeviceSeen]) -> tuple[list[Planned], list[Sk
         if fw.bf16_ok(device):
             add_or_skip("matmul_bf16", device, lambda f, d: bench_matmul(f, d, "bf16"))
         else:
-            skip("matmul_bf16", device, fw.no_bf16_reason or "no fast bf16 here (x86 CPUs need avx512_bf16 or AMX)")
+            skip("matmul_bf16", device, fw.no_bf16_reason or _no_bf16_reason(fw, device))
         if fw.has_conv:
             add_or_skip("conv2d", device, bench_conv2d)
         else:

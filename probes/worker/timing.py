@@ -32,11 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .records import Timing
+from .records import MAX_SAMPLES, Timing
 
 CI_HALF_WIDTH = 0.025  # the median's 95% CI must lie within +-2.5% of the median
 MIN_BUDGET_BLOCKS = 3  # even a blown budget yields this many blocks, so that a spread exists
-MAX_BLOCKS = 5000  # what a Timing record holds (>= 5 s of 1 ms blocks: beyond every budget the worker sets)
+MAX_BLOCKS = MAX_SAMPLES  # what a Timing record holds
 _SLACK = 1 - 1e-9  # thresholds compare with a relative slack so that float rounding of clock sums cannot tip them
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from framework_advisor.audit.policy import (AcceleratorRequirement, BenchmarkRequirement, FrameworkRequirement,
                                             Requirement)
 from framework_advisor.probes.report import FailedFramework, FrameworkRun, ProbeReport
-from framework_advisor.probes.vocabulary import device_label
+from framework_advisor.probes.vocabulary import device_label, framework_name
 from framework_advisor.rules.remedies import fix_for
 from framework_advisor.rules.rulebase import RuleBase
 
@@ -68,16 +68,16 @@ def _framework_that_ran(req: Requirement, name: str,
                         report: ProbeReport) -> tuple[FrameworkRun | None, RequirementResult | None]:
     """The framework's result in the report, or the verdict when it has none (not installed, not
     probed) or it failed in the probe."""
-    entry = report.result(name)
+    entry, shown = report.result(name), framework_name(name)
     if entry is None:
         skipped = next((s for s in report.skipped if s.framework == name), None)
         why = skipped.reason if skipped is not None else "not probed"
         if why == "not probed":
-            return None, _result(req, "skipped", f"{name} was not part of this probe")
-        return None, _result(req, "failed", f"{name} is {why}" if why == "not installed" else f"{name}: {why}")
+            return None, _result(req, "skipped", f"{shown} was not part of this probe")
+        return None, _result(req, "failed", f"{shown} is {why}" if why == "not installed" else f"{shown}: {why}")
     if isinstance(entry, FailedFramework):
         failure = entry.failure
-        return None, _result(req, "failed", f"{name} failed in the probe ({failure.kind}): {failure.message}")
+        return None, _result(req, "failed", f"{shown} failed in the probe ({failure.kind}): {failure.message}")
     return entry, None
 
 
@@ -103,31 +103,32 @@ class Checker:
             return True, ""
         why = next((u for u in entry.unused_accelerators if u.kind == device), None)
         sees = ", ".join(sorted(usable)) or "no device"
+        shown = framework_name(entry.framework)
         if why is None:
-            return False, f"{entry.framework} does not see a {device_label(device)} device (it sees: {sees})"
+            return False, f"{shown} does not see a {device_label(device)} device (it sees: {sees})"
         fix = fix_for(self.rulebase, entry.framework, why, self.report.hardware)
         detail = f" ({why.detail})" if why.detail else ""
-        return False, (f"{entry.framework} does not use the {device_label(device)} device: {why.reason}{detail}"
+        return False, (f"{shown} does not use the {device_label(device)} device: {why.reason}{detail}"
                        + (f"; fix: {fix}" if fix else ""))
 
     def _check_framework(self, req: Requirement, need: FrameworkRequirement) -> RequirementResult:
         entry, verdict = _framework_that_ran(req, need.name, self.report)
         if entry is None:
             return verdict
-        version = entry.version
+        version, shown = entry.version, framework_name(need.name)
         if need.version:
             try:
                 matches = SpecifierSet(need.version).contains(Version(version or ""), prereleases=True)
             except InvalidVersion:
-                return _result(req, "skipped", f"{need.name} reports version {version!r}, which cannot be compared")
+                return _result(req, "skipped", f"{shown} reports version {version!r}, which cannot be compared")
             if not matches:
-                return _result(req, "failed", f"{need.name} {version} is not {need.version}", version)
+                return _result(req, "failed", f"{shown} {version} is not {need.version}", version)
         if need.device:
             ok, reason = self._sees(entry, need.device)
             if not ok:
                 return _result(req, "failed", reason, version)
         where = f" and sees {need.device}" if need.device else ""
-        return _result(req, "passed", f"{need.name} {version} ran{where}", version)
+        return _result(req, "passed", f"{shown} {version} ran{where}", version)
 
     def _check_benchmark(self, req: Requirement, need: BenchmarkRequirement) -> RequirementResult:
         entry, verdict = _framework_that_ran(req, need.framework, self.report)
@@ -143,10 +144,17 @@ class Checker:
             if error is not None:
                 return _result(req, "failed", f"{need.name} on {need.device} failed: {error.message}")
             reason = skipped.reason if skipped else "it was not measured in this probe"
-            return _result(req, "skipped", f"no {need.name} figure for {need.framework} on {need.device}: {reason}")
+            return _result(req, "skipped", f"no {need.name} figure for {framework_name(need.framework)} on "
+                                           f"{need.device}: {reason}")
         unit = figure.unit
         if need.min_percent_of_peak is not None:
             percent = figure.percent_of_peak
+            understated = self.report.understated_cpu_peak if figure.device == "cpu" else None
+            if understated is not None:
+                return _result(req, "skipped", (
+                    f"{figure.value:g} {unit}, but the CPU peak is understated: {framework_name(understated.framework)}"
+                    f" {understated.benchmark} reached {understated.figure_gflops:g} GFLOP/s, above the "
+                    f"{understated.peak_gflops:g} GFLOP/s computed for its threads"), figure.value)
             if percent is None:
                 why = ("its peak is understated (the figure exceeded it)" if figure.peak and figure.peak.understated
                        else f"no peak is known for this {need.device} device")
@@ -163,9 +171,10 @@ class Checker:
                        figure.value)
 
     def _check_no_failures(self, req: Requirement) -> RequirementResult:
-        problems = [f"{f.framework}: {f.kind}: {f.message}" for f in self.report.failures]
+        problems = [f"{framework_name(f.framework)}: {f.kind}: {f.message}" for f in self.report.failures]
         for entry in self.report.runs():
-            problems += [f"{entry.framework}: {error.benchmark}: {error.message}" for error in entry.errors]
+            problems += [f"{framework_name(entry.framework)}: {error.benchmark}: {error.message}"
+                         for error in entry.errors]
         if not problems:
             return _result(req, "passed", "nothing in the probe failed", 0)
         shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import Any, Literal, TextIO
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_serializer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -33,6 +33,11 @@ class AuditResult(BaseModel):
     duration_s: float
     report: ProbeReport | None  # the ProbeReport that was checked
     error: str | None = None
+
+    @field_serializer("report")
+    def _report_as_stored(self, report: ProbeReport | None) -> dict[str, Any] | None:
+        # The same document the API, the CLI and the store give (fields without a value left out).
+        return report.to_json_dict() if report is not None else None
 
 
 def counts(results: list[RequirementResult]) -> dict[str, int]:

@@ -76,7 +76,7 @@ def _obtain_report(options: AuditOptions, probe: ProbeFunction) -> ProbeReport:
         return read_report(options.report_file)
     wanted = options.frameworks if options.frameworks is not None else frameworks_to_probe(options.requirements)
     try:
-        report = probe(ProbeOptions(frameworks=wanted, quick=options.quick))
+        report = probe(ProbeOptions(quick=options.quick, **({"frameworks": wanted} if wanted is not None else {})))
     except Exception as exc:  # noqa: BLE001 - any crash of the probe means: could not run
         raise AuditUnrunnable(f"the probe crashed: {type(exc).__name__}: {exc}") from None
     if wanted != [] and not report.frameworks:

@@ -6,6 +6,6 @@ component schemas of openapi.yaml (``document``). The paths, responses and descr
 hand in ``paths.yaml`` next to this file.
 """
 
-from framework_advisor.contract.validation import ContractViolation, validate
+from framework_advisor.contract.validation import ContractViolation, read_report, validate
 
-__all__ = ["ContractViolation", "validate"]
+__all__ = ["ContractViolation", "read_report", "validate"]

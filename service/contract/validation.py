@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from framework_advisor.models import FieldError
+from framework_advisor.probes.report import ProbeReport, upgrade_report
 
 MAX_ERRORS = 20
+MAX_DEPTH = 32  # deeper than any model nests (a ProbeReport's benchmark params go about 10 deep)
 _SHOWN_INPUT_CHARS = 60
 # Tags of the tagged unions in the models; they appear in pydantic's error locations, not in documents.
 _UNION_TAGS = frozenset({"FrameworkRun", "FailedFramework"})
@@ -69,18 +71,35 @@ def _adapter(model: Any) -> TypeAdapter:
     return TypeAdapter(model)
 
 
-def _integral(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _integral(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_integral(item) for item in value]
-    return value
+def _integral(document: Any) -> Any:
+    """A copy with integral floats as ints (JSON Schema counts 44.0 as an integer; pydantic's strict mode
+    would not). Iterative, and refusing documents nested deeper than any model (MAX_DEPTH)."""
+    def convert(value: Any) -> Any:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+    root: list[Any] = [document]
+    stack: list[tuple[Any, Any, int]] = [(root, 0, 0)]  # (container, key, depth) of each slot to convert
+    while stack:
+        container, key, depth = stack.pop()
+        value = container[key]
+        if isinstance(value, dict):
+            if depth >= MAX_DEPTH:
+                raise ContractViolation([FieldError(pointer="", message=f"nested deeper than {MAX_DEPTH} levels")])
+            value = container[key] = dict(value)
+            stack.extend((value, item, depth + 1) for item in value)
+        elif isinstance(value, list):
+            if depth >= MAX_DEPTH:
+                raise ContractViolation([FieldError(pointer="", message=f"nested deeper than {MAX_DEPTH} levels")])
+            value = container[key] = list(value)
+            stack.extend((value, index, depth + 1) for index in range(len(value)))
+        else:
+            container[key] = convert(value)
+    return root[0]
 
 
 def _json_text(document: Any) -> str:
-    # JSON Schema counts 44.0 as an integer; pydantic's strict mode would not.
     return json.dumps(_integral(document))
 
 
@@ -94,3 +113,9 @@ def validate(model: type[Model], document: Any) -> Model:
         return _adapter(model).validate_json(text, strict=True)
     except ValidationError as exc:
         raise ContractViolation(field_errors(exc), exc.error_count()) from None
+
+
+def read_report(document: Any) -> ProbeReport:
+    """A ProbeReport from a document of any supported schema version (an upload, a stored row, a file);
+    raises ContractViolation naming what is wrong."""
+    return validate(ProbeReport, upgrade_report(document))

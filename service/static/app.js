@@ -329,9 +329,11 @@ function benchmarkGroups(report) {
           lowerIsBetter: bench.lower_is_better ?? bench.name === 'dispatch_latency', entries: [],
         });
       }
+      // A CPU figure above the computed CPU peak shows that peak too low: then no CPU percent holds.
+      const percentHolds = bench.device !== 'cpu' || !report.understated_cpu_peak;
       groups.get(key).entries.push({
-        framework: fw.framework, device: bench.device, value, percentOfPeak: bench.percent_of_peak,
-        checked: bench.checked,
+        framework: fw.framework, device: bench.device, value,
+        percentOfPeak: percentHolds ? bench.percent_of_peak : undefined, checked: bench.checked,
       });
     }
   }

@@ -80,7 +80,8 @@ class Adapter(BaseAdapter):
                 if usable:
                     self._names[kind] = "/GPU:0"
             found.append(seen(kind, str(details.get("device_name", gpu.name)), usable, index=index,
-                              compute_capability=".".join(map(str, capability)) if capability else None, error=error))
+                              compute_capability=(".".join(map(str, capability)) if isinstance(capability, tuple)
+                                                  else str(capability)) if capability else None, error=error))
         for index, tpu in enumerate(tf.config.list_physical_devices("TPU")):
             found.append(seen("tpu", tpu.name, False, index=index, note="TPUs need a TPUStrategy; not benchmarked"))
         return found

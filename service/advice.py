@@ -21,7 +21,11 @@ from framework_advisor.storage import Store
 
 
 class UnknownProbe(LookupError):
-    """The request names a probe the store does not hold (or one without a report)."""
+    """The request names a probe the store does not hold."""
+
+
+class UnusableProbe(LookupError):
+    """The request names a stored probe that has no report to use: not finished, or unreadable."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,11 @@ def resolve(request: RecommendationRequest, machine: ThisMachine, store: Store |
         return Question(goals, experience, request.hardware, "request", None, None)
     if request.probe_id is not None:
         probe = store.get_probe(request.probe_id) if store is not None else None
-        if probe is None or probe.report is None:
+        if probe is None:
             raise UnknownProbe(request.probe_id)
+        if probe.report is None:
+            why = f"it is {probe.status}" + (f" ({probe.error})" if probe.error else "")
+            raise UnusableProbe(f"probe {probe.id!r} has no report to use: {why}")
         return Question(goals, experience, probe.report.hardware, "probe", None, probe)
     # This machine: its own measurements only (an uploaded report naming this host never counts).
     probe = store.latest_finished_probe(socket.gethostname()) if store is not None else None

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 from pydantic import BaseModel
 
 from framework_advisor import __version__
-from framework_advisor.advice import UnknownProbe, answer, resolve
+from framework_advisor.advice import UnknownProbe, UnusableProbe, answer, resolve
 from framework_advisor.answer_cache import AnswerCache
 from framework_advisor.auth import require_token, token_status
 from framework_advisor.contract import ContractViolation, read_report, validate
@@ -111,7 +111,9 @@ def recommendations() -> Response:
     try:
         question = resolve(question_asked, _machine(), _store())
     except UnknownProbe as unknown:
-        raise Problem(404, f"no finished probe with id {unknown.args[0]!r}; list them with GET /v1/probes") from None
+        raise Problem(404, f"no probe with id {unknown.args[0]!r}; list them with GET /v1/probes") from None
+    except UnusableProbe as unusable:
+        raise Problem(409, str(unusable)) from None
 
     def answer_json() -> bytes:
         return answer(_rulebase(), question).model_dump_json(exclude_none=True).encode()

@@ -353,3 +353,19 @@ def test_this_repositorys_own_ci_policy_passes_on_this_runner(tmp_path):
         capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
     assert completed.returncode == 0, completed.stderr
     assert junit_counts(tmp_path / "audit.xml") == {"tests": 3, "failures": 0, "skipped": 0, "errors": 0}
+
+
+def test_a_percent_of_peak_check_on_the_cpu_is_skipped_when_the_cpu_peak_is_understated(tmp_path):
+    from framework_advisor.probes.report import UnderstatedPeak
+
+    real = fixture_probe("h100-sxm-8x")
+
+    def understated(options):
+        report = real(options)
+        flag = UnderstatedPeak(framework="pytorch", benchmark="matmul_fp32", figure_gflops=900.0, peak_gflops=800.0,
+                               assumed_clock_ghz=2.0, clock_ghz_at_least=2.25)
+        return report.model_copy(update={"understated_cpu_peak": flag})
+
+    code, verdict, _, _ = audit("h100-sxm-8x", ["benchmark:numpy.matmul_fp32@cpu>=1%"], tmp_path, probe=understated)
+    [result] = verdict["requirements"]
+    assert code == 0 and result["status"] == "skipped" and "CPU peak is understated" in result["message"]

@@ -111,3 +111,33 @@ def test_unknown_probe_id_is_404(client):
 def test_probe_id_with_path_characters_is_refused(client):
     assert_problem(client.post("/v1/recommendations", json={**GOOD, "probe_id": "../../etc/passwd"}), 422,
                    "/probe_id")
+
+
+# --- JSON that stays JSON, documents that are not what they claim ------------------------------------------------
+
+@pytest.mark.parametrize("body,needle", [
+    ('{"goals": ["learning"], "experience": "beginner", "x": NaN}', "NaN"),
+    ('{"goals": ["learning"], "experience": "beginner", "x": -Infinity}', "Infinity"),
+    ('{"goals": [' + "9" * 5000 + '], "experience": "beginner"}', "digits"),
+])
+def test_what_json_does_not_have_is_a_400(client, body, needle):
+    assert_problem(post(client, body), 400, needle)
+
+
+def test_deep_nesting_is_refused_not_recursed_into(client):
+    deep = '{"goals": ' + "[" * 600 + "]" * 600 + ', "experience": "beginner"}'
+    assert_problem(post(client, deep), 422, "nested deeper than")
+    assert_problem(post(client, "[" * 5000 + "]" * 5000), 400)
+
+
+@pytest.mark.parametrize("field,value", [("hardware", None), ("probe_id", None),
+                                         ("hardware", {"os": "linux", "arch": "x86_64", "cpu": None})])
+def test_a_null_is_not_an_absent_field(client, field, value):
+    # null never means "use the default" (for hardware that would silently answer for this machine).
+    body = assert_problem(client.post("/v1/recommendations", json={**GOOD, field: value}), 422)
+    assert body["errors"][0]["pointer"].startswith(f"/{field}")
+
+
+def test_integral_numbers_are_integers_as_in_json_schema(client):
+    hardware = {"os": "linux", "arch": "x86_64", "cpu": {"model": "x", "cores": 8.0}}
+    assert client.post("/v1/recommendations", json={**GOOD, "hardware": hardware}).status_code == 200

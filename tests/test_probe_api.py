@@ -200,3 +200,12 @@ def test_an_upload_naming_this_host_does_not_steer_this_machines_recommendations
     assert forged.status_code == 201
     answer = probe_client.post("/v1/recommendations", json={"goals": ["research"], "experience": "expert"})
     assert answer.get_json()["probe_id"] is None  # only probes this machine ran itself count
+
+
+@pytest.mark.parametrize("mangled", [{"frameworks": 5}, {"derived": [1]}, {"frameworks": [{"unused_accelerators": None}]},
+                                     {"frameworks": ["pytorch"]}])
+def test_a_mangled_old_report_is_a_422_naming_the_field(probe_client, mangled):
+    report = {**canned_report_json(quick=True), "schema_version": 1, **mangled}
+    response = probe_client.post("/v1/probes", json=report)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"][0]["pointer"].split("/")[1] in mangled

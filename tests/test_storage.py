@@ -29,3 +29,58 @@ def test_corrupt_file_is_refused_with_its_name_and_left_alone(tmp_path):
 
 def test_unknown_probe_is_none(tmp_path):
     assert Store.open(tmp_path / "db.sqlite3").get_probe("nope") is None
+
+
+# --- rows this version cannot read: written by another version, or damaged ------------------------------------------
+
+def _row(store: Store, probe_id: str, report: str | None, params: str = "{}", progress: str = "{}") -> None:
+    with sqlite3.connect(store.path) as db:
+        db.execute("INSERT INTO probes (id, created_at, host, status, report, params, progress, finished_at) "
+                   "VALUES (?, '2026-12-01T00:00:00+00:00', 'node', 'finished', ?, ?, ?, "
+                   "'2026-12-01T00:00:00+00:00')", (probe_id, report, params, progress))
+
+
+def test_a_version_1_report_is_read_in_todays_shape(tmp_path):
+    import json
+
+    from tests.service_fixtures import canned_report_json
+
+    store = Store.open(tmp_path / "db.sqlite3")
+    old = canned_report_json(quick=True)
+    old["schema_version"] = 1
+    old["frameworks"][0]["unused_accelerators"] = [{"kind": "cuda", "reason": "cpu-only-build", "detail": "CPU build",
+                                                     "fix": "pip install torch"}]
+    _row(store, "v1", json.dumps(old))
+    probe = store.get_probe("v1")
+    assert probe.error is None and probe.report.schema_version == 2
+    assert probe.report.frameworks[0].unused_accelerators[0].detail == "CPU build"  # the command is dropped
+
+
+@pytest.mark.parametrize("report,params,progress", [
+    ('{"schema_version": 1, "host": "x", "frameworks": 5, "derived": [1]}', "{}", "{}"),
+    ('{"schema_version": 2, "host": "x", "frameworks": [], "new_field_of_a_newer_version": 1}', "{}", "{}"),
+    ("not json", "{}", "{}"),
+    (None, '{"quick": true, "priority": "high"}', '{"phase": "framework", "percent": 100.4}'),
+])
+def test_a_row_that_cannot_be_read_still_lists_and_says_why(tmp_path, report, params, progress):
+    store = Store.open(tmp_path / "db.sqlite3")
+    _row(store, "odd", report, params, progress)
+    [listed] = store.list_probes()
+    probe = store.get_probe("odd")
+    assert listed.id == probe.id == "odd" and probe.report is None
+    assert "cannot be read by this version" in probe.error
+
+
+def test_the_api_answers_for_an_unreadable_row_without_a_500(tmp_path):
+    from framework_advisor.app import create_app
+    from tests.service_fixtures import FakeProbe, settings_for
+
+    settings = settings_for(tmp_path)
+    _row(Store.open(settings.database_path), "odd", '{"schema_version": 1, "frameworks": {"a": 1}}')
+    client = create_app(settings, run_probe=FakeProbe()).test_client()
+    assert client.get("/v1/probes").status_code == 200
+    body = client.get("/v1/probes/odd").get_json()
+    assert body["status"] == "finished" and "cannot be read" in body["error"]
+    answer = client.post("/v1/recommendations", json={"goals": ["research"], "experience": "expert",
+                                                      "probe_id": "odd"})
+    assert answer.status_code == 409 and "cannot be read" in answer.get_json()["detail"]

@@ -3,6 +3,7 @@ peaks a probe hands its workers, and the percent of peak a worker gives each FLO
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import math
@@ -392,3 +393,50 @@ def test_an_accelerator_figure_is_a_percent_of_its_first_device_and_an_excess_sa
     above = with_percent_of_peak(_cpu_record(990_000.0, 2_000_000.0, name="matmul_bf16", device="cuda"), peaks,
                                  "pytorch")
     assert above.percent_of_peak is None and above.peak.understated and "too low" in above.peak.note
+
+
+def test_an_fp32_matmul_run_as_tf32_is_a_percent_of_the_tf32_peak():
+    from framework_advisor.probes.worker.figures import with_percent_of_peak
+
+    h100 = {"kind": "cuda", "name": "NVIDIA H100 80GB HBM3", "count": 8}
+    peaks = _peaks(8, 2.0, ["avx512f"], threads=8, accelerators=[h100])
+    record = dataclasses.replace(_cpu_record(247_000.0, 250_000.0, device="cuda"),
+                                 precision="tf32 (JAX's default precision on Ampere and later)")
+    figure = with_percent_of_peak(record, peaks, "jax")
+    assert figure.peak == peaks["cuda"]["tf32"] and figure.percent_of_peak == pytest.approx(49.9, abs=0.1)
+    plain = with_percent_of_peak(_cpu_record(33_500.0, 34_000.0, device="cuda"), peaks, "pytorch")  # no precision
+    assert plain.peak == peaks["cuda"]["fp32"] and plain.percent_of_peak == pytest.approx(50.0)
+
+
+def test_one_cpu_figure_above_its_peak_makes_the_report_say_no_cpu_percent_holds():
+    from framework_advisor.probes.derived import understated_cpu_peak
+    from framework_advisor.probes.report import FrameworkRun
+    from framework_advisor.probes.worker.figures import with_percent_of_peak
+
+    peaks = _peaks(2, 2.3, ["avx512f", "fma", "avx2"], threads=2)
+
+    def run(framework: str, value: float, best: float) -> FrameworkRun:
+        record = with_percent_of_peak(_cpu_record(value, best), peaks, framework)
+        return FrameworkRun(framework=framework, version="1", threads=2, import_s=0.1, first_result_s=0.1,
+                            duration_s=1.0, benchmarks=[record])
+
+    below = [run("numpy", 250.0, 260.0)]
+    assert understated_cpu_peak(below) is None and below[0].benchmarks[0].percent_of_peak is not None
+    both = [*below, run("pytorch", 300.0, 310.0)]
+    flagged = understated_cpu_peak(both)
+    assert flagged.framework == "pytorch" and flagged.figure_gflops == 310.0
+    assert flagged.peak_gflops == pytest.approx(294.4) and flagged.clock_ghz_at_least == pytest.approx(2.42, abs=0.01)
+    assert both[0].benchmarks[0].percent_of_peak is not None  # the records are not edited; the report says it
+
+
+def test_a_worker_fits_its_texts_to_the_limits_its_parent_validates():
+    from pydantic import TypeAdapter
+
+    from framework_advisor.probes.worker.records import DeviceSeen, WorkerResult, to_json
+
+    result = WorkerResult(framework="numpy", version="1" * 300, threads=1, import_s=0, first_result_s=0, duration_s=0,
+                          devices=[DeviceSeen(device="cuda", name="gpu", usable=False, error="driver says " * 500,
+                                              compute_capability="gfx90a" * 10)])
+    written = TypeAdapter(WorkerResult).validate_json(to_json(result))  # valid: nothing over its limit
+    assert len(written.version) == 100 and written.version.endswith("...")
+    assert len(written.devices[0].error) == 1000 and written.devices[0].error.startswith("driver says")

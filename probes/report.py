@@ -156,14 +156,15 @@ class ProbeReport(Strict):
     host: Annotated[str, Field(min_length=1, max_length=255)]
     created_at: Annotated[str, Field(max_length=40)]
     hardware: HardwareProfile
-    frameworks: Annotated[list[FrameworkProbe], Field(max_length=5)]
-    failures: Annotated[list[FrameworkFailure], Field(max_length=5)] = Field(default_factory=list)
+    # fail_fast: a list of records reports its first bad item only, so a large bad upload costs a few errors.
+    frameworks: Annotated[list[FrameworkProbe], Field(max_length=5, fail_fast=True)]
+    failures: Annotated[list[FrameworkFailure], Field(max_length=5, fail_fast=True)] = Field(default_factory=list)
     derived: Annotated[dict[FrameworkId, DerivedFacts], Field(max_length=5)] = Field(default_factory=dict)
     duration_s: Seconds = 0.0
     quick: bool = False
     thorough: bool = Field(False, description="Cold compiles that run an external compiler were timed too.")
     inventory_s: Optional[Seconds] = None
-    skipped: Annotated[list[SkippedFramework], Field(max_length=5)] = Field(default_factory=list)
+    skipped: Annotated[list[SkippedFramework], Field(max_length=5, fail_fast=True)] = Field(default_factory=list)
     versions: Annotated[dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=100)]],
                         Field(max_length=16)] = Field(default_factory=dict)
     understated_cpu_peak: Optional[UnderstatedPeak] = Field(None, description=(

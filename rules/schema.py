@@ -139,15 +139,23 @@ class Then(_Strict):
         return self
 
 
-class Rule(_Strict):
-    id: Slug
+class _RuleBody(_Strict):
+    """What a rule and a rule template share: when it fires, how sure it is, what it says and its sources
+    (``id`` and ``then`` are narrowed by each; declared here so that every rule lists its keys in one order)."""
+
+    id: str
     when: Condition
-    then: Then
+    then: Any
     certainty: float = Field(default=1.0, gt=0, le=1)
     group: Slug | None = None
     message: str = Field(min_length=10)
     refs: list[Reference] = Field(min_length=1)
     reviewed: datetime.date
+
+
+class Rule(_RuleBody):
+    id: Slug
+    then: Then
 
 
 # --- rule templates: one rule stated once for several frameworks (expanded when loading, rules/templates.py)
@@ -162,7 +170,7 @@ class TemplateThen(_Strict):
     knockout: list[str] | None = None
 
 
-class RuleTemplate(_Strict):
+class RuleTemplate(_RuleBody):
     """A rule written once with ``for_each``: one rule per framework listed, each with ``$framework`` (the
     id) and ``$name`` (its display name) replaced in every string and key, plus the framework's own
     variables when ``for_each`` is a mapping (framework id -> {variable: text})."""
@@ -171,13 +179,7 @@ class RuleTemplate(_Strict):
         description="all (every framework), a list of framework ids, or framework id -> its own variables.")
     id: Annotated[str, Field(pattern=r"^[a-z0-9$][a-z0-9$_-]{1,79}$",
                              description="Must contain $framework, so each expanded rule has its own id.")]
-    when: Condition
     then: TemplateThen
-    certainty: float = Field(default=1.0, gt=0, le=1)
-    group: Slug | None = None
-    message: str = Field(min_length=10)
-    refs: list[Reference] = Field(min_length=1)
-    reviewed: datetime.date
 
 
 def _rule_kind(value: Any) -> str:

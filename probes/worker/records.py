@@ -164,12 +164,17 @@ class WorkerResult:
     thorough: bool = False
     python: Annotated[str, Bound(max_length=100)] = ""
     build: FreeForm = dataclasses.field(default_factory=dict)
-    devices: Annotated[list[DeviceSeen], Bound(max_length=256)] = dataclasses.field(default_factory=list)
-    unused_accelerators: Annotated[list[UnusedAccelerator], Bound(max_length=16)] = dataclasses.field(
+    # fail_fast: a list of records reports its first bad item only, so a large bad upload costs a few errors.
+    devices: Annotated[list[DeviceSeen], Bound(max_length=256, fail_fast=True)] = dataclasses.field(
         default_factory=list)
-    benchmarks: Annotated[list[BenchmarkRecord], Bound(max_length=64)] = dataclasses.field(default_factory=list)
-    errors: Annotated[list[BenchmarkError], Bound(max_length=64)] = dataclasses.field(default_factory=list)
-    skipped: Annotated[list[SkippedBenchmark], Bound(max_length=64)] = dataclasses.field(default_factory=list)
+    unused_accelerators: Annotated[list[UnusedAccelerator], Bound(max_length=16, fail_fast=True)] = dataclasses.field(
+        default_factory=list)
+    benchmarks: Annotated[list[BenchmarkRecord], Bound(max_length=64, fail_fast=True)] = dataclasses.field(
+        default_factory=list)
+    errors: Annotated[list[BenchmarkError], Bound(max_length=64, fail_fast=True)] = dataclasses.field(
+        default_factory=list)
+    skipped: Annotated[list[SkippedBenchmark], Bound(max_length=64, fail_fast=True)] = dataclasses.field(
+        default_factory=list)
     thread_controls: FreeForm = dataclasses.field(default_factory=dict)
 
 

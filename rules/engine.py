@@ -16,7 +16,8 @@ from typing import Any
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.report import DerivedFacts
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, FRAMEWORK_NAMES
-from framework_advisor.rules.catalog import best_device, install_command, platform_knockout, render_starter, starter_goal
+from framework_advisor.rules.catalog import (best_device, install_command, platform_knockout, render_starter,
+                                             starter_goal)
 from framework_advisor.rules.counterfactuals import unknown_facts, what_would_change
 from framework_advisor.probes.worker.records import UnusedAccelerator
 from framework_advisor.rules.recommendation import Confidence, RankedFramework, Reason, Recommendation, RulebaseVersion
@@ -81,7 +82,8 @@ def facts_for(rulebase: RuleBase, hardware: HardwareProfile, goals: Sequence[str
               measurements: Measurements | None) -> dict[str, Any]:
     facts = derive_facts(rulebase, hardware, goals, experience)
     if measurements:
-        facts.update(measured_facts(measurements, lambda framework, issue: fix_for(rulebase, framework, issue, hardware)))
+        facts.update(measured_facts(measurements,
+                                    lambda framework, issue: fix_for(rulebase, framework, issue, hardware)))
     else:
         facts["probed"] = False
     return facts

@@ -22,7 +22,7 @@ import psutil
 from framework_advisor.config import MACHINE_LOCK_PATH
 from framework_advisor.models import ProbeJob
 from framework_advisor.probes.progress import ProbeProgress, ProgressFolder
-from framework_advisor.probes.report import ProbeOptions, ProbeParams, ProbeReport
+from framework_advisor.probes.report import ProbeParams, ProbeReport
 from framework_advisor.storage import Store, StoreError
 
 PROGRESS_WRITE_INTERVAL_S = 0.25

@@ -36,6 +36,16 @@ def recommend_json(rulebase, goals, experience, hardware: dict, installed=None, 
     return answer.model_dump(mode="json")
 
 
+@pytest.fixture()
+def base_copy(tmp_path):
+    """A copy of the shipped base rule directory, to edit in a test."""
+    from framework_advisor.rules.rulebase import BASE_DIR
+
+    target = tmp_path / "base"
+    shutil.copytree(BASE_DIR, target)
+    return target
+
+
 @pytest.fixture(scope="session")
 def rulebase():
     from framework_advisor.rules.rulebase import load_rulebase

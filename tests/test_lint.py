@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from framework_advisor.rules.lint import Finding, format_report, lint
-from framework_advisor.rules.rulebase import BASE_DIR
 from framework_advisor.rules.schema import rule_file_json_schema
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "rules" / "rule-file.schema.json"
@@ -29,13 +27,6 @@ def _rule(rule_id: str, when: str, then: str, refs: str = "[https://example.org/
             f"    refs: {refs}\n"
             f"    reviewed: 2026-11-01\n"
             f"\n")
-
-
-@pytest.fixture()
-def base_copy(tmp_path):
-    target = tmp_path / "base"
-    shutil.copytree(BASE_DIR, target)
-    return target
 
 
 @pytest.fixture()

@@ -150,6 +150,16 @@ def clip(text: str, limit: int = TEXT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def classify_device_error(message: str) -> str:
+    """The reason a framework's error about a device it cannot use points to (its wording, per framework)."""
+    text = message.lower()
+    if "driver" in text and any(word in text for word in ("too old", "insufficient", "version", "mismatch")):
+        return "driver-mismatch"
+    if any(word in text for word in ("busy", "in use", "exclusive", "lockfile", "already")):
+        return "busy"
+    return "not-visible"
+
+
 def unused(kind: str, reason: str, detail: str) -> UnusedAccelerator:
     return UnusedAccelerator(kind=kind, reason=reason, detail=clip(detail))
 
@@ -241,11 +251,15 @@ class Adapter:
     def small_add(self, device: str, x: Any, y: Any) -> Callable[[], Any]:
         raise NotImplementedError
 
-    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
+    def mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
+        """One SGD step of the benchmark MLP, eager or under the framework's compiler (``compiler``)."""
         raise NotImplementedError
 
+    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
+        return self.mlp(device, params, x, y, lr, compiled=False)
+
     def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
-        raise NotImplementedError
+        return self.mlp(device, params, x, y, lr, compiled=True)
 
     def h2d(self, device: str, host: Any) -> Callable[[], Any] | None:
         """A host-to-device copy of ``host``, or None where memory is unified / no copy exists."""

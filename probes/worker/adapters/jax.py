@@ -17,7 +17,7 @@ from importlib import metadata
 from typing import Any
 
 from ..adapter import Adapter as BaseAdapter
-from ..adapter import MlpStep, Settings, exception_text, hidden_gpus, seen, unused
+from ..adapter import MlpStep, Settings, classify_device_error, exception_text, hidden_gpus, seen, unused
 from ..records import DeviceSeen, UnusedAccelerator
 
 
@@ -48,14 +48,6 @@ def _distribution_version(name: str) -> str | None:
     except (metadata.PackageNotFoundError, OSError):
         return None
 
-
-def classify_backend_error(message: str) -> str:
-    text = message.lower()
-    if "driver" in text and any(word in text for word in ("version", "insufficient", "too old", "mismatch")):
-        return "driver-mismatch"
-    if any(word in text for word in ("in use", "busy", "lockfile", "already")):
-        return "busy"
-    return "not-visible"
 
 
 class Adapter(BaseAdapter):
@@ -128,7 +120,7 @@ class Adapter(BaseAdapter):
                 return hidden
             message = self._backend_errors.get(kind, f"{', '.join(plugins[kind])} installed, but JAX "
                                                      f"sees no {kind} device")
-            return unused(kind, classify_backend_error(message), message[:500])
+            return unused(kind, classify_device_error(message), message[:500])
         if kind == "apple-gpu":
             return unused(kind, "unsupported", "JAX runs on the CPU on Macs (jax-metal is experimental and "
                                                "unmaintained)")
@@ -212,7 +204,7 @@ class Adapter(BaseAdapter):
 
         return loss_fn
 
-    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
+    def mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
         jax = self.lib
         grad_fn = jax.value_and_grad(self._loss_fn())
 
@@ -235,11 +227,6 @@ class Adapter(BaseAdapter):
                               params=lambda: [np.asarray(p).copy() for p in state["params"]],
                               loss=lambda output: float(output[0]))
 
-    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
-        return self._mlp(device, params, x, y, lr, compiled=False)
-
-    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
-        return self._mlp(device, params, x, y, lr, compiled=True)
 
     def h2d(self, device: str, host: Any):
         jax = self.lib

@@ -148,7 +148,7 @@ class Adapter(BaseAdapter):
         dx, dy = self.array(x, device), self.array(y, device)
         return lambda: mx.add(dx, dy, stream=stream)
 
-    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
+    def mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
         mx = self.lib
         mx.set_default_device(self._device(device))  # the step's ops and its grads run on this device
 
@@ -184,11 +184,6 @@ class Adapter(BaseAdapter):
         return MlpStep(step=step, sync=mx.eval, params=current, loss=lambda output: float(output[0].item()),
                               api=api)
 
-    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
-        return self._mlp(device, params, x, y, lr, compiled=False)
-
-    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
-        return self._mlp(device, params, x, y, lr, compiled=True)
 
     def h2d(self, device: str, host: Any):
         return None  # MLX arrays live in unified (Apple) or managed (CUDA build) memory: no explicit copy to time

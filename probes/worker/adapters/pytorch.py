@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from ..adapter import Adapter as BaseAdapter
-from ..adapter import MlpStep, Settings, exception_text, hidden_gpus, seen, unused
+from ..adapter import MlpStep, Settings, classify_device_error, exception_text, hidden_gpus, seen, unused
 from ..records import DeviceSeen, UnusedAccelerator
 
 TORCH_DEVICE = {"cpu": "cpu", "cuda": "cuda", "rocm": "cuda", "apple-gpu": "mps", "intel-xpu": "xpu"}
@@ -23,14 +23,6 @@ def load(settings: Settings) -> Any:
 
     return torch
 
-
-def classify_cuda_error(message: str) -> str:
-    text = message.lower()
-    if "driver" in text and any(word in text for word in ("too old", "insufficient", "version", "mismatch")):
-        return "driver-mismatch"
-    if "busy" in text or "in use" in text or "exclusive" in text:
-        return "busy"
-    return "not-visible"
 
 
 class Adapter(BaseAdapter):
@@ -117,7 +109,7 @@ class Adapter(BaseAdapter):
             if hidden is not None:
                 return hidden
             message = self._probe_errors.get(kind) or self._cuda_init_error()
-            return unused(kind, classify_cuda_error(message or ""),
+            return unused(kind, classify_device_error(message or ""),
                           message or f"torch {version} ({kind} build) sees no usable GPU")
         if kind == "apple-gpu":
             if sys.platform != "darwin":
@@ -214,7 +206,7 @@ class Adapter(BaseAdapter):
         tx, ty = torch.from_numpy(x.copy()).to(dev), torch.from_numpy(y.copy()).to(dev)
         return lambda: tx + ty
 
-    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
+    def mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
         torch = self.lib
         dev = self._device(device)
         weights = [torch.tensor(p, device=dev, requires_grad=True) for p in params]
@@ -246,11 +238,6 @@ class Adapter(BaseAdapter):
                               params=lambda: [w.detach().cpu().numpy().copy() for w in weights],
                               loss=lambda loss: float(loss.item()))
 
-    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
-        return self._mlp(device, params, x, y, lr, compiled=False)
-
-    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
-        return self._mlp(device, params, x, y, lr, compiled=True)
 
     def h2d(self, device: str, host: Any):
         torch = self.lib

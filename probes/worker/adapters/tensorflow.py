@@ -205,7 +205,7 @@ class Adapter(BaseAdapter):
         dx, dy = self.array(x, device), self.array(y, device)
         return self._on(device, lambda: tf.add(dx, dy))
 
-    def _mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
+    def mlp(self, device: str, params: list[Any], x: Any, y: Any, lr: float, compiled: bool) -> MlpStep:
         tf = self.lib
         with self._scope(device):
             weights = [tf.Variable(p) for p in params]
@@ -239,11 +239,6 @@ class Adapter(BaseAdapter):
                               params=lambda: [w.numpy().copy() for w in weights],
                               loss=lambda loss: float(loss.numpy()))
 
-    def mlp_eager(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
-        return self._mlp(device, params, x, y, lr, compiled=False)
-
-    def mlp_compiled(self, device: str, params: list[Any], x: Any, y: Any, lr: float) -> MlpStep:
-        return self._mlp(device, params, x, y, lr, compiled=True)
 
     def h2d(self, device: str, host: Any):
         if device == "apple-gpu":

@@ -83,8 +83,8 @@ class HardwareProfile(Strict):
     arch: Arch
     cpu: Cpu = absent()
     memory_gb: Annotated[float, Field(ge=0, le=1_000_000)] = absent()
-    accelerators: Annotated[list[Accelerator], Field(max_length=MAX_LIST_ITEMS, description="Empty means CPU only.")] = \
-        Field(default_factory=list)
+    accelerators: Annotated[list[Accelerator], Field(max_length=MAX_LIST_ITEMS)] = Field(
+        default_factory=list, description="Empty means CPU only.")
     warnings: Annotated[list[Annotated[str, Field(max_length=MAX_WARNING_CHARS)]], Field(
         max_length=MAX_LIST_ITEMS,
         description="Things the inventory noticed that a user should know (Rosetta, inaccessible devices).")] = Field(

@@ -13,11 +13,13 @@ import dataclasses
 import platform
 import socket
 import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+import psutil
+
+from framework_advisor.probes.conditions import LoadWatch
 from framework_advisor.probes.derived import derive, understated_cpu_peak
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.installed import installed_versions
@@ -25,7 +27,9 @@ from framework_advisor.probes.inventory import take_inventory
 from framework_advisor.probes.peaks import accelerator_peak, cpu_peak_gflops, measured_cpu_ghz
 from framework_advisor.probes.report import (REPORT_SCHEMA_VERSION, FailedFramework, FrameworkFailure, FrameworkRun,
                                              ProbeOptions, ProbeReport, SkippedFramework)
-from framework_advisor.probes.runner import ProgressCallback, WorkerLimits, run_worker, worker_command
+from framework_advisor.probes.rounds import Plan, measure_in_rounds
+from framework_advisor.probes.runner import ProgressCallback, WorkerLimits, worker_command
+from framework_advisor.probes.workers import WorkerArgv, WorkerProcess, wait_until_ready
 from framework_advisor.probes.system import System
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
 from framework_advisor.probes.worker.machine import usable_cpus
@@ -38,7 +42,8 @@ DEADLINE_MARGIN_S = 5.0
 # defaults, as bf16 passes on a TPU): the worker takes the peak of the precision it really used.
 PEAK_PRECISIONS = ("fp32", "tf32", "bf16")
 
-WorkerArgv = Callable[[str, Path], list[str]]
+# Below this many CPUs, a probe measures with one thread per framework unless asked otherwise.
+SMALL_MACHINE_CPUS = 2
 
 
 def worker_deadline_s(timeout_s: float) -> float:
@@ -84,20 +89,43 @@ def worker_options(framework: str, options: ProbeOptions, hardware: HardwareProf
         peaks=device_peaks(hardware, threads, cpu_ghz))
 
 
+def choose_threads(options: ProbeOptions, watch: LoadWatch) -> tuple[int, str]:
+    """The CPU threads every framework gets, and why (said in the report)."""
+    cpus = usable_cpus()
+    if options.threads is not None:
+        if options.threads > cpus:  # more threads than CPUs to run them on would only measure the scheduler
+            return cpus, f"{options.threads} threads were asked for; this probe may use {cpus} CPUs"
+        return options.threads, f"{options.threads} thread(s), as asked"
+    if cpus <= SMALL_MACHINE_CPUS:
+        return 1, (f"one thread per framework: on {cpus} CPUs, figures at every CPU swing with anything else the "
+                   f"machine runs (probe --threads N to choose)")
+    if watch.busy_before():
+        return 1, (f"one thread per framework: the machine was busy (load average {watch.load_before:g} on {cpus} "
+                   f"CPUs) when the probe started (probe --threads N to choose)")
+    return cpus, f"{cpus} threads: every CPU this probe may use"
+
+
+def rounds_plan(options: ProbeOptions) -> Plan:
+    """At least ten samples per figure (five rounds of two blocks), three more rounds when the machine is busy
+    or a figure moved more than 30% between rounds."""
+    compile_deadline = 15.0 if options.quick else 120.0 if options.thorough else 40.0
+    return Plan(rounds=5, blocks=2, extra_rounds_when_busy=3, compile_deadline_s=compile_deadline)
+
+
 def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None,
               limits: Optional[WorkerLimits] = None, worker_argv: Optional[WorkerArgv] = None,
               system: Optional[System] = None) -> ProbeReport:
     """Probe this machine as ``options`` ask; ``options.frameworks == []`` takes the inventory only.
 
-    ``worker_argv(framework, out)`` replaces the real worker command and ``system`` the machine the inventory
-    reads (fault-injection tests and recorded fixture machines)."""
+    Every framework's worker starts at once (their imports overlap), then they are measured in turns and
+    rounds (``probes.rounds``). ``worker_argv(framework, out, reply_fd)`` replaces the real worker command and
+    ``system`` the machine the inventory reads (fault-injection tests and recorded fixture machines)."""
     started = time.monotonic()
-    if options.threads is not None and options.threads > usable_cpus():
-        # More threads than CPUs to run them on would only measure the scheduler.
-        options = options.model_copy(update={"threads": usable_cpus()})
-    limits = limits or WorkerLimits(timeout_s=options.worker_timeout_s)
-    wanted = list(FRAMEWORK_IDS if options.frameworks is None else options.frameworks)
     report_progress = progress or (lambda event: None)
+    watch = LoadWatch(cpus=usable_cpus())
+    threads, threads_note = choose_threads(options, watch)
+    options = options.model_copy(update={"threads": threads})
+    wanted = list(FRAMEWORK_IDS if options.frameworks is None else options.frameworks)
 
     report_progress({"phase": "inventory"})
     inventory_started = time.monotonic()
@@ -105,21 +133,27 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
     inventory_s = round(time.monotonic() - inventory_started, 3)
     versions = installed_versions(wanted)
     cpu_ghz = _clock_ghz(system or System())
-
     to_run = [framework for framework in wanted if versions.get(framework) or worker_argv is not None]
     skipped = [SkippedFramework(framework=framework, reason="not installed")
                for framework in wanted if framework not in to_run]
-    results: list[FrameworkRun | FailedFramework] = []
-    for index, framework in enumerate(to_run):
-        report_progress({"phase": "framework", "framework": framework, "index": index, "total": len(to_run)})
+    # All workers are alive at once: together they may use most of the memory, each its share.
+    limits = limits or WorkerLimits(timeout_s=options.worker_timeout_s,
+                                    memory_bytes=int(psutil.virtual_memory().total * 0.8 / max(1, len(to_run))))
+
+    workers = []
+    for framework in to_run:
         asked = worker_options(framework, options, hardware, limits.timeout_s, cpu_ghz)
 
-        def argv(out: Path, framework: str = framework, asked: WorkerOptions = asked) -> list[str]:
+        def argv(out: Path, reply_fd: int, framework: str = framework, asked: WorkerOptions = asked) -> list[str]:
             if worker_argv is not None:
-                return worker_argv(framework, out)
-            return worker_command(dataclasses.replace(asked, out=str(out)))
+                return worker_argv(framework, out, reply_fd)
+            return worker_command(dataclasses.replace(asked, out=str(out), reply_fd=reply_fd))
 
-        results.append(run_worker(framework, argv, limits, progress))
+        workers.append(WorkerProcess(framework, argv, limits, progress))
+    report_progress({"phase": "importing", "total": len(workers)})
+    wait_until_ready(workers, max(1.0, limits.timeout_s - (time.monotonic() - started)))
+    outcome = measure_in_rounds(workers, rounds_plan(options), watch, report_progress)
+    results = [worker.close() for worker in workers]
 
     failures = [FrameworkFailure(framework=result.framework, **result.failure.model_dump())
                 for result in results if isinstance(result, FailedFramework)]
@@ -131,7 +165,7 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
         hardware=hardware,
         frameworks=results,
         failures=failures,
-        derived=derive(results, hardware),
+        derived=derive(results, hardware, outcome.comparisons, quick=options.quick),
         understated_cpu_peak=understated_cpu_peak(results),
         duration_s=duration_s,
         quick=options.quick,
@@ -140,6 +174,12 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
         skipped=skipped,
         versions={"python": platform.python_version(),
                   **{framework: version for framework, version in versions.items() if version is not None}},
+        comparisons=outcome.comparisons,
+        calibrations=outcome.calibrations,
+        conditions=watch.conditions(),
+        threads=threads,
+        threads_note=threads_note,
+        workers_peak_rss_mb=round(sum(worker.peak_rss for worker in workers) / 2**20, 1) or None,
     )
     report_progress({"phase": "done", "duration_s": duration_s})
     return report

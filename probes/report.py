@@ -13,8 +13,10 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from framework_advisor.probes.comparisons import Comparison, Interval
+from framework_advisor.probes.conditions import Conditions
 from framework_advisor.probes.hardware import HardwareProfile, Strict, absent
-from framework_advisor.probes.vocabulary import FrameworkId
+from framework_advisor.probes.vocabulary import BenchmarkName, FrameworkId
 from framework_advisor.probes.worker.records import UnusedAccelerator, WorkerResult
 
 REPORT_SCHEMA_VERSION = 2
@@ -130,7 +132,18 @@ class DerivedFacts(Strict):
     failure_message: Optional[Message] = None
     relative_speed: Optional[Annotated[float, Field(ge=0, le=1)]] = None
     slowdown: Optional[Annotated[float, Field(ge=1)]] = None
+    slowdown_range: Optional[Interval] = Field(None, description=(
+        "The slowdown round by round: its median and its range across the rounds (a low end below 1: faster "
+        "in some rounds). Evidence only where the whole range says so."))
+    speed_certainty: Optional[Annotated[float, Field(ge=0, le=1)]] = Field(None, description=(
+        "How much the speed comparison can be trusted: 1 for rounds that agreed in a full probe, less for a "
+        "wide spread, few rounds, figures without rounds or a quick probe."))
+    speed_basis: Optional[Message] = Field(None, description="What the speed comparison measured, in words.")
+    compared: Annotated[list[BenchmarkName], Field(max_length=16)] = Field(
+        default_factory=list, description="The benchmarks the speed comparison rests on.")
     tied_with_fastest: Optional[bool] = None
+    clearly_fastest: Optional[bool] = Field(None, description=(
+        "The fastest, and every other framework's slowdown stayed above the tie ratio (1.10) in every round."))
     fastest: Optional[FrameworkId] = None
     reached_accelerator: Optional[bool] = None
     accelerator_issue: Optional[UnusedAccelerator] = None
@@ -147,6 +160,19 @@ class UnderstatedPeak(Strict):
     assumed_clock_ghz: Optional[Annotated[float, Field(gt=0)]] = None
     clock_ghz_at_least: Optional[Annotated[float, Field(gt=0)]] = Field(
         None, description="The clock the figure implies: a lower bound on the real one.")
+
+
+class CalibrationRun(Strict):
+    """A framework's CPU calibration (an in-cache fp32 matmul by NumPy on its threads) before and after its
+    turns: the practical peak of those threads, and how much it moved while the probe ran."""
+
+    framework: FrameworkId
+    before_gflops: Annotated[float, Field(gt=0)]
+    after_gflops: Optional[Annotated[float, Field(gt=0)]] = None
+
+    @property
+    def drift(self) -> Optional[float]:
+        return self.after_gflops / self.before_gflops if self.after_gflops else None
 
 
 class ProbeReport(Strict):
@@ -169,6 +195,14 @@ class ProbeReport(Strict):
                         Field(max_length=16)] = Field(default_factory=dict)
     understated_cpu_peak: Optional[UnderstatedPeak] = Field(None, description=(
         "Set when a CPU figure exceeded the computed CPU peak: then no CPU percent of peak in this report holds."))
+    comparisons: Annotated[list[Comparison], Field(max_length=64, fail_fast=True)] = Field(
+        default_factory=list, description="Each benchmark at a size every framework that ran it ran, round by round.")
+    calibrations: Annotated[list[CalibrationRun], Field(max_length=5)] = Field(default_factory=list)
+    conditions: Optional[Conditions] = None
+    threads: Optional[Annotated[int, Field(ge=1)]] = Field(None, description="CPU threads every framework used.")
+    threads_note: Annotated[str, Field(max_length=300)] = ""
+    workers_peak_rss_mb: Optional[Annotated[float, Field(ge=0)]] = Field(
+        None, description="The resident memory of every worker alive at once, at its peak (MB).")
 
     def cpu_percents_hold(self) -> bool:
         return self.understated_cpu_peak is None

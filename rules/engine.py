@@ -62,6 +62,15 @@ def measured_facts(measurements: Measurements,
     for framework_id, derived in measurements.items():  # the models hold only framework ids, slowdowns >= 1
         if derived.slowdown is not None:
             facts[f"{framework_id}.slowdown"] = derived.slowdown
+        if derived.slowdown_range is not None:
+            facts[f"{framework_id}.slowdown_low"] = derived.slowdown_range.low
+            facts[f"{framework_id}.slowdown_text"] = derived.slowdown_range.text()
+        if derived.speed_certainty is not None:
+            facts[f"{framework_id}.speed_certainty"] = derived.speed_certainty
+        if derived.speed_basis is not None:
+            facts[f"{framework_id}.speed_basis"] = derived.speed_basis
+        if derived.clearly_fastest is not None:
+            facts[f"{framework_id}.clearly_fastest"] = derived.clearly_fastest
         if derived.fastest is not None:
             facts["fastest_framework"] = derived.fastest
         if derived.reached_accelerator is not None:
@@ -162,7 +171,8 @@ def _json_value(value: Any) -> Any:
 
 
 def _matched_facts(rule: Rule, facts: Mapping[str, Any]) -> dict[str, Any]:
-    return {leaf.fact: _json_value(facts[leaf.fact]) for leaf in iter_leaves(rule.when) if leaf.fact in facts}
+    names = [leaf.fact for leaf in iter_leaves(rule.when)] + ([rule.certainty_from] if rule.certainty_from else [])
+    return {name: _json_value(facts[name]) for name in names if name in facts}
 
 
 def _counted(fired: list[tuple[Rule, float]]) -> set[int]:
@@ -185,16 +195,24 @@ class Evaluation:
         self.knocked_out: set[str] = {f for f in FRAMEWORK_IDS if f"{f}.device" not in facts}
         self.knockouts: dict[str, list[Rule]] = {f: [] for f in FRAMEWORK_IDS}
         self.fired: dict[str, list[tuple[Rule, float]]] = {f: [] for f in FRAMEWORK_IDS}
+        self.certainty: dict[str, float] = {}
         for rule, condition in _compiled(rulebase):
             if not condition(facts):
                 continue
+            certainty = rule.certainty
+            if rule.certainty_from is not None:
+                scale = facts.get(rule.certainty_from)
+                if scale is None:  # evidence of unknown quality is no evidence
+                    continue
+                certainty = round(certainty * scale, 6)
+            self.certainty[rule.id] = certainty
             if rule.then.knockout is not None:
                 for framework_id in rule.then.knockout:
                     self.knocked_out.add(framework_id)
                     self.knockouts[framework_id].append(rule)
             else:
                 for framework_id, points in rule.then.points.items():
-                    self.fired[framework_id].append((rule, round(points * rule.certainty, 6)))
+                    self.fired[framework_id].append((rule, round(points * certainty, 6)))
         self.counted = {f: _counted(self.fired[f]) for f in FRAMEWORK_IDS}
         self.scores = {f: rulebase.frameworks[f].prior + sum(self.fired[f][i][1] for i in self.counted[f])
                        for f in FRAMEWORK_IDS}
@@ -217,7 +235,8 @@ class Evaluation:
 
     def _reason(self, rule: Rule, points: float, counted: bool, knockout: bool) -> Reason:
         return Reason(rule=rule.id, message=render_message(rule.message, self.facts), points=points,
-                      certainty=rule.certainty, group=rule.group, counted=counted, knockout=knockout,
+                      certainty=self.certainty.get(rule.id, rule.certainty), group=rule.group,
+                      counted=counted, knockout=knockout,
                       matched=_matched_facts(rule, self.facts), refs=tuple(rule.refs))
 
 

@@ -254,6 +254,16 @@ def leaf_problem(rulebase: RuleBase, leaf: Leaf) -> str | None:
     return None
 
 
+def certainty_fact_problem(rulebase: RuleBase, fact: str) -> str | None:
+    """Why ``fact`` cannot scale a rule's certainty (it must be a number fact within [0, 1]), or None."""
+    spec = rulebase.fact_spec(fact)
+    if spec is None:
+        return f"certainty_from names no fact: {fact!r}"
+    if spec.type != "number" or spec.range is None or not (0 <= spec.range[0] and spec.range[1] <= 1):
+        return f"certainty_from needs a number fact with a range within [0, 1]; {fact!r} is not one"
+    return None
+
+
 def check_references(rulebase: RuleBase) -> None:
     """Structure checks that need the whole merged base; the first problem found is raised."""
     missing = [fid for fid in FRAMEWORK_IDS if fid not in rulebase.frameworks]
@@ -262,6 +272,10 @@ def check_references(rulebase: RuleBase) -> None:
     for rule in rulebase.rules:
         for leaf in iter_leaves(rule.when):
             problem = leaf_problem(rulebase, leaf)
+            if problem:
+                raise RuleFileError(rulebase.rule_locations[rule.id], f"rule {rule.id!r}: {problem}")
+        if rule.certainty_from is not None:
+            problem = certainty_fact_problem(rulebase, rule.certainty_from)
             if problem:
                 raise RuleFileError(rulebase.rule_locations[rule.id], f"rule {rule.id!r}: {problem}")
         for placeholder in MESSAGE_PLACEHOLDER.finditer(rule.message):

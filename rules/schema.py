@@ -147,6 +147,9 @@ class _RuleBody(_Strict):
     when: Condition
     then: Any
     certainty: float = Field(default=1.0, gt=0, le=1)
+    certainty_from: str | None = Field(default=None, pattern=r"^[a-z$][a-z0-9_.$]{0,79}$", description=(
+        "A number fact in [0, 1] the certainty is multiplied by when the rule fires: how sure the evidence "
+        "behind it is (a measured speed's spread, a quick probe). Unknown: the rule does not fire."))
     group: Slug | None = None
     message: str = Field(min_length=10)
     refs: list[Reference] = Field(min_length=1)

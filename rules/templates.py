@@ -4,9 +4,9 @@ A rule item with a ``for_each`` key is a template::
 
     - for_each: all                                # or [pytorch, jax], or {pytorch: {docs: https://...}, ...}
       id: measured-slower-$framework
-      when: {fact: $framework.slowdown, op: gte, value: 1.5}
+      when: {fact: $framework.slowdown_low, op: gte, value: 1.5}
       then: {points: {$framework: -1.0}}
-      message: Measured on this machine, $name ran {$framework.slowdown:.1f}x slower than {fastest_framework}.
+      message: Measured on this machine, $name ran {$framework.slowdown_text} slower than {fastest_framework}.
       refs: [probe:this-machine]
       reviewed: 2026-11-22
 

@@ -67,6 +67,8 @@ class RuleInfo(Strict):
     when: dict[str, Any] = Field(description="An all/any/not tree of {fact, op, value} leaves.")
     then: dict[str, Any]
     certainty: float
+    certainty_from: Optional[str] = Field(None, description=(
+        "The number fact (0 to 1) the certainty is multiplied by when the rule fires: how sure its evidence is."))
     group: Optional[str] = None
     message: str
     refs: tuple[str, ...]

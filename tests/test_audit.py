@@ -38,8 +38,8 @@ def fixture_probe(machine: str, calls: list | None = None):
             calls.append(options.frameworks)
         wanted = [f for f in (options.frameworks if options.frameworks is not None else recorded) if f in recorded]
         return run_probe(options.model_copy(update={"frameworks": wanted}), system=fixture_machine(machine),
-                         worker_argv=lambda fw, out: [sys.executable, str(WORKERS / "replay_worker.py"),
-                                                      str(recording), fw, str(out)])
+                         worker_argv=lambda fw, out, fd: [sys.executable, str(WORKERS / "replay_worker.py"),
+                                                      str(recording), fw, str(out), str(fd)])
     return probe
 
 

@@ -108,8 +108,8 @@ def test_every_recorded_worker_output_is_a_valid_result_and_replays_as_it_was_re
         if "signal" not in document:
             TypeAdapter(WorkerResult).validate_python(document)
     report = run_probe(ProbeOptions(frameworks=tuple(recorded), quick=True), system=fixture_machine(machine),
-                       worker_argv=lambda fw, out: [sys.executable, str(WORKERS / "replay_worker.py"), str(recording),
-                                                    fw, str(out)])
+                       worker_argv=lambda fw, out, fd: [sys.executable, str(WORKERS / "replay_worker.py"), str(recording),
+                                                    fw, str(out), str(fd)])
     for framework, document in recorded.items():
         entry = report.result(framework)
         if "signal" in document:

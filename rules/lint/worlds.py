@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from framework_advisor.probes.comparisons import Interval
 from framework_advisor.probes.hardware import Accelerator, Cpu, HardwareProfile
 from framework_advisor.probes.report import DerivedFacts
 from framework_advisor.probes.vocabulary import ACCELERATOR_KINDS, ARCHITECTURES, FRAMEWORK_IDS, OPERATING_SYSTEMS
@@ -71,9 +72,12 @@ class WorldModel:
         self.hardware_facts = minimal_keys - self.user_facts
         self.optional_facts = full_keys - minimal_keys
         issue = UnusedAccelerator(kind="cuda", reason="cpu-only-build", detail="d")
-        sample = {framework_id: DerivedFacts(slowdown=2.0, fastest=framework_id, reached_accelerator=False,
-                                             accelerator_issue=issue, failed=True, failure_kind="error",
-                                             failure_message="m") for framework_id in FRAMEWORK_IDS}
+        spread = Interval(median=2.0, low=1.8, high=2.2, rounds=5)
+        sample = {framework_id: DerivedFacts(slowdown=2.0, slowdown_range=spread, speed_certainty=0.8,
+                                             speed_basis="b", clearly_fastest=True, fastest=framework_id,
+                                             reached_accelerator=False, accelerator_issue=issue, failed=True,
+                                             failure_kind="error", failure_message="m")
+                  for framework_id in FRAMEWORK_IDS}
         self.benchmark_facts = set(measured_facts(sample)) | {"probed"}
         self.produced = self.hardware_facts | self.optional_facts | self.user_facts | self.benchmark_facts
         self._cache: dict[tuple, list[dict[str, Any]]] = {}

@@ -1,0 +1,145 @@
+"""How busy the machine is while a probe measures: load, CPU steal, and the time a worker spent runnable but
+not running, read from /proc (Linux; elsewhere only the load average, through os.getloadavg).
+
+A probe takes a snapshot before it starts and one around each worker's turn; ``Conditions`` in the report
+says what it saw and whether the machine was busy, in which case the probe measures more rounds and says its
+figures may be unreliable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+from pydantic import Field
+
+from framework_advisor.probes.hardware import Strict
+
+# Busy: the load average leaves less than half a CPU free, a tenth of the CPU time goes to other guests
+# (steal), or a worker waits runnable for more than a tenth of its turn.
+BUSY_LOAD_FRACTION = 0.75
+BUSY_STEAL_PERCENT = 10.0
+BUSY_WAITING_PERCENT = 10.0
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """Cumulative CPU time of the machine (jiffies), from /proc/stat's first line."""
+
+    total: int
+    steal: int
+
+
+def read_cpu_times(proc: Path = Path("/proc")) -> Optional[CpuTimes]:
+    try:
+        fields = (proc / "stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 9:
+        return None
+    values = [int(value) for value in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return CpuTimes(total=sum(values), steal=values[7])
+
+
+def read_schedstat(pid: int, proc: Path = Path("/proc")) -> Optional[tuple[int, int]]:
+    """(ns on a CPU, ns runnable but waiting for one) of a process, all its threads together, or None."""
+    running = waiting = 0
+    try:
+        tasks = list((proc / str(pid) / "task").iterdir())
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            on_cpu, runnable, _ = (task / "schedstat").read_text().split()
+        except (OSError, ValueError):
+            continue  # a thread that ended meanwhile
+        running, waiting = running + int(on_cpu), waiting + int(runnable)
+    return (running, waiting) if tasks else None
+
+
+def load_average() -> Optional[float]:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+class Conditions(Strict):
+    """What the machine was doing while the probe measured."""
+
+    cpus: Annotated[int, Field(ge=1)]
+    load_before: Optional[Annotated[float, Field(ge=0)]] = None
+    load_after: Optional[Annotated[float, Field(ge=0)]] = None
+    steal_percent: Optional[Annotated[float, Field(ge=0, le=100)]] = Field(
+        None, description="CPU time the hypervisor gave to other guests while the probe ran.")
+    waiting_percent: Optional[Annotated[float, Field(ge=0, le=100)]] = Field(
+        None, description="The time workers spent runnable but not running, as a share of their turns.")
+    busy: bool = False
+    why: Annotated[str, Field(max_length=500)] = ""
+
+
+class LoadWatch:
+    """Snapshots for ``Conditions``: one before the probe, a steal count across it, a wait share per turn."""
+
+    def __init__(self, cpus: int, proc: Path = Path("/proc")):
+        self.cpus = cpus
+        self._proc = proc
+        self.load_before = load_average()
+        self._times_before = read_cpu_times(proc)
+        self._running_ns = 0
+        self._waiting_ns = 0
+
+    def busy_before(self) -> bool:
+        return self.load_before is not None and self.load_before > BUSY_LOAD_FRACTION * self.cpus
+
+    def busy_now(self) -> bool:
+        """Busy before the probe, or workers have waited for a CPU more than a tenth of their turns so far."""
+        waiting = self.waiting_percent()
+        return self.busy_before() or (waiting is not None and waiting > BUSY_WAITING_PERCENT)
+
+    def turn(self, pid: int) -> TurnWatch:
+        return TurnWatch(self, pid)
+
+    def add_turn(self, running_ns: int, waiting_ns: int) -> None:
+        self._running_ns += running_ns
+        self._waiting_ns += waiting_ns
+
+    def waiting_percent(self) -> Optional[float]:
+        total = self._running_ns + self._waiting_ns
+        return round(100 * self._waiting_ns / total, 1) if total else None
+
+    def conditions(self) -> Conditions:
+        after = read_cpu_times(self._proc)
+        steal = None
+        if self._times_before is not None and after is not None and after.total > self._times_before.total:
+            steal = round(100 * (after.steal - self._times_before.steal) / (after.total - self._times_before.total), 1)
+        waiting = self.waiting_percent()
+        reasons = []
+        if self.busy_before():
+            reasons.append(f"load average {self.load_before:g} on {self.cpus} CPUs before the probe")
+        if steal is not None and steal > BUSY_STEAL_PERCENT:
+            reasons.append(f"{steal:g}% of CPU time stolen by other guests")
+        if waiting is not None and waiting > BUSY_WAITING_PERCENT:
+            reasons.append(f"workers waited for a CPU {waiting:g}% of their turns")
+        return Conditions(cpus=self.cpus, load_before=self.load_before, load_after=load_average(),
+                          steal_percent=steal, waiting_percent=waiting, busy=bool(reasons), why="; ".join(reasons))
+
+
+class TurnWatch:
+    """Counts a worker's running and waiting time across one turn (``with watch.turn(pid): ...``)."""
+
+    def __init__(self, watch: LoadWatch, pid: int):
+        self._watch = watch
+        self._pid = pid
+        self._start: Optional[tuple[int, int]] = None
+
+    def __enter__(self) -> TurnWatch:
+        self._start = read_schedstat(self._pid, self._watch._proc)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        end = read_schedstat(self._pid, self._watch._proc)
+        if self._start is not None and end is not None:
+            self._watch.add_turn(end[0] - self._start[0], end[1] - self._start[1])

@@ -440,3 +440,48 @@ def test_a_worker_fits_its_texts_to_the_limits_its_parent_validates():
     written = TypeAdapter(WorkerResult).validate_json(to_json(result))  # valid: nothing over its limit
     assert len(written.version) == 100 and written.version.endswith("...")
     assert len(written.devices[0].error) == 1000 and written.devices[0].error.startswith("driver says")
+
+
+# --- the sampler: blocks in turns ----------------------------------------------------------------------
+
+def test_a_sampler_times_as_many_blocks_as_it_is_asked_in_as_many_turns():
+    from framework_advisor.probes.worker.timing import Sampler
+
+    clock = FakeClock()
+    sampler = Sampler(callable_taking(clock, constant(2e-3, first=0.7)), clock=clock)
+    assert sampler.first_call_s == pytest.approx(0.7) and sampler.block_size == 1 and sampler.per_call == []
+    assert sampler.estimate_s == pytest.approx(2e-3) and sampler.warmup_calls == 25  # 50 ms of 2 ms calls
+    for _ in range(3):
+        new = sampler.blocks(2)
+        assert new == pytest.approx([2e-3, 2e-3])
+        clock.now += 5.0  # other frameworks' turns: not this benchmark's time
+    measured = sampler.measurement("rounds")
+    assert measured.samples == 6 and measured.stop == "rounds" and measured.record().stop == "rounds"
+    assert measured.total_s == pytest.approx(0.7 + 25 * 2e-3 + 6 * 2e-3)  # its own calls only
+    assert not measured.noisy  # six equal samples settle, however the blocks were taken
+
+
+def test_noisy_means_unsettled_samples_not_a_spent_budget():
+    from framework_advisor.probes.worker.timing import settled
+
+    clock = FakeClock()
+    # 30 ms calls against a 0.25 s budget: six blocks, under min_blocks, yet equal: the figure is not noisy.
+    few = measure(callable_taking(clock, constant(0.03)), budget_s=0.25, clock=clock, min_blocks=10)
+    assert few.stop == "budget" and few.samples == 6 and not few.noisy
+    clock = FakeClock()
+    three = measure(callable_taking(clock, constant(0.06)), budget_s=0.1, clock=clock)
+    assert three.samples == 3 and three.noisy  # fewer than five samples never count as settled
+    assert not settled([1.0] * 4) and settled([1.0] * 5)
+    assert not settled([1.0, 1.2] * 5)  # IQR/median 20%, and ten samples cannot pin the median that tight
+
+
+def test_a_sampler_with_nothing_timed_has_no_measurement_and_restores_gc_after_each_turn():
+    from framework_advisor.probes.worker.timing import Sampler
+
+    clock = FakeClock()
+    sampler = Sampler(callable_taking(clock, constant(1e-3)), clock=clock)
+    with pytest.raises(ValueError, match="no block"):
+        sampler.measurement("rounds")
+    assert gc.isenabled()
+    sampler.blocks(3)
+    assert gc.isenabled() and len(sampler.per_call) == 3

@@ -26,6 +26,8 @@ from framework_advisor.probes.worker.options import WorkerOptions
 from framework_advisor.probes.worker.protocol import PROGRESS_PREFIX
 from framework_advisor.probes.vocabulary import BENCHMARK_NAMES
 from framework_advisor.probes.worker.records import WorkerResult
+from framework_advisor.probes.worker.suite import STANDALONE_MIN_BLOCKS
+from framework_advisor.probes.worker.timing import settled
 from tests.conftest import REPO_ROOT
 
 FRAMEWORK_PACKAGES = {"numpy": "numpy", "pytorch": "torch", "jax": "jax", "mlx": "mlx", "tensorflow": "tensorflow"}
@@ -77,6 +79,12 @@ def assert_behaves(result: WorkerResult, framework: str, quick: bool) -> None:
         assert bench.timing.samples >= 1 and bench.timing.median_s > 0, what
         assert len(bench.timing.per_call_s) == bench.timing.samples, f"{what}: every sample is kept"
         assert min(bench.timing.per_call_s) == pytest.approx(bench.timing.min_s, rel=1e-5), what
+        # On its own the worker measures each benchmark once, at its own size, until it settles or its budget
+        # ends; a figure is noisy exactly when its samples did not settle.
+        assert bench.size is not None and bench.role == "headline", what
+        assert bench.timing.stop in ("converged", "budget"), what
+        assert bench.timing.stop == "budget" or bench.timing.samples >= STANDALONE_MIN_BLOCKS, what
+        assert bench.timing.noisy is not settled(bench.timing.per_call_s), what
         if bench.name == "dispatch_latency":
             assert bench.unit == "us" and bench.lower_is_better is True and bench.best <= bench.value
         else:
@@ -269,10 +277,14 @@ def _numpy_adapter(np, quick: bool = True, **overrides):
 
 
 def _run(adapter):
-    from framework_advisor.probes.worker.suite import plan, run_suite
+    """The worker's own run of its plan (no parent driving it): records, errors, skips."""
+    from framework_advisor.probes.worker.conversation import Conversation
+    from framework_advisor.probes.worker.suite import plan, run_standalone
 
     planned, skipped = plan(adapter, adapter.devices())
-    return run_suite(adapter, planned, skipped)
+    conversation = Conversation(adapter, planned, skipped)
+    run_standalone(conversation)
+    return conversation.outcome()
 
 
 def test_a_benchmark_whose_output_is_wrong_is_an_error_not_a_figure(np):
@@ -317,7 +329,7 @@ def test_a_long_exception_message_is_cut_to_what_a_record_holds(np):
 
 
 def test_a_wrong_training_step_fails_its_check(np):
-    from framework_advisor.probes.worker.benchmarks import bench_mlp_eager
+    from framework_advisor.probes.worker.benchmarks import setup_mlp
     from framework_advisor.probes.worker.checks import CheckError
 
     adapter = _numpy_adapter(np)
@@ -328,7 +340,7 @@ def test_a_wrong_training_step_fails_its_check(np):
 
     adapter.mlp_eager = no_learning
     with pytest.raises(CheckError, match="update of W1"):
-        bench_mlp_eager(adapter, "cpu")
+        setup_mlp(adapter, "cpu", compiled=False)  # checked at once, on its first step
 
 
 def test_an_overrunning_compile_is_abandoned_and_nothing_runs_after_it(np):
@@ -458,7 +470,7 @@ def test_quick_is_a_documented_subset_and_slow_compiles_wait_for_thorough(np):
     def planned_and_skipped(quick=False, thorough=False):
         adapter = Compiling(np, settings(quick=quick, thorough=thorough))
         planned, skipped = plan(adapter, adapter.devices())
-        return [p.name for p in planned], {s.benchmark: s.reason for s in skipped}
+        return [p.benchmark for p in planned], {s.benchmark: s.reason for s in skipped}
 
     names, skipped = planned_and_skipped(quick=True)
     assert set(names) == set(QUICK_BENCHMARKS) - {"h2d_copy"}  # h2d_copy: accelerators only
@@ -472,6 +484,33 @@ def test_quick_is_a_documented_subset_and_slow_compiles_wait_for_thorough(np):
 
     names, skipped = planned_and_skipped(thorough=True)
     assert names[-1] == "mlp_step_compiled" and "mlp_step_compiled" not in skipped
+
+
+def test_the_plan_names_each_benchmark_s_standard_size_and_what_it_counts(np):
+    from framework_advisor.probes.worker.adapter import Adapter
+    from framework_advisor.probes.worker.records import DeviceSeen
+    from framework_advisor.probes.worker.sizes import bandwidth_elements
+    from framework_advisor.probes.worker.suite import plan
+
+    class Everything(Adapter):
+        framework = "fake"
+        compiler = "a JIT"
+
+        def bf16_ok(self, device):
+            return True
+
+    adapter = Everything(np, settings(quick=False))
+    devices = [DeviceSeen(device="cpu", name="cpu", usable=True), DeviceSeen(device="cuda", name="gpu", usable=True)]
+    planned, _ = plan(adapter, devices)
+    sizes = {(p.benchmark, p.device): (p.standard_size, p.size_key) for p in planned}
+    assert [p.device for p in planned][:7] == ["cuda"] * 7  # accelerators first ...
+    assert [p.benchmark for p in planned][-2:] == ["mlp_step_compiled"] * 2  # ... compiled steps last
+    assert sizes[("matmul_fp32", "cpu")] == (2048, "n") and sizes[("matmul_bf16", "cpu")] == (1024, "n")
+    assert sizes[("matmul_fp32", "cuda")] == (8192, "n") and sizes[("conv2d", "cpu")] == (8, "batch")
+    assert sizes[("elementwise_bandwidth", "cpu")] == (bandwidth_elements("cpu", adapter.settings)[0], "elements")
+    assert sizes[("dispatch_latency", "cpu")] == (64, "elements")
+    assert sizes[("mlp_step_eager", "cpu")] == (1, "steps") == sizes[("mlp_step_compiled", "cuda")]
+    assert sizes[("h2d_copy", "cuda")] == (256 * 2 ** 20, "bytes") and ("h2d_copy", "cpu") not in sizes
 
 
 def test_bf16_on_a_cpu_is_decided_by_the_flags_the_parent_passed(np):

@@ -12,12 +12,11 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from .machine import MiB
 from .options import WorkerOptions
 from .records import DeviceSeen, Name, Peak, Text, UnusedAccelerator
-from .timing import Measurement, measure
 
 if TYPE_CHECKING:
     from .sizes import Sized
@@ -112,15 +111,14 @@ class Settings:
         """Per array (three arrays move per call). Building and copying them dominates the benchmark's cost."""
         return (16 if self.quick else 32) * MiB
 
-    def measure(self, run: Callable[[], Any], sync: Callable[[Any], Any], sized: Sized | None = None) -> Measurement:
-        """Time ``run``; ``sized``: the ladder already made the first call and some warm-up calls at this size."""
-        if sized is not None:
-            # Long calls (matmul 2048: ~60 ms) get a budget for 5 blocks after one warm-up call, so that the
-            # stopping rule can be met at all; at most twice the usual budget.
-            budget = min(max(self.budget_s, 6 * sized.per_call_s), 2 * self.budget_s)
-            return measure(run, sync, budget_s=budget, min_total_s=self.min_total_s,
-                           first_call_s=sized.first_call_s, prior_calls=sized.prior_calls, prior_s=sized.prior_s)
-        return measure(run, sync, budget_s=self.budget_s, min_total_s=self.min_total_s)
+    def budget_for(self, sized: Optional[Sized] = None) -> float:
+        """How long a self-driven measurement may take after its first call (``timing.Sampler.until_settled``);
+        ``sized``: the ladder already made the first call and some warm-up calls at this size."""
+        if sized is None:
+            return self.budget_s
+        # Long calls (matmul 2048: ~60 ms) get a budget for 5 blocks after one warm-up call, so that the
+        # stopping rule can be met at all; at most twice the usual budget.
+        return min(max(self.budget_s, 6 * sized.per_call_s), 2 * self.budget_s)
 
 
 @dataclass

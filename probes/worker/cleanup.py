@@ -65,8 +65,8 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def exit_after_abandoned_compile(scratch: Path) -> None:
-    """Leave with status 0 although a compile thread is still running (the result is already written).
+def exit_after_abandoned_compile(scratch: Path, status: int = 0) -> None:
+    """Leave with ``status`` although a compile thread is still running (the result, if any, is written).
 
     The thread cannot be stopped and could recreate files in the scratch directory while it is removed, and
     interpreter shutdown under it can crash. So: kill the compilers it started (g++ and its cc1plus), hand the
@@ -84,4 +84,4 @@ def exit_after_abandoned_compile(scratch: Path) -> None:
     except OSError:
         shutil.rmtree(scratch, ignore_errors=True)
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(status)

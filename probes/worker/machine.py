@@ -3,9 +3,10 @@
 Before the framework is imported the worker sets the thread count every framework will use
 (``limit_threads``) and points every temporary and compile-cache directory it knows at a fresh scratch
 directory (``isolate_caches``), so that frameworks are compared at equal thread counts and compile figures
-are cold. The parent decides the thread count, the CPU's ISA flags and the device peaks (WorkerOptions);
-what is read here is only what the measurement itself needs: the last-level cache size, for the bandwidth
-benchmark's array size, and the CPUs this process may run on.
+are cold; it pins itself to its CPUs (``pin_cpus``) once its set-up is done. The parent decides the thread
+count, the CPUs, the CPU's ISA flags and the device peaks (WorkerOptions); what is read here is only what
+the measurement itself needs: the last-level cache size, for the bandwidth benchmark's array size, the L2
+size, for the calibration's matrices, and the CPUs this process may run on.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS",
                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -23,8 +25,11 @@ SCRATCH_PREFIX = "framework-advisor-bench-"
 MiB = 2 ** 20
 
 
-def limit_threads(threads: int) -> dict[str, Any]:
-    """Environment and affinity for ``threads`` threads; returns what was applied."""
+def limit_threads(threads: int, cpus: Sequence[int] = (), pin: bool = True) -> dict[str, Any]:
+    """Environment for ``threads`` threads (and, with ``pin``, the CPU affinity: ``pin_cpus``); returns what
+    was applied. The worker sets the environment before the framework's import and pins later (``pin_cpus``
+    once its set-up is done), so that the imports of workers started together are not squeezed onto the
+    same CPUs."""
     applied: dict[str, Any] = {"env": list(THREAD_ENV_VARS)}
     for name in THREAD_ENV_VARS:
         os.environ[name] = str(threads)
@@ -33,15 +38,28 @@ def limit_threads(threads: int) -> dict[str, Any]:
         flags = os.environ.get("XLA_FLAGS", "")
         os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".strip()
         applied["xla_flags"] = os.environ["XLA_FLAGS"]
+    if pin:
+        applied.update(pin_cpus(threads, cpus))
+    return applied
+
+
+def pin_cpus(threads: int, cpus: Sequence[int] = ()) -> dict[str, Any]:
+    """Run this process on ``cpus`` (the parent's choice) or, without them, on the first ``threads`` CPUs it
+    may use when those are fewer than all of them; returns what was applied (``cpu_affinity``, or
+    ``cpu_affinity_error``)."""
     try:
         allowed = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        allowed = []
-    if allowed and threads < len(allowed):
-        # Thread pools that size themselves by the CPUs they may run on (XLA, TF, MLX) see exactly `threads`.
-        os.sched_setaffinity(0, allowed[:threads])
-        applied["cpu_affinity"] = allowed[:threads]
-    return applied
+        return {"cpu_affinity_error": "this platform sets no CPU affinity"} if cpus else {}
+    chosen = sorted(set(cpus)) if cpus else allowed[:threads] if allowed and threads < len(allowed) else []
+    if not chosen:
+        return {}
+    try:
+        # Thread pools that size themselves by the CPUs they may run on (XLA, TF, MLX) see only these.
+        os.sched_setaffinity(0, chosen)
+    except (OSError, ValueError) as exc:
+        return {"cpu_affinity_error": f"could not run on CPUs {chosen}: {exc}"[:500]}
+    return {"cpu_affinity": chosen}
 
 
 def isolate_caches() -> Path:
@@ -95,14 +113,14 @@ def _parse_size(text: str) -> int | None:
         return None
 
 
-def last_level_cache_bytes() -> tuple[int | None, str]:
-    """The largest cache level's size, and where it was read."""
+def _sysfs_caches() -> list[tuple[int, str, int]]:
+    """(level, type, bytes) of each cache of CPU 0 that sysfs lists (Linux; empty elsewhere)."""
     base = "/sys/devices/system/cpu/cpu0/cache"
-    best: tuple[int, int] | None = None
     try:
         entries = sorted(os.listdir(base))
     except OSError:
-        entries = []
+        return []
+    found = []
     for entry in entries:
         if not entry.startswith("index"):
             continue
@@ -111,15 +129,38 @@ def last_level_cache_bytes() -> tuple[int | None, str]:
                 level = int(handle.read().strip())
             with open(f"{base}/{entry}/size") as handle:
                 size = _parse_size(handle.read())
+            kind = ""
+            if os.path.exists(f"{base}/{entry}/type"):
+                with open(f"{base}/{entry}/type") as handle:
+                    kind = handle.read().strip()
         except (OSError, ValueError):
             continue
-        if size and (best is None or (level, size) > best):
-            best = (level, size)
-    if best:
-        return best[1], f"sysfs cache index L{best[0]}"
+        if size:
+            found.append((level, kind, size))
+    return found
+
+
+def last_level_cache_bytes() -> tuple[Optional[int], str]:
+    """The largest cache level's size, and where it was read."""
+    caches = _sysfs_caches()
+    if caches:
+        level, size = max((level, size) for level, _, size in caches)
+        return size, f"sysfs cache index L{level}"
     if sys.platform == "darwin":
         for name in ("hw.l3cachesize", "hw.l2cachesize"):
             value = _sysctl(name)
             if value and value.isdigit() and int(value) > 0:
                 return int(value), f"sysctl {name}"
+    return None, "unknown"
+
+
+def l2_cache_bytes() -> tuple[Optional[int], str]:
+    """The size of one core's L2 (data or unified) cache, and where it was read."""
+    sizes = [size for level, kind, size in _sysfs_caches() if level == 2 and kind != "Instruction"]
+    if sizes:
+        return max(sizes), "sysfs cache index L2"
+    if sys.platform == "darwin":
+        value = _sysctl("hw.l2cachesize")
+        if value and value.isdigit() and int(value) > 0:
+            return int(value), "sysctl hw.l2cachesize"
     return None, "unknown"

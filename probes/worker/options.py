@@ -2,8 +2,9 @@
 
 Both ends use this one class, so the worker's argv is never written out by hand twice. The parent
 decides everything the worker needs to know about the machine and the run: the thread count, the
-accelerators present, the device peaks (from the parent's System seam, never re-read here) and the
-deadline by which the result must be written (the parent kills the worker at its timeout).
+accelerators present, the device peaks (from the parent's System seam, never re-read here), the
+deadline by which the result must be written (the parent kills the worker at its timeout), the CPUs to
+run on, and whether it drives the worker in turns (``reply_fd``: see ``messages``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ class WorkerOptions:
     cpu_flags: tuple[str, ...] = ()
     # device kind -> precision ("fp32", "bf16") -> the peak a FLOP figure on it is a percent of
     peaks: dict[str, dict[str, Peak]] = dataclasses.field(default_factory=dict)
+    # Set: the parent drives the worker in turns (commands on stdin, replies to this file descriptor, see
+    # messages); None: the worker measures its plan on its own and writes the result.
+    reply_fd: Optional[int] = None
+    # The CPUs to run on, chosen by the parent; empty: the first `threads` CPUs this process may use.
+    cpus: tuple[int, ...] = ()
 
     def to_argv(self) -> list[str]:
         argv = [self.framework, "--out", self.out, "--threads", str(self.threads),
@@ -46,6 +52,10 @@ class WorkerOptions:
             peaks = {device: {dtype: dataclasses.asdict(peak) for dtype, peak in by_dtype.items()}
                      for device, by_dtype in self.peaks.items()}
             argv += ["--peaks", json.dumps(peaks, separators=(",", ":"))]
+        if self.reply_fd is not None:
+            argv += ["--reply-fd", str(self.reply_fd)]
+        if self.cpus:
+            argv += ["--cpus", ",".join(str(cpu) for cpu in self.cpus)]
         return argv
 
     @classmethod
@@ -62,6 +72,9 @@ class WorkerOptions:
         parser.add_argument("--accelerators", default="", help="comma-separated accelerator kinds present")
         parser.add_argument("--cpu-flags", default="", help="comma-separated CPU ISA flags (the parent's inventory)")
         parser.add_argument("--peaks", default="{}", help="JSON: device -> precision -> Peak")
+        parser.add_argument("--reply-fd", type=int, default=None,
+                            help="take commands on stdin and reply on this file descriptor (measure in turns)")
+        parser.add_argument("--cpus", default="", help="comma-separated CPU numbers to run on (the parent's choice)")
         args = parser.parse_args(argv)
         if args.quick and args.thorough:
             parser.error("--quick and --thorough exclude each other")
@@ -75,13 +88,21 @@ class WorkerOptions:
                      for device, by_dtype in raw.items()}
         except (ValueError, TypeError, AttributeError) as exc:
             parser.error(f"--peaks is not a JSON object of device -> precision -> peak ({exc})")
+        if args.reply_fd is not None and args.reply_fd < 0:
+            parser.error("--reply-fd must be a file descriptor (>= 0)")
+        try:
+            cpus = tuple(int(cpu) for cpu in _listed(args.cpus))
+        except ValueError:
+            parser.error(f"--cpus is not a comma-separated list of CPU numbers: {args.cpus!r}")
+        if any(cpu < 0 for cpu in cpus):
+            parser.error("--cpus: CPU numbers are >= 0")
         accelerators = _listed(args.accelerators)
         unknown = [kind for kind in accelerators if kind not in ACCELERATOR_KINDS]
         if unknown:
             parser.error(f"unknown accelerator kind(s): {', '.join(unknown)} (known: {', '.join(ACCELERATOR_KINDS)})")
         return cls(framework=args.framework, out=args.out, threads=args.threads, deadline_s=args.deadline_s,
                    quick=args.quick, thorough=args.thorough, accelerators=accelerators,
-                   cpu_flags=_listed(args.cpu_flags), peaks=peaks)
+                   cpu_flags=_listed(args.cpu_flags), peaks=peaks, reply_fd=args.reply_fd, cpus=cpus)
 
 
 def _listed(text: str) -> tuple[str, ...]:

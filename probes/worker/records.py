@@ -72,7 +72,7 @@ class Timing:
     rel_iqr: Optional[Seconds] = None
     first_call_s: Optional[Seconds] = None
     warmup_calls: Annotated[int, Bound(ge=0)] = 0
-    stop: Literal["converged", "budget"] = "converged"
+    stop: Literal["converged", "budget", "rounds"] = "converged"  # "rounds": the parent chose the blocks
 
 
 @dataclasses.dataclass
@@ -106,6 +106,10 @@ class BenchmarkRecord:
     percent_of_peak: Optional[Annotated[float, Bound(ge=0)]] = None
     peak: Optional[Peak] = None
     wall_s: Optional[Seconds] = None
+    # The problem size (n, batch, elements ... as the benchmark's plan names it), and whether this is the
+    # framework's own figure ("headline") or one at a smaller size every framework ran, for comparing.
+    size: Optional[Annotated[int, Bound(ge=1)]] = None
+    role: Literal["headline", "comparison"] = "headline"
 
 
 @dataclasses.dataclass

@@ -2,6 +2,8 @@
 
 Every framework is measured at the same size on the same kind of device, so that figures compare; a
 framework too slow for it steps down the ladder and records the standard size and why (``Sized.params``).
+The parent can also ask for one size exactly (``fixed_size``): a comparison at a size every framework ran.
+Each benchmark's size is one number, named by its key (``SIZE_KEYS``; ``standard_size`` gives it).
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
+
+from .machine import MiB, last_level_cache_bytes
 
 if TYPE_CHECKING:
     from .adapter import Settings
@@ -26,16 +30,16 @@ class Sized:
     prior_calls: int  # calls after the first
     prior_s: float
     standard: int
-    predicted_standard_s: float | None = None  # set when the size was reduced
-    reduced_because: str = ""
+    predicted_standard_s: Optional[float] = None  # set when the ladder reduced the size
+    reduced_because: str = ""  # ... and why (empty for a size the parent asked for)
 
     @property
     def reduced(self) -> bool:
         return self.size != self.standard
 
     def params(self, key: str) -> dict[str, Any]:
-        """What to record with the figure about the size."""
-        if not self.reduced:
+        """What to record with the figure about a size the ladder reduced (nothing for an asked size)."""
+        if not self.reduced or not self.reduced_because:
             return {}
         return {f"standard_{key}": self.standard,
                 "size_note": (f"measured at {key}={self.size}, below the standard {key}={self.standard} that the "
@@ -45,7 +49,7 @@ class Sized:
 
 def pick_size(sizes: Sequence[int], build: Callable[[int], Callable[[], Any]], work: Callable[[int], float],
               sync: Callable[[Any], Any], settings: Settings, standard: int,
-              peak_flops: float | None = None) -> Sized:
+              peak_flops: Optional[float] = None) -> Sized:
     """Ascend ``sizes`` up to ``standard``, the size every framework uses on this kind of device (equal sizes,
     so that figures compare). A framework too slow for the standard size stops below it: a step is not taken
     when one call at the next size is predicted (from the calls at this size, by the work ratio) to take
@@ -111,6 +115,17 @@ def pick_size(sizes: Sequence[int], build: Callable[[int], Callable[[], Any]], w
     return chosen
 
 
+def fixed_size(size: int, build: Callable[[int], Callable[[], Any]], sync: Callable[[Any], Any],
+               standard: int) -> Sized:
+    """Exactly ``size`` (the parent's choice): built, and its first call timed."""
+    run = build(size)
+    t0 = time.perf_counter()
+    sync(run())
+    first = time.perf_counter() - t0
+    return Sized(size=size, run=run, per_call_s=first, first_call_s=first, prior_calls=0, prior_s=0.0,
+                 standard=standard)
+
+
 # A framework whose rate below the standard size is under this fraction of the CPU's computed peak is measured
 # below the standard size (mlx[cpu] on Linux: ~1-2%); fast libraries reach 20-100% even on a loaded machine.
 MIN_FRACTION_OF_PEAK = 0.05
@@ -132,3 +147,45 @@ def conv_batches(device: str, quick: bool) -> tuple[tuple[int, ...], int]:
     if device == "cpu":
         return (1, 8), 4 if quick else 8
     return (8, 32, 128), 32 if quick else 128
+
+
+# What each benchmark's one size number counts (the plan's and the records' ``size``).
+SIZE_KEYS = {"matmul_fp32": "n", "matmul_bf16": "n", "conv2d": "batch", "elementwise_bandwidth": "elements",
+             "dispatch_latency": "elements", "mlp_step_eager": "steps", "mlp_step_compiled": "steps",
+             "h2d_copy": "bytes"}
+SMALL_ADD_ELEMENTS = 64  # dispatch_latency: a tiny op, so that the figure is the framework's overhead
+MLP_STEPS = 1  # the MLP steps have one size: a fixed 784-256-256-10 MLP, batch 128, one step a call
+
+
+def bandwidth_elements(device: str, settings: Settings) -> tuple[int, dict[str, Any]]:
+    """elementwise_bandwidth's standard size: arrays of >= 4x the last-level cache, capped by the budget (and
+    >= 16 MiB); on accelerators >= 64 MiB (256 MiB full). Also what to record about how it was chosen."""
+    llc, llc_source = last_level_cache_bytes()
+    wanted = 4 * llc if llc else 64 * MiB
+    array_bytes = max(16 * MiB, min(wanted, settings.bandwidth_cap_bytes))
+    if device != "cpu":
+        array_bytes = max(array_bytes, (64 if settings.quick else 256) * MiB)  # GPU caches are <= ~256 MiB
+        wanted = array_bytes
+    return array_bytes // 4 // 1024 * 1024, {"llc_bytes": llc, "llc_source": llc_source, "wanted_bytes": wanted}
+
+
+def h2d_bytes(settings: Settings) -> int:
+    return (64 if settings.quick else 256) * MiB
+
+
+def standard_size(name: str, device: str, settings: Settings) -> tuple[int, str]:
+    """The size every framework is measured at for ``name`` on ``device``, and its key."""
+    quick = settings.quick
+    if name in ("matmul_fp32", "matmul_bf16"):
+        size = matmul_sizes(device, name.split("_")[1], quick)[1]
+    elif name == "conv2d":
+        size = conv_batches(device, quick)[1]
+    elif name == "elementwise_bandwidth":
+        size = bandwidth_elements(device, settings)[0]
+    elif name == "dispatch_latency":
+        size = SMALL_ADD_ELEMENTS
+    elif name == "h2d_copy":
+        size = h2d_bytes(settings)
+    else:
+        size = MLP_STEPS
+    return size, SIZE_KEYS[name]

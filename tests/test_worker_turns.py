@@ -106,6 +106,8 @@ def test_a_numpy_worker_measures_in_turns_and_writes_every_session_at_exit(drive
 
     calibration = worker.ask({"cmd": "calibrate"})
     assert isinstance(calibration, Calibration) and calibration.gflops > 0 and calibration.threads == 1
+    if sys.platform == "linux":  # pinned once the turns began: every thread of the worker
+        assert set(_allowed_cpus(worker.process.pid).values()) == {"0"}
     assert "NumPy" in calibration.method and calibration.seconds < 5
 
     own = worker.ask({"cmd": "prepare", "benchmark": "matmul_fp32", "device": "cpu", "size": None})
@@ -194,6 +196,36 @@ def test_an_abandoned_compile_skips_what_follows_and_the_worker_still_writes_its
     result = TypeAdapter(WorkerResult).validate_json(worker.out.read_bytes())
     assert [(e.benchmark, e.kind) for e in result.errors] == [("mlp_step_compiled", "exception")]
     assert "dispatch_latency" in {s.benchmark for s in result.skipped}
+
+
+def _allowed_cpus(pid: int) -> dict[str, str]:
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for line in (task / "status").read_text().splitlines():
+            if line.startswith("Cpus_allowed_list:"):
+                found[task.name] = line.split(":", 1)[1].strip()
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2, reason="Linux, 2+ CPUs")
+def test_pinning_after_the_import_moves_every_thread_the_framework_started():
+    """Linux pins one thread at a time: the thread pools a framework started at its import must move too."""
+    script = ("import json, os, threading\n"
+              "from framework_advisor.probes.worker.machine import pin_cpus\n"
+              "stop = threading.Event()\n"
+              "pool = [threading.Thread(target=stop.wait) for _ in range(3)]\n"
+              "[thread.start() for thread in pool]\n"
+              "applied = pin_cpus(1, (1,))\n"
+              "print(json.dumps(applied))\n"
+              "import sys; sys.stdout.flush(); sys.stdin.readline(); stop.set()\n")
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    try:
+        applied = json.loads(child.stdout.readline())
+        assert applied == {"cpu_affinity": [1], "cpu_affinity_threads": 4}
+        assert set(_allowed_cpus(child.pid).values()) == {"1"}
+    finally:
+        child.communicate(b"\n", timeout=30)
 
 
 # --- the conversation's rules, in this process ----------------------------------------------------------------

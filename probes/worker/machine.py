@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
@@ -45,8 +46,12 @@ def limit_threads(threads: int, cpus: Sequence[int] = (), pin: bool = True) -> d
 
 def pin_cpus(threads: int, cpus: Sequence[int] = ()) -> dict[str, Any]:
     """Run this process on ``cpus`` (the parent's choice) or, without them, on the first ``threads`` CPUs it
-    may use when those are fewer than all of them; returns what was applied (``cpu_affinity``, or
-    ``cpu_affinity_error``)."""
+    may use when those are fewer than all of them; returns what was applied (``cpu_affinity`` and how many
+    threads were moved, or ``cpu_affinity_error``).
+
+    Linux sets the affinity of one thread at a time, and threads inherit it when they start: after the
+    framework's import its thread pools (OpenMP, BLAS, XLA, TensorFlow) exist already, so every thread of the
+    process (/proc/self/task) is moved, not only this one."""
     try:
         allowed = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -59,7 +64,19 @@ def pin_cpus(threads: int, cpus: Sequence[int] = ()) -> dict[str, Any]:
         os.sched_setaffinity(0, chosen)
     except (OSError, ValueError) as exc:
         return {"cpu_affinity_error": f"could not run on CPUs {chosen}: {exc}"[:500]}
-    return {"cpu_affinity": chosen}
+    moved = 1
+    try:
+        tasks = [int(name) for name in os.listdir("/proc/self/task")]
+    except (OSError, ValueError):
+        tasks = []
+    for task in tasks:
+        if task != threading.get_native_id():
+            try:
+                os.sched_setaffinity(task, chosen)
+                moved += 1
+            except OSError:  # a thread that ended meanwhile
+                pass
+    return {"cpu_affinity": chosen, "cpu_affinity_threads": moved}
 
 
 def isolate_caches() -> Path:

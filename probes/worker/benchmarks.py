@@ -271,9 +271,9 @@ def setup_mlp(fw: Adapter, device: str, compiled: bool, size: Optional[int] = No
 def setup_h2d(fw: Adapter, device: str, size: Optional[int] = None, **_: Any) -> Bench:
     np = _np()
     standard = h2d_bytes(fw.settings)
+    if size is not None and size % 4:
+        raise ValueError(f"h2d_copy copies float32 values: {size} bytes is not a multiple of 4")
     n = (standard if size is None else size) // 4
-    if n < 1:
-        raise ValueError(f"h2d_copy copies float32 values: {size} bytes is less than one")
     host = _cyclic(np, n)
     run = fw.h2d(device, host)
     if run is None:

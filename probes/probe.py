@@ -22,6 +22,7 @@ import psutil
 from framework_advisor.probes.conditions import LoadWatch
 from framework_advisor.probes.derived import derive, understated_cpu_peak
 from framework_advisor.probes.hardware import HardwareProfile
+from framework_advisor.probes.history import StoredProbe, reusable
 from framework_advisor.probes.installed import installed_versions
 from framework_advisor.probes.inventory import take_inventory
 from framework_advisor.probes.peaks import accelerator_peak, cpu_peak_gflops, measured_cpu_ghz
@@ -114,12 +115,15 @@ def rounds_plan(options: ProbeOptions) -> Plan:
 
 def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None,
               limits: Optional[WorkerLimits] = None, worker_argv: Optional[WorkerArgv] = None,
-              system: Optional[System] = None) -> ProbeReport:
+              system: Optional[System] = None, previous: Optional[StoredProbe] = None) -> ProbeReport:
     """Probe this machine as ``options`` ask; ``options.frameworks == []`` takes the inventory only.
 
     Every framework's worker starts at once (their imports overlap), then they are measured in turns and
-    rounds (``probes.rounds``). ``worker_argv(framework, out, reply_fd)`` replaces the real worker command and
-    ``system`` the machine the inventory reads (fault-injection tests and recorded fixture machines)."""
+    rounds (``probes.rounds``). When ``previous`` (this machine's last probe) measured the same framework
+    versions on the same hardware with the same settings less than a day ago on a quiet machine, its
+    measurements are reused (``report.reused`` says so) unless ``options.fresh``. ``worker_argv(framework,
+    out, reply_fd)`` replaces the real worker command and ``system`` the machine the inventory reads
+    (fault-injection tests and recorded fixture machines)."""
     started = time.monotonic()
     report_progress = progress or (lambda event: None)
     watch = LoadWatch(cpus=usable_cpus())
@@ -136,6 +140,18 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
     to_run = [framework for framework in wanted if versions.get(framework) or worker_argv is not None]
     skipped = [SkippedFramework(framework=framework, reason="not installed")
                for framework in wanted if framework not in to_run]
+    measured_versions = {"python": platform.python_version(),
+                         **{framework: version for framework, version in versions.items() if version is not None}}
+    if previous is not None and not options.fresh and to_run:
+        reuse, why = reusable(previous, to_run, hardware, measured_versions, options.quick,
+                              options.thorough and not options.quick, threads)
+        report_progress({"step": why})
+        if reuse is not None:
+            report = previous.report.model_copy(update={
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "reused": reuse,
+                "inventory_s": inventory_s, "duration_s": round(time.monotonic() - started, 3), "skipped": skipped})
+            report_progress({"phase": "done", "duration_s": report.duration_s})
+            return report
     # All workers are alive at once: together they may use most of the memory, each its share.
     limits = limits or WorkerLimits(timeout_s=options.worker_timeout_s,
                                     memory_bytes=int(psutil.virtual_memory().total * 0.8 / max(1, len(to_run))))
@@ -172,8 +188,7 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
         thorough=options.thorough and not options.quick,
         inventory_s=inventory_s,
         skipped=skipped,
-        versions={"python": platform.python_version(),
-                  **{framework: version for framework, version in versions.items() if version is not None}},
+        versions=measured_versions,
         comparisons=outcome.comparisons,
         calibrations=outcome.calibrations,
         conditions=watch.conditions(),

@@ -40,6 +40,9 @@ class ProbeOptions(Strict):
         "Probe only these (default: every installed framework; an empty list: the inventory only).", uniqueItems=True)
     threads: Annotated[int, Field(ge=1, le=4096)] = absent(
         "CPU threads for every framework (default, and at most: every CPU the probe may use).")
+    fresh: bool = Field(False, description=(
+        "Measure even when a recent probe of this machine measured the same framework versions on the same "
+        "hardware with the same settings (by default its measurements are reused, and the report says so)."))
 
     @model_validator(mode="before")
     @classmethod
@@ -175,6 +178,14 @@ class CalibrationRun(Strict):
         return self.after_gflops / self.before_gflops if self.after_gflops else None
 
 
+class ReusedMeasurements(Strict):
+    """The earlier probe whose measurements a report carries: nothing they depend on had changed."""
+
+    probe_id: Annotated[str, Field(min_length=1, max_length=64)]
+    measured_at: Annotated[str, Field(max_length=40)]
+    why: Annotated[str, Field(max_length=300)] = ""
+
+
 class ProbeReport(Strict):
     """What a probe found: the machine, each framework's results or failure, and the derived facts."""
 
@@ -201,8 +212,12 @@ class ProbeReport(Strict):
     conditions: Optional[Conditions] = None
     threads: Optional[Annotated[int, Field(ge=1)]] = Field(None, description="CPU threads every framework used.")
     threads_note: Annotated[str, Field(max_length=300)] = ""
+    reused: Optional[ReusedMeasurements] = Field(None, description=(
+        "Set when this probe measured nothing itself: an earlier probe's figures still held (same hardware, "
+        "framework versions and settings, recent, on a quiet machine). Probe with fresh to measure anyway."))
     workers_peak_rss_mb: Optional[Annotated[float, Field(ge=0)]] = Field(
-        None, description="The resident memory of every worker alive at once, at its peak (MB).")
+        None, description=("The peaks of the workers' resident memory added up (MB): all are alive at once, so "
+                           "this bounds what the probe needed from above."))
 
     def cpu_percents_hold(self) -> bool:
         return self.understated_cpu_peak is None

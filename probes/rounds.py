@@ -148,7 +148,7 @@ def measure_in_rounds(workers: list[WorkerProcess], plan: Plan, watch: LoadWatch
     before = _calibrate(watch, workers)
     keys = plan_keys(workers)
     for index, (benchmark, device) in enumerate(keys):
-        progress({"phase": "framework", "framework": benchmark, "index": index, "total": len(keys)})
+        progress({"phase": "measuring", "benchmark": benchmark, "index": index, "total": len(keys)})
         runners = [w for w in _alive(workers) if any((e.benchmark, e.device) == (benchmark, device)
                                                      for e in w.ready_reply.plan)]
         own: list[_Session] = []

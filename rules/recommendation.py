@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import Field, field_validator
 
 from framework_advisor.probes.hardware import HardwareProfile, Strict, absent
+from framework_advisor.probes.history import MeasurementsUsed
 from framework_advisor.probes.vocabulary import Device, Experience, FrameworkId, Goal
 
 ProbeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -112,4 +113,7 @@ class Recommendation(Strict):
         "Facts the rule base would use that this answer did not have, and how to supply them."))
     hardware_source: Optional[Literal["request", "this-machine", "probe"]] = None
     probe_id: Optional[str] = Field(None, description=(
-        "The stored probe whose measurements entered the answer (null when none did)."))
+        "The newest stored probe whose measurements entered the answer (null when none did)."))
+    measurements: Optional[MeasurementsUsed] = Field(None, description=(
+        "The probes whose measurements entered the answer (this machine's recent ones that agree, pooled), "
+        "when they were measured, and those left out."))

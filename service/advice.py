@@ -14,6 +14,7 @@ from typing import Literal
 from framework_advisor.machine import ThisMachine
 from framework_advisor.models import ProbeJob
 from framework_advisor.probes.hardware import HardwareProfile
+from framework_advisor.probes.history import MAX_POOLED, StoredProbe, pooled_measurements
 from framework_advisor.rules.engine import recommend
 from framework_advisor.rules.recommendation import Recommendation, RecommendationRequest
 from framework_advisor.rules.rulebase import RuleBase
@@ -37,19 +38,19 @@ class Question:
     hardware: HardwareProfile
     source: Literal["request", "probe", "this-machine"]
     installed: dict[str, str | None] | None
-    probe: ProbeJob | None
+    probes: tuple[ProbeJob, ...] = ()  # newest first; this machine's recent ones are pooled
 
     def cache_key(self) -> tuple:
         installed = tuple(sorted((self.installed or {}).items()))
         return (self.goals, self.experience, self.hardware.model_dump_json(), self.source, installed,
-                self.probe.id if self.probe else None)
+                tuple(probe.id for probe in self.probes))
 
 
 def resolve(request: RecommendationRequest, machine: ThisMachine, store: Store | None) -> Question:
     """Which machine the request is about, and the measurements that come with it."""
     goals, experience = tuple(request.goals), request.experience
     if request.hardware is not None:
-        return Question(goals, experience, request.hardware, "request", None, None)
+        return Question(goals, experience, request.hardware, "request", None)
     if request.probe_id is not None:
         probe = store.get_probe(request.probe_id) if store is not None else None
         if probe is None:
@@ -57,16 +58,18 @@ def resolve(request: RecommendationRequest, machine: ThisMachine, store: Store |
         if probe.report is None:
             why = f"it is {probe.status}" + (f" ({probe.error})" if probe.error else "")
             raise UnusableProbe(f"probe {probe.id!r} has no report to use: {why}")
-        return Question(goals, experience, probe.report.hardware, "probe", None, probe)
-    # This machine: its own measurements only (an uploaded report naming this host never counts).
-    probe = store.latest_finished_probe(socket.gethostname()) if store is not None else None
+        return Question(goals, experience, probe.report.hardware, "probe", None, (probe,))
+    # This machine: its own recent measurements only (an uploaded report naming this host never counts).
+    probes = store.recent_finished_probes(socket.gethostname(), MAX_POOLED) if store is not None else []
     return Question(goals, experience, machine.hardware(), "this-machine", machine.installed_versions(),
-                    probe if probe is not None and probe.report is not None else None)
+                    tuple(probes))
 
 
 def answer(rulebase: RuleBase, question: Question) -> Recommendation:
-    measurements = question.probe.report.derived if question.probe is not None else None
+    measurements, used = None, None
+    if question.probes:
+        measurements, used = pooled_measurements([StoredProbe(probe.id, probe.report) for probe in question.probes])
     recommendation = recommend(rulebase, question.goals, question.experience, question.hardware,
                                question.installed, measurements)
-    return recommendation.model_copy(update={"hardware_source": question.source,
-                                             "probe_id": question.probe.id if question.probe else None})
+    return recommendation.model_copy(update={"hardware_source": question.source, "measurements": used,
+                                             "probe_id": question.probes[0].id if question.probes else None})

@@ -9,17 +9,20 @@ from framework_advisor.answer_cache import AnswerCache
 from framework_advisor.api import api
 from framework_advisor.config import Settings
 from framework_advisor.machine import ThisMachine
-from framework_advisor.probe_jobs import ProbeJobs, ProbeRunner
+from framework_advisor.probe_jobs import ProbeJobs, ProbeRunner, latest_own_probe
 from framework_advisor.problems import register_problem_handlers
 from framework_advisor.rate_limit import RateLimit
 from framework_advisor.storage import Store
 from framework_advisor.web import web
 
-def _run_real_probe(options, **kwargs):
-    # Imported when a probe runs, not at start-up; frameworks still only load in worker subprocesses.
-    from framework_advisor.probes.probe import run_probe
+def _real_probe(store: Store) -> ProbeRunner:
+    def run_real_probe(options, **kwargs):
+        # Imported when a probe runs, not at start-up; frameworks still only load in worker subprocesses.
+        from framework_advisor.probes.probe import run_probe
 
-    return run_probe(options, **kwargs)
+        return run_probe(options, previous=latest_own_probe(store), **kwargs)  # reused when nothing changed
+
+    return run_real_probe
 
 
 def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None = None) -> Flask:
@@ -29,7 +32,7 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
     settings = settings or Settings.from_env()
     rulebase = load_rulebase(settings.rules_dirs)
     store = Store.open(settings.database_path, max_bytes=settings.max_store_bytes)
-    jobs = ProbeJobs(store, run_probe or _run_real_probe, lock_path=settings.probe_lock_path)
+    jobs = ProbeJobs(store, run_probe or _real_probe(store), lock_path=settings.probe_lock_path)
     jobs.interrupt_orphans_at_start()
 
     app = Flask(__name__, static_folder="static", static_url_path="/static")

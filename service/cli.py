@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"comma-separated subset of: {', '.join(FRAMEWORK_IDS)}")
     probe.add_argument("--threads", type=_positive_int, metavar="N",
                        help="CPU threads for every framework (default: every CPU this process may use)")
+    probe.add_argument("--fresh", action="store_true",
+                       help="measure even if the last probe (same versions, hardware and settings, under a day "
+                            "old, on a quiet machine) still holds; by default its measurements are reused")
     probe.add_argument("--json", dest="json_out", metavar="FILE|-", help="write the ProbeReport as JSON")
     probe.add_argument("--data-dir", type=Path, help=f"store the report there too (env {DATA_DIR_ENV})")
     probe.add_argument("--no-store", action="store_true", help="do not store the report")
@@ -213,9 +216,9 @@ def _cmd_probe(args: argparse.Namespace) -> int:
         print(f"framework-advisor: --threads {args.threads} is more than the {cpus} CPUs this process may use; "
               f"measuring with {cpus}", file=sys.stderr)
     given = {"frameworks": args.frameworks, "threads": args.threads}
-    options = ProbeOptions(quick=args.quick, thorough=args.thorough,
+    options = ProbeOptions(quick=args.quick, thorough=args.thorough, fresh=args.fresh,
                            **{name: value for name, value in given.items() if value is not None})
-    report = _probe_with_progress(options)
+    report = _probe_with_progress(options, store)
     probe_id = new_probe_id()
     if store is not None:
         store.save_finished_probe(probe_id, socket.gethostname(), ProbeParams.asked(options), report)
@@ -262,9 +265,11 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
-def _probe_with_progress(options):
-    """The real probe, one at a time per machine (saying so when it waits), with a progress bar on a terminal."""
-    from framework_advisor.probe_jobs import machine_probe_lock
+def _probe_with_progress(options, store=None):
+    """The real probe, one at a time per machine (saying so when it waits), with a progress bar on a terminal.
+
+    With a store, this machine's last probe there may be reused (see run_probe)."""
+    from framework_advisor.probe_jobs import latest_own_probe, machine_probe_lock
     from framework_advisor.probes.probe import run_probe
     from framework_advisor.probes.progress import ProgressFolder
     from framework_advisor.render import ProgressBar
@@ -274,7 +279,8 @@ def _probe_with_progress(options):
             print("framework-advisor: another probe is running on this machine; waiting for it to finish",
                   file=sys.stderr)
     with machine_probe_lock(), ProgressBar(enabled=sys.stderr.isatty()) as bar:
-        return run_probe(options, progress=ProgressFolder(bar.show))
+        previous = latest_own_probe(store) if store is not None else None
+        return run_probe(options, progress=ProgressFolder(bar.show), previous=previous)
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
 
 import psutil
 
 from framework_advisor.config import MACHINE_LOCK_PATH
 from framework_advisor.models import ProbeJob
+from framework_advisor.probes.history import StoredProbe
 from framework_advisor.probes.progress import ProbeProgress, ProgressFolder
 from framework_advisor.probes.report import ProbeParams, ProbeReport
 from framework_advisor.storage import Store, StoreError
@@ -44,6 +47,12 @@ def machine_probe_lock(blocking: bool = True, path: Path = MACHINE_LOCK_PATH) ->
             yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def latest_own_probe(store: Store) -> Optional[StoredProbe]:
+    """This machine's newest finished probe of its own, for the next probe to reuse when nothing changed."""
+    latest = store.latest_finished_probe(socket.gethostname())
+    return StoredProbe(latest.id, latest.report) if latest is not None and latest.report is not None else None
 
 
 def new_probe_id() -> str:

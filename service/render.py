@@ -7,8 +7,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from framework_advisor.probes.hardware import Accelerator, HardwareProfile
+from framework_advisor.probes.history import describe_measurements
 from framework_advisor.probes.progress import ProbeProgress
-from framework_advisor.probes.report import FailedFramework, FrameworkRun, ProbeReport
+from framework_advisor.probes.comparisons import ratio_text
+from framework_advisor.probes.report import DerivedFacts, FailedFramework, FrameworkRun, ProbeReport
+from framework_advisor.probes.vocabulary import BENCHMARK_LABELS
 from framework_advisor.rules.recommendation import Recommendation
 from framework_advisor.rules.remedies import fix_for
 from framework_advisor.rules.rulebase import RuleBase
@@ -46,6 +49,8 @@ def print_recommendation(answer: Recommendation) -> None:
     _console.print(table)
     if answer.confidence is not None:
         _console.print(answer.confidence.message, highlight=False, markup=False)
+    measured = describe_measurements(answer.measurements) if answer.measurements is not None else "none"
+    _console.print(f"Measurements used: {measured}.", style="dim", highlight=False, markup=False)
     first = answer.ranking[0]
     _console.print(f"\n[bold]Why {first.name}[/bold]")
     for reason in first.reasons:
@@ -90,6 +95,46 @@ class ProgressBar:
         self._progress.update(self._task, description=description, completed=state.percent)
 
 
+def _versus_fastest(framework: str, derived: DerivedFacts | None) -> str:
+    if derived is None or derived.slowdown is None:
+        return "-"
+    if derived.fastest == framework:
+        return "fastest"
+    if derived.slowdown_range is None:  # figures without rounds, flagged noisy: no evidence
+        return f"{ratio_text(derived.slowdown)} slower (noisy)"
+    return f"{derived.slowdown_range.text()} slower" + (" (tied)" if derived.tied_with_fastest else "")
+
+
+def _comparisons_table(report: ProbeReport) -> Table:
+    """Each benchmark compared in rounds, at the size every framework in it ran: the ratio to the fastest."""
+    table = Table(title="Compared in rounds (the same size for every framework)")
+    for column in ("benchmark", "device", "size", "framework", "vs fastest (range over rounds)"):
+        table.add_column(column, justify="right" if column == "size" else "left")
+    for comparison in report.comparisons:
+        fastest = comparison.fastest()
+        for entry in comparison.frameworks:
+            interval = comparison.slowdown(entry.framework, fastest)
+            table.add_row(BENCHMARK_LABELS[comparison.benchmark], comparison.device, str(comparison.size),
+                          entry.framework, "fastest" if entry.framework == fastest else f"{interval.text()} slower")
+    return table
+
+
+def measurement_notes(report: ProbeReport) -> list[str]:
+    """What a reader of the figures should know about how they were taken: a busy machine, the threads."""
+    notes = []
+    conditions = report.conditions
+    if conditions is not None and conditions.busy:
+        notes.append(f"The machine was busy while this probe measured ({conditions.why}): it measured extra "
+                     f"rounds, and its figures may be unreliable; probe again when the machine is quieter.")
+    if report.threads_note:
+        notes.append(f"Threads: {report.threads_note}.")
+    drifted = [run for run in report.calibrations if run.drift is not None and abs(run.drift - 1) > 0.15]
+    if drifted:
+        moved = ", ".join(f"{run.framework} {run.before_gflops:g} -> {run.after_gflops:g} GFLOP/s" for run in drifted)
+        notes.append(f"The CPU's speed moved while the probe ran (calibration before and after: {moved}).")
+    return notes
+
+
 def _figure(result: FrameworkRun, name: str, cpu_percents_hold: bool) -> str:
     bench = next((b for b in result.benchmarks if b.name == name), None)
     if bench is None:
@@ -110,14 +155,17 @@ def print_probe_summary(rulebase: RuleBase, report: ProbeReport, probe_id: str |
             table.add_row(result.framework, "", "", f"[red]{failure.kind}[/red]: {failure.message[:60]}",
                           "", "", "", "")
             continue
-        derived = report.derived.get(result.framework)
-        slowdown = derived.slowdown if derived is not None else None
         holds = report.cpu_percents_hold()
         table.add_row(result.framework, result.version, f"{result.import_s:.2f}",
                       _figure(result, "matmul_fp32", holds), _figure(result, "elementwise_bandwidth", holds),
                       _figure(result, "dispatch_latency", holds), _figure(result, "mlp_step_eager", holds),
-                      "fastest" if slowdown == 1.0 else f"{slowdown:.1f}x slower" if slowdown else "-")
+                      _versus_fastest(result.framework, report.derived.get(result.framework)))
     _console.print(table)
+    if report.comparisons:
+        _console.print(_comparisons_table(report))
+    for note in measurement_notes(report):
+        _console.print(note, style="yellow" if report.conditions and report.conditions.busy else "dim",
+                       highlight=False, markup=False)
     if report.understated_cpu_peak is not None:
         peak = report.understated_cpu_peak
         _console.print(f"CPU percents of peak are not shown: {peak.framework} {peak.benchmark} reached "
@@ -130,6 +178,8 @@ def print_probe_summary(rulebase: RuleBase, report: ProbeReport, probe_id: str |
             fix = fix_for(rulebase, result.framework, issue, report.hardware)
             _console.print(f"[yellow]{result.framework}[/yellow] does not use the {issue.kind} device: "
                            f"{issue.detail or issue.reason}. Fix: {fix}", highlight=False)
+    if report.reused is not None:
+        _console.print(f"Nothing was measured: {report.reused.why}.", highlight=False, markup=False)
     if probe_id:
         _console.print(f"stored as probe {probe_id}; `framework-advisor recommend` now uses these measurements",
                        style="dim")

@@ -174,11 +174,17 @@ class Store:
     def latest_finished_probe(self, host: str) -> ProbeJob | None:
         """The newest probe this machine ran itself: an uploaded report naming the same host does not count
         (anyone allowed to upload could otherwise steer this machine's recommendations)."""
+        recent = self.recent_finished_probes(host, limit=1)
+        return recent[0] if recent else None
+
+    def recent_finished_probes(self, host: str, limit: int) -> list[ProbeJob]:
+        """This machine's own finished probes with a readable report, newest first (uploads never count)."""
         with self._connect() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM probes WHERE host = ? AND status = 'finished' "
-                             "AND json_extract(params, '$.uploaded') IS NOT 1 "
-                             "ORDER BY finished_at DESC, rowid DESC LIMIT 1", (host,)).fetchone()
-        return _probe_from_row(row) if row else None
+            rows = db.execute(f"SELECT {_COLUMNS} FROM probes WHERE host = ? AND status = 'finished' "
+                              "AND json_extract(params, '$.uploaded') IS NOT 1 "
+                              "ORDER BY finished_at DESC, rowid DESC LIMIT ?", (host, limit)).fetchall()
+        probes = [_probe_from_row(row) for row in rows]
+        return [probe for probe in probes if probe.report is not None]
 
     def enqueue_probe(self, probe_id: str, host: str, params: ProbeParams, max_queued: int) -> tuple[str, bool]:
         """Queue a probe, or join an active one with the same parameters: returns (id, created).

@@ -62,7 +62,7 @@ class FakeProbe:
 
     def __call__(self, options: ProbeOptions, progress=None) -> ProbeReport:
         self.calls.append({"quick": options.quick, "frameworks": options.frameworks})
-        progress({"phase": "framework", "framework": "pytorch", "index": 0, "total": 2})
+        progress({"phase": "measuring", "benchmark": "matmul_fp32", "index": 0, "total": 2})
         self.release.wait(10)
         return canned_report(options.quick)
 
@@ -70,7 +70,7 @@ class FakeProbe:
 def instant_probe(options: ProbeOptions, progress=None) -> ProbeReport:
     """A probe that answers at once."""
     if progress:
-        progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
+        progress({"phase": "measuring", "benchmark": "matmul_fp32", "index": 0, "total": 1})
     return canned_report(options.quick)
 
 

@@ -60,14 +60,16 @@ def _bench(name: str, value: float, unit: str, **extra) -> dict:
             "checked": True, **extra}
 
 
-def _report(quick: bool, figures: dict[str, dict[str, float]], failed: tuple[str, ...] = ()) -> dict:
-    """figures: framework -> {matmul_fp32 GFLOP/s, dispatch_latency us}."""
+def _report(quick: bool, figures: dict[str, dict[str, float]], failed: tuple[str, ...] = (), **extra) -> dict:
+    """figures: framework -> {matmul_fp32 GFLOP/s, dispatch_latency us, and optionally n: the matmul's size}."""
     frameworks, derived, failures = [], {}, []
     fastest = max(figures, key=lambda fw: figures[fw]["matmul_fp32"])
     for framework, values in figures.items():
+        sized = {"params": {"n": int(values["n"])}, "size": int(values["n"])} if "n" in values else {}
         frameworks.append({"framework": framework, "version": "1.0", "threads": 2, "import_s": 1.0,
                            "first_result_s": 0.01, "duration_s": 2.0, "benchmarks": [
-            _bench("matmul_fp32", values["matmul_fp32"], "GFLOP/s", percent_of_peak=values["matmul_fp32"] / 10),
+            _bench("matmul_fp32", values["matmul_fp32"], "GFLOP/s", percent_of_peak=values["matmul_fp32"] / 10,
+                   **sized),
             _bench("dispatch_latency", values["dispatch_latency"], "us", lower_is_better=True)]})
         relative = values["matmul_fp32"] / figures[fastest]["matmul_fp32"]
         derived[framework] = {"failed": False, "relative_speed": round(relative, 4),
@@ -82,8 +84,11 @@ def _report(quick: bool, figures: dict[str, dict[str, float]], failed: tuple[str
         "hardware": {"os": "linux", "arch": "x86_64", "cpu": {"model": "test", "cores": 2}, "memory_gb": 8,
                      "accelerators": []},
         "inventory_s": 0.01, "frameworks": frameworks, "skipped": [], "failures": failures,
-        "derived": derived, "versions": {"python": "3.11.7"}, "duration_s": 0.05,
+        "derived": derived, "versions": {"python": "3.11.7"}, "duration_s": 0.05, **extra,
     }
+    for framework, facts in extra.get("derived_extra", {}).items():
+        report["derived"][framework].update(facts)
+    report.pop("derived_extra", None)
     validate("ProbeReport", report)
     return ProbeReport.model_validate(report)
 
@@ -92,14 +97,25 @@ def _report(quick: bool, figures: dict[str, dict[str, float]], failed: tuple[str
 SEED_REPORT = _report(True, {"pytorch": {"matmul_fp32": 290.0, "dispatch_latency": 12.0},
                              "numpy": {"matmul_fp32": 120.0, "dispatch_latency": 1.5},
                              "mlx": {"matmul_fp32": 3.6, "dispatch_latency": 40.0}}, failed=("jax",))
-BUTTON_REPORT = _report(True, {"pytorch": {"matmul_fp32": 310.0, "dispatch_latency": 11.0},
-                               "jax": {"matmul_fp32": 205.0, "dispatch_latency": 25.0},
-                               "numpy": {"matmul_fp32": 125.0, "dispatch_latency": 1.4}})
+# The button's probe ran on a busy machine, NumPy's matmul at a smaller size than the others' (too slow for
+# the standard one): the chart says the sizes, the comparison its range over the rounds.
+BUTTON_REPORT = _report(
+    True, {"pytorch": {"matmul_fp32": 310.0, "dispatch_latency": 11.0, "n": 512},
+           "jax": {"matmul_fp32": 205.0, "dispatch_latency": 25.0, "n": 512},
+           "numpy": {"matmul_fp32": 125.0, "dispatch_latency": 1.4, "n": 256}},
+    conditions={"cpus": 2, "load_before": 2.4, "busy": True, "why": "load average 2.4 on 2 CPUs before the probe"},
+    comparisons=[{"benchmark": "matmul_fp32", "device": "cpu", "size": 256, "frameworks": [
+        {"framework": "pytorch", "per_call_s": [0.001, 0.0011, 0.001]},
+        {"framework": "jax", "per_call_s": [0.0015, 0.0016, 0.0015]},
+        {"framework": "numpy", "per_call_s": [0.0025, 0.0022, 0.0027]}]}],
+    threads=1, threads_note="one thread per framework: on 2 CPUs, figures at every CPU swing",
+    derived_extra={"numpy": {"slowdown_range": {"median": 2.5, "low": 2.2, "high": 2.7, "rounds": 3},
+                             "speed_basis": "quick probe: matrix multiply (fp32) only"}})
 
 
 class StagedFakeProbe:
     """Returns the seed report at once, then takes a few seconds per call, reporting progress as the
-    real probe does (inventory, one phase per framework, steps inside it)."""
+    real probe does (inventory, importing, one phase per benchmark, a turn per framework inside it)."""
 
     def __init__(self):
         self.calls = 0
@@ -111,10 +127,13 @@ class StagedFakeProbe:
         progress({"phase": "inventory"})
         time.sleep(0.3)
         names = [fw.framework for fw in BUTTON_REPORT.frameworks]
-        for index, framework in enumerate(names):
-            progress({"phase": "framework", "framework": framework, "index": index, "total": len(names)})
-            for done, step in enumerate(("matmul_fp32", "dispatch_latency")):
-                progress({"step": step, "done": done, "total": 2})
+        progress({"phase": "importing", "total": len(names)})
+        time.sleep(0.3)
+        benchmarks = ("matmul_fp32", "dispatch_latency")
+        for index, benchmark in enumerate(benchmarks):
+            progress({"phase": "measuring", "benchmark": benchmark, "index": index, "total": len(benchmarks)})
+            for done, framework in enumerate(names):
+                progress({"framework": framework, "step": benchmark, "done": done, "total": len(names)})
                 time.sleep(0.4)
         return BUTTON_REPORT
 
@@ -263,11 +282,32 @@ def test_a_person_gets_a_ranking_and_chart_and_probes_this_machine(page, served,
     assert progress.evaluate("e => e.value") == 100
     new_id = page.locator("#chart").get_attribute("data-probe-id")
     assert new_id and new_id != seed_id
-    expect(page.get_by_role("img", name="JAX on CPU, Matrix multiply (fp32): 205 GFLOP/s (higher is better)")).to_have_count(1)
+    expect(page.get_by_role("img", name="JAX on CPU, Matrix multiply (fp32) at n=512: 205 GFLOP/s (higher is better)")).to_have_count(1)
+    # Sizes differ within the group: the heading and each bar's visible label say so; the table has a size column.
+    matmul = page.locator("#chart g[data-benchmark='matmul_fp32']")
+    expect(matmul).to_have_attribute("aria-label", re.compile("measured at different sizes"))
+    expect(matmul.locator("text.bar-label")).to_contain_text(["PyTorch (CPU, n=512)", "JAX (CPU, n=512)",
+                                                               "NumPy (CPU, n=256)"])
+    expect(page.locator("#figures-table")).to_contain_text("n=256")
+    # The busy machine is said before the figures; the ratio is written as everywhere else, with its range.
+    expect(page.locator(".probe-warnings")).to_contain_text("The machine was busy while this probe measured "
+                                                            "(load average 2.4 on 2 CPUs before the probe)")
+    expect(page.locator(".probe-comparisons")).to_contain_text(
+        "NumPy: 2.5x (2.2x-2.7x over 3 rounds) slower than PyTorch (quick probe: matrix multiply (fp32) only)")
+    expect(page.locator(".probe-comparisons")).to_contain_text("Matrix multiply (fp32) on CPU was compared at size 256")
+    expect(page.locator("#chart")).to_contain_text("Threads: one thread per framework")
     labels = _bar_labels(page)
     assert len(labels) == 6 and not any(label.startswith("MLX") for label in labels)
     expect(page.locator("#results")).to_contain_text(f"Measurements used: probe {new_id}")
     expect(page.locator("#probe-error")).to_be_hidden()
+
+    # One rounding rule: the form writes a ratio exactly as the Python side does.
+    from framework_advisor.probes.comparisons import Interval, ratio_text
+
+    ratios = [1.0, 1.004, 1.153, 1.995, 2.0, 2.84, 9.96, 10.0, 38.4, 1234.4]  # no exact halves: JS rounds them up
+    assert page.evaluate(f"() => {ratios}.map(ratioText)") == [ratio_text(r) for r in ratios]
+    interval = Interval(median=2.0, low=1.5, high=2.6, rounds=5)
+    assert page.evaluate(f"() => intervalText({interval.model_dump_json()})") == interval.text()
 
     page.locator("#measurements").screenshot(path=str(_artifact("chart.png")))
     page.screenshot(path=str(_artifact("form-after-probe.png")), full_page=True)

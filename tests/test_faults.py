@@ -34,7 +34,7 @@ from framework_advisor.probe_jobs import ProbeJobs
 from framework_advisor.storage import Store
 
 def stuck_probe(options, progress=None):
-    progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
+    progress({"phase": "measuring", "benchmark": "matmul_fp32", "index": 0, "total": 1})
     time.sleep(600)
 
 ProbeJobs(Store.open(Path(sys.argv[1])), stuck_probe, lock_path=Path(sys.argv[2])).run_pending()
@@ -49,7 +49,7 @@ from framework_advisor.app import create_app
 from framework_advisor.config import Settings
 
 def stuck_probe(options, progress=None):
-    progress({"phase": "framework", "framework": "numpy", "index": 0, "total": 1})
+    progress({"phase": "measuring", "benchmark": "matmul_fp32", "index": 0, "total": 1})
     time.sleep(600)
 
 data = Path(sys.argv[1])
@@ -84,7 +84,7 @@ def test_a_probe_process_killed_mid_run_is_marked_interrupted_and_the_queue_goes
     child = subprocess.Popen([sys.executable, "-c", _PROBING_PROCESS, str(settings.database_path),
                               str(settings.probe_lock_path), str(REPO_ROOT)])
     try:
-        _wait_until(lambda: store.get_probe("victim").progress.phase == "framework", "the probe to run")
+        _wait_until(lambda: store.get_probe("victim").progress.phase == "measuring", "the probe to run")
         with machine_probe_lock(blocking=False, path=settings.probe_lock_path) as free:
             assert not free  # the child holds the machine lock while it probes
     finally:

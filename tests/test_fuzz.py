@@ -52,5 +52,5 @@ def test_stateful_sequences():
     machine = schema.as_state_machine()
     links = [name for name in dir(machine) if name.startswith("POST_v1_probes") and "GET_v1_probes_probe_id" in name]
     assert links, "no stateful links: the state machine would test nothing"
-    machine.run(settings=settings(max_examples=15, stateful_step_count=6, deadline=None, derandomize=True,
+    machine.run(settings=settings(max_examples=15, stateful_step_count=8, deadline=None, derandomize=True,
                                   suppress_health_check=list(HealthCheck)))

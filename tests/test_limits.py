@@ -287,6 +287,8 @@ def test_uploaded_report_text_is_shown_literally_never_interpreted(tmp_path, aud
     report = canned_report_json(quick=True)
     nasty = "{{7*7}} ${7*7} {probed} {0.__class__} %(x)s ../../etc/passwd"
     report["host"] = "../../etc/passwd{{7*7}}"
+    # Answers derive their facts from the records (an upload's own derived facts are not trusted).
+    report["frameworks"][2]["failure"]["message"] = report["failures"][0]["message"] = nasty
     report["derived"]["jax"]["failure_message"] = nasty
     stored = client.post("/v1/probes", json=report)
     assert stored.status_code == 201

@@ -28,8 +28,8 @@ def test_start_poll_and_finish(probe_client, fake_probe):
     assert response.status_code == 202
     location = response.headers["Location"]
     assert location == f"/v1/probes/{response.get_json()['id']}"
-    running = wait_for(probe_client, location, "running", phase="framework")
-    assert running["progress"]["framework"] == "pytorch" and running.get("report") is None
+    running = wait_for(probe_client, location, "running", phase="measuring")
+    assert running["progress"]["benchmark"] == "matmul_fp32" and running.get("report") is None
     fake_probe.release.set()
     finished = wait_for(probe_client, location, "finished")
     validate("ProbeJob", finished)

@@ -462,7 +462,7 @@ def test_a_sampler_times_as_many_blocks_as_it_is_asked_in_as_many_turns():
 
 
 def test_noisy_means_unsettled_samples_not_a_spent_budget():
-    from framework_advisor.probes.worker.timing import settled
+    from framework_advisor.probes.worker.timing import converged, settled
 
     clock = FakeClock()
     # 30 ms calls against a 0.25 s budget: six blocks, under min_blocks, yet equal: the figure is not noisy.
@@ -473,6 +473,9 @@ def test_noisy_means_unsettled_samples_not_a_spent_budget():
     assert three.samples == 3 and three.noisy  # fewer than five samples never count as settled
     assert not settled([1.0] * 4) and settled([1.0] * 5)
     assert not settled([1.0, 1.2] * 5)  # IQR/median 20%, and ten samples cannot pin the median that tight
+    # Outside the tight stopping rule (IQR/median 7%) but well within twice it: not converged, not noisy.
+    spread = [1.0, 1.07, 1.0, 1.07, 1.0, 1.07, 1.0, 1.07, 1.0, 1.07]
+    assert not converged(spread) and settled(spread)
 
 
 def test_a_sampler_with_nothing_timed_has_no_measurement_and_restores_gc_after_each_turn():

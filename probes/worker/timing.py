@@ -39,9 +39,15 @@ from typing import Any, Optional
 
 from .records import MAX_SAMPLES, Timing
 
-CI_HALF_WIDTH = 0.025  # the median's 95% CI must lie within +-2.5% of the median
-TARGET_REL_IQR = 0.05  # ... or IQR/median at most this
-MIN_SETTLED_SAMPLES = 5  # fewer samples never count as settled
+# When to stop timing (standalone): the median's 95% CI within +-2.5% of it, or IQR/median at most 5%.
+CI_HALF_WIDTH = 0.025
+TARGET_REL_IQR = 0.05
+# When a figure is flagged noisy: fewer samples than this, or a spread twice the stopping rule's (IQR/median
+# above 10%, torch.utils.benchmark's own stopping level, and the median's CI wider than +-5%). A figure that
+# merely did not reach the tight stopping rule within its budget is not noisy: only an unsettled one is.
+MIN_SETTLED_SAMPLES = 5
+UNSETTLED_REL_IQR = 0.10
+UNSETTLED_CI_HALF_WIDTH = 0.05
 MIN_BUDGET_BLOCKS = 3  # even a blown budget yields this many blocks, so that a spread exists
 MAX_BLOCKS = MAX_SAMPLES  # what a Timing record holds
 STOPS = ("converged", "budget", "rounds")  # "rounds": the parent decided how many blocks, in turns
@@ -118,7 +124,8 @@ def median_ci_ranks(n: int, confidence: float = 0.95) -> Optional[tuple[int, int
     return None if best is None else (best, n - 1 - best)
 
 
-def converged(per_call: list[float], target_rel_iqr: float = TARGET_REL_IQR) -> bool:
+def converged(per_call: list[float], target_rel_iqr: float = TARGET_REL_IQR,
+              ci_half_width: float = CI_HALF_WIDTH) -> bool:
     """The spread rule: small IQR, or a tight distribution-free CI of the median."""
     ordered = sorted(per_call)
     median = percentile(ordered, 0.5)
@@ -130,12 +137,13 @@ def converged(per_call: list[float], target_rel_iqr: float = TARGET_REL_IQR) -> 
     if ranks is None:
         return False
     low, high = ordered[ranks[0]], ordered[ranks[1]]
-    return (median - low) / median <= CI_HALF_WIDTH and (high - median) / median <= CI_HALF_WIDTH
+    return (median - low) / median <= ci_half_width and (high - median) / median <= ci_half_width
 
 
-def settled(per_call: list[float], target_rel_iqr: float = TARGET_REL_IQR) -> bool:
-    """Enough samples (``MIN_SETTLED_SAMPLES``) and a small spread: the opposite of a noisy figure."""
-    return len(per_call) >= MIN_SETTLED_SAMPLES and converged(per_call, target_rel_iqr)
+def settled(per_call: list[float]) -> bool:
+    """Enough samples (``MIN_SETTLED_SAMPLES``) and no more than twice the stopping rule's spread: the
+    opposite of a noisy figure."""
+    return len(per_call) >= MIN_SETTLED_SAMPLES and converged(per_call, UNSETTLED_REL_IQR, UNSETTLED_CI_HALF_WIDTH)
 
 
 def block_size_for(per_call_s: float, min_block_s: float) -> int:
@@ -253,7 +261,7 @@ class Sampler:
             if gc_was_enabled:
                 gc.enable()
 
-    def measurement(self, stop: str, target_rel_iqr: float = TARGET_REL_IQR) -> Measurement:
+    def measurement(self, stop: str) -> Measurement:
         """The summary of every block timed so far (at least one)."""
         if not self.per_call:
             raise ValueError("no block was timed")
@@ -262,7 +270,7 @@ class Sampler:
             median_s=percentile(ordered, 0.5), min_s=ordered[0], p10_s=percentile(ordered, 0.10),
             iqr_s=percentile(ordered, 0.75) - percentile(ordered, 0.25), samples=len(ordered),
             block_size=self.block_size, total_s=self.total_s, first_call_s=self.first_call_s,
-            noisy=not settled(self.per_call, target_rel_iqr), per_call_s=list(self.per_call),
+            noisy=not settled(self.per_call), per_call_s=list(self.per_call),
             warmup_calls=self.warmup_calls, stop=stop, last_output=self.last_output)
 
 
@@ -276,4 +284,4 @@ def measure(run: Callable[[], Any], sync: Optional[Callable[[Any], Any]] = None,
                       first_call_s=first_call_s, prior_calls=prior_calls, prior_s=prior_s, clock=clock)
     stop = sampler.until_settled(budget_s, min_blocks=min_blocks, min_total_s=min_total_s,
                                  target_rel_iqr=target_rel_iqr)
-    return sampler.measurement(stop, target_rel_iqr)
+    return sampler.measurement(stop)

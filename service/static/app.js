@@ -332,18 +332,45 @@ function benchmarkGroups(report) {
       // A CPU figure above the computed CPU peak shows that peak too low: then no CPU percent holds.
       const percentHolds = bench.device !== 'cpu' || !report.understated_cpu_peak;
       groups.get(key).entries.push({
-        framework: fw.framework, device: bench.device, value,
+        framework: fw.framework, device: bench.device, value, size: sizeText(bench),
         percentOfPeak: percentHolds ? bench.percent_of_peak : undefined, checked: bench.checked,
       });
     }
   }
+  for (const group of groups.values()) {
+    // Figures of one device at different sizes are not comparable: then every bar says its size.
+    const sizes = new Set(group.entries.map((entry) => `${entry.device} ${entry.size}`));
+    const devices = new Set(group.entries.map((entry) => entry.device));
+    group.sizesDiffer = sizes.size > devices.size;
+  }
   return [...groups.values()];
+}
+
+/** A record's problem size as its parameters say it: "n=512", "batch=32, channels=64". */
+function sizeText(bench) {
+  const params = bench.params || {};
+  const named = Object.entries(params).filter(([, value]) => typeof value === 'number');
+  if (named.length) return named.map(([key, value]) => `${key}=${value}`).join(', ');
+  return bench.size ? `size ${bench.size}` : '';
+}
+
+/** The one way a ratio is written (probes/comparisons.py ratio_text): "38x", "2.8x", "1.15x". */
+function ratioText(ratio) {
+  if (ratio >= 10) return `${ratio.toFixed(0)}x`;
+  if (ratio >= 2) return `${ratio.toFixed(1)}x`;
+  return `${ratio.toFixed(2)}x`;
+}
+
+/** An Interval (probes/comparisons.py) as text: "2.0x (1.50x-2.6x over 5 rounds)". */
+function intervalText(interval) {
+  if (interval.low === interval.high) return ratioText(interval.median);
+  return `${ratioText(interval.median)} (${ratioText(interval.low)}-${ratioText(interval.high)} over ${interval.rounds} rounds)`;
 }
 
 function barLabel(group, entry) {
   const better = group.lowerIsBetter ? 'lower is better' : 'higher is better';
-  return `${frameworkName(entry.framework)} on ${deviceName(entry.device)}, ${group.label}: ` +
-    `${formatFigure(entry.value)} ${group.unit} (${better})`;
+  return `${frameworkName(entry.framework)} on ${deviceName(entry.device)}, ${group.label}` +
+    (entry.size ? ` at ${entry.size}` : '') + `: ${formatFigure(entry.value)} ${group.unit} (${better})`;
 }
 
 function renderBarChart(groups, titleText) {
@@ -356,7 +383,8 @@ function renderBarChart(groups, titleText) {
   for (const group of groups) {
     const max = Math.max(...group.entries.map((entry) => Math.abs(entry.value))) || 1;
     const better = group.lowerIsBetter ? 'lower is better' : 'higher is better';
-    const heading = `${group.label}, ${group.unit} (${better})`;
+    const heading = `${group.label}, ${group.unit} (${better})` +
+      (group.sizesDiffer ? ': measured at different sizes, not comparable bar to bar' : '');
     const g = svg('g', { class: 'bench-group', role: 'list', 'aria-label': heading, 'data-benchmark': group.name });
     g.append(svg('text', { class: 'group-label', x: 0, y: y + 15, 'aria-hidden': 'true' }, heading));
     y += headerHeight;
@@ -366,7 +394,8 @@ function renderBarChart(groups, titleText) {
       const row = svg('g', { class: 'bar-row', role: 'listitem' });
       row.append(
         svg('text', { class: 'bar-label', x: labelWidth - 8, y: y + 13, 'text-anchor': 'end', 'aria-hidden': 'true' },
-          `${frameworkName(entry.framework)} (${deviceName(entry.device)})`),
+          `${frameworkName(entry.framework)} (${deviceName(entry.device)}` +
+          (group.sizesDiffer && entry.size ? `, ${entry.size})` : ')')),
         svg('rect', {
           class: 'bar', x: labelWidth, y, width: barWidth.toFixed(1), height: barHeight, rx: 3,
           fill: FRAMEWORK_COLORS[entry.framework] || '#5b6475', role: 'img', 'aria-label': label,
@@ -386,7 +415,7 @@ function renderBarChart(groups, titleText) {
 }
 
 function renderFiguresTable(groups) {
-  const head = el('tr', {}, ...['Benchmark', 'Framework', 'Device', 'Value', '% of peak']
+  const head = el('tr', {}, ...['Benchmark', 'Framework', 'Device', 'Size', 'Value', '% of peak']
     .map((h) => el('th', { scope: 'col', text: h })));
   const body = el('tbody');
   for (const group of groups) {
@@ -395,6 +424,7 @@ function renderFiguresTable(groups) {
         el('td', { text: group.label }),
         el('th', { scope: 'row', text: frameworkName(entry.framework) }),
         el('td', { text: deviceName(entry.device) }),
+        el('td', { text: entry.size || '—' }),
         el('td', { class: 'num', text: `${formatFigure(entry.value)} ${group.unit}` }),
         el('td', { class: 'num', text: entry.percentOfPeak === undefined ? '—' : `${formatFigure(entry.percentOfPeak)}%` })));
     }
@@ -428,13 +458,72 @@ function renderProbeChart(probe) {
   } else {
     nodes.push(el('p', { class: 'hint', text: 'This probe recorded no benchmark figures.' }));
   }
+  const warnings = measurementWarnings(report);
+  if (warnings.length) nodes.splice(1, 0, el('ul', { class: 'probe-warnings', role: 'note' },
+    ...warnings.map((note) => el('li', { text: note }))));
+  const comparisons = comparisonNotes(report);
+  if (comparisons.length) nodes.push(el('ul', { class: 'probe-comparisons', 'aria-label': 'Compared in rounds' },
+    ...comparisons.map((note) => el('li', { text: note }))));
   const notes = [];
+  if (report.threads_note) notes.push(`Threads: ${report.threads_note}.`);
   for (const failure of report.failures || []) {
     notes.push(`${frameworkName(failure.framework)}: not measured (${failure.kind}: ${failure.message})`);
   }
   for (const skipped of report.skipped || []) notes.push(`${frameworkName(skipped.framework)}: skipped (${skipped.reason})`);
   if (notes.length) nodes.push(el('ul', { class: 'probe-notes' }, ...notes.map((note) => el('li', { text: note }))));
   container.replaceChildren(...nodes);
+}
+
+/** An age as people say it (probes/history.py age_text): "40 s", "12 min", "3.5 h", "2.0 days". */
+function ageText(seconds) {
+  if (seconds < 90) return `${Math.max(0, seconds).toFixed(0)} s`;
+  if (seconds < 90 * 60) return `${(seconds / 60).toFixed(0)} min`;
+  if (seconds < 36 * 3600) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} days`;
+}
+
+/** After "probe ID": the pooled probes, the age, reuse and the probes left out (as the CLI says them). */
+function describeMeasurements(used) {
+  if (!used) return '';
+  const age = (timestamp) => (Date.now() - Date.parse(timestamp)) / 1000;
+  let text = '';
+  if (used.probe_ids.length > 1) text += ` pooled with ${used.probe_ids.slice(1).join(', ')}`;
+  const newest = age(used.measured_at);
+  if (Number.isFinite(newest)) {
+    text += `, measured ${ageText(newest)} ago`;
+    const oldest = age(used.oldest_measured_at);
+    if (used.probe_ids.length > 1 && Number.isFinite(oldest)) text += ` (the oldest ${ageText(oldest)} ago)`;
+  }
+  if (used.reused_from) text += `; its figures are those of probe ${used.reused_from} (nothing had changed)`;
+  for (const left of used.left_out || []) text += `; left out: probe ${left.probe_id} (${left.reason})`;
+  return text;
+}
+
+/** What a reader must know before trusting the figures (the CLI says the same: render.measurement_notes). */
+function measurementWarnings(report) {
+  const warnings = [];
+  const conditions = report.conditions;
+  if (conditions && conditions.busy) {
+    warnings.push(`The machine was busy while this probe measured (${conditions.why}): it measured extra rounds, ` +
+      'and its figures may be unreliable; probe again when the machine is quieter.');
+  }
+  return warnings;
+}
+
+/** Per framework, its speed against the fastest with the range over the rounds, and the sizes compared. */
+function comparisonNotes(report) {
+  const notes = [];
+  for (const [framework, facts] of Object.entries(report.derived || {})) {
+    if (!facts.slowdown_range || facts.fastest === framework) continue;
+    notes.push(`${frameworkName(framework)}: ${intervalText(facts.slowdown_range)} slower than ` +
+      `${frameworkName(facts.fastest)} (${facts.speed_basis})`);
+  }
+  for (const comparison of report.comparisons || []) {
+    notes.push(`${BENCHMARK_LABELS[comparison.benchmark] || comparison.benchmark} on ` +
+      `${deviceName(comparison.device)} was compared at size ${comparison.size}, ` +
+      `${comparison.frameworks.length} frameworks in turn`);
+  }
+  return notes;
 }
 
 function renderNoProbe(message) {
@@ -474,8 +563,9 @@ async function showProbeOfRecommendation(data) {
 const PROBE_PHASES = {
   queued: () => 'Queued: waiting to start (one probe at a time runs on a machine).',
   inventory: () => 'Reading the hardware inventory…',
-  framework: (p) => `Measuring ${frameworkName(p.framework)}` +
-    (p.total ? ` (framework ${(p.index || 0) + 1} of ${p.total})` : '') + '…',
+  importing: (p) => `Starting ${p.total || 'the'} framework${p.total === 1 ? '' : 's'} (their imports run together)…`,
+  measuring: (p) => `Measuring ${BENCHMARK_LABELS[p.benchmark] || p.benchmark || ''}` +
+    (p.total ? ` (benchmark ${(p.index || 0) + 1} of ${p.total}, every framework in turn)` : '') + '…',
   done: () => 'Saving the report…',
 };
 
@@ -503,7 +593,8 @@ function showProbeProgress(job) {
   if ($('#probe-status').textContent !== message) $('#probe-status').textContent = message;
   const step = progress.step && ({ import: 'importing the framework', done: 'framework finished' }[progress.step]
     || BENCHMARK_LABELS[progress.step] || progress.step);
-  $('#probe-detail').textContent = step ? `Step: ${step}` : '';
+  const who = progress.framework ? `${frameworkName(progress.framework)}: ` : '';
+  $('#probe-detail').textContent = step ? `Step: ${who}${step}` : '';
 }
 
 function showProbeError(title, detail) {
@@ -602,7 +693,7 @@ function renderResults(data) {
   }
   results.append(data.probe_id
     ? el('p', { class: 'hw-used' }, `Measurements used: probe ${data.probe_id} (`,
-      el('a', { href: '#measurements', text: 'chart of its figures' }), ').')
+      el('a', { href: '#measurements', text: 'chart of its figures' }), `)${describeMeasurements(data.measurements)}.`)
     : el('p', { class: 'hw-used', text: 'Measurements used: none.' }));
   results.append(renderRankingTable(ranking), ...ranking.map(renderFramework));
   const first = ranking[0];

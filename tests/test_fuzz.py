@@ -52,5 +52,8 @@ def test_stateful_sequences():
     machine = schema.as_state_machine()
     links = [name for name in dir(machine) if name.startswith("POST_v1_probes") and "GET_v1_probes_probe_id" in name]
     assert links, "no stateful links: the state machine would test nothing"
-    machine.run(settings=settings(max_examples=15, stateful_step_count=8, deadline=None, derandomize=True,
+    # Four steps per scenario: with six or more, schemathesis 4.32's transition control can wedge a
+    # derandomized run (it counts a source operation's history by label, so once POST -> GET is used up it
+    # waits for a 201 upload bundle that may stay empty: hypothesis InvalidDefinition "no progress").
+    machine.run(settings=settings(max_examples=15, stateful_step_count=4, deadline=None, derandomize=True,
                                   suppress_health_check=list(HealthCheck)))

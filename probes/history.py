@@ -219,6 +219,8 @@ def reusable(previous: StoredProbe, frameworks: Sequence[str], hardware: Hardwar
         return None, "the last probe used other settings (quick, thorough or threads)"
     if report.failures:
         return None, "a framework failed in the last probe"
+    if not any(run.benchmarks for run in report.runs()):
+        return None, "the last probe ran no benchmarks"
     if report.conditions is None or report.conditions.busy:
         return None, "the last probe ran on a busy machine"
     source = report.reused.probe_id if report.reused is not None else previous.probe_id

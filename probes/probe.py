@@ -28,7 +28,7 @@ from framework_advisor.probes.inventory import take_inventory
 from framework_advisor.probes.peaks import accelerator_peak, cpu_peak_gflops, measured_cpu_ghz
 from framework_advisor.probes.report import (REPORT_SCHEMA_VERSION, FailedFramework, FrameworkFailure, FrameworkRun,
                                              ProbeOptions, ProbeReport, SkippedFramework)
-from framework_advisor.probes.rounds import Plan, measure_in_rounds
+from framework_advisor.probes.rounds import Outcome, Plan, measure_in_rounds
 from framework_advisor.probes.runner import ProgressCallback, WorkerLimits, worker_command
 from framework_advisor.probes.workers import WorkerArgv, WorkerProcess, wait_until_ready
 from framework_advisor.probes.system import System
@@ -142,7 +142,7 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
                for framework in wanted if framework not in to_run]
     measured_versions = {"python": platform.python_version(),
                          **{framework: version for framework, version in versions.items() if version is not None}}
-    if previous is not None and not options.fresh and to_run:
+    if previous is not None and not options.fresh and options.benchmarks and to_run:
         reuse, why = reusable(previous, to_run, hardware, measured_versions, options.quick,
                               options.thorough and not options.quick, threads)
         report_progress({"step": why})
@@ -168,7 +168,7 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
         workers.append(WorkerProcess(framework, argv, limits, progress))
     report_progress({"phase": "importing", "total": len(workers)})
     wait_until_ready(workers, max(1.0, limits.timeout_s - (time.monotonic() - started)))
-    outcome = measure_in_rounds(workers, rounds_plan(options), watch, report_progress)
+    outcome = measure_in_rounds(workers, rounds_plan(options), watch, report_progress) if options.benchmarks else Outcome()
     results = [worker.close() for worker in workers]
 
     failures = [FrameworkFailure(framework=result.framework, **result.failure.model_dump())

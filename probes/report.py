@@ -40,6 +40,9 @@ class ProbeOptions(Strict):
         "Probe only these (default: every installed framework; an empty list: the inventory only).", uniqueItems=True)
     threads: Annotated[int, Field(ge=1, le=4096)] = absent(
         "CPU threads for every framework (default, and at most: every CPU the probe may use).")
+    benchmarks: bool = Field(True, description=(
+        "Run the benchmarks; false: each framework's set-up only (version, devices, why an accelerator goes "
+        "unused), which needs no machine-wide lock."))
     fresh: bool = Field(False, description=(
         "Measure even when a recent probe of this machine measured the same framework versions on the same "
         "hardware with the same settings (by default its measurements are reused, and the report says so)."))

@@ -21,6 +21,7 @@ from framework_advisor.audit import REQUIRE_GRAMMAR
 from framework_advisor.config import DATA_DIR_ENV, TOKEN_ENV, Settings
 
 EXIT_USAGE = 2
+EXIT_UNRUNNABLE = 3
 
 
 class UsageError(Exception):
@@ -44,6 +45,16 @@ def _framework_list(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(f"unknown framework {', '.join(unknown) or text!r}; "
                                          f"choose from {', '.join(FRAMEWORK_IDS)}")
     return list(dict.fromkeys(names))
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -91,20 +102,27 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--fresh", action="store_true",
                        help="measure even if the last probe (same versions, hardware and settings, under a day "
                             "old, on a quiet machine) still holds; by default its measurements are reused")
+    probe.add_argument("--lock-timeout", type=_positive_seconds, metavar="SECONDS",
+                       help="wait at most this long for another probe on this machine to finish (default: wait)")
     probe.add_argument("--json", dest="json_out", metavar="FILE|-", help="write the ProbeReport as JSON")
     probe.add_argument("--data-dir", type=Path, help=f"store the report there too (env {DATA_DIR_ENV})")
     probe.add_argument("--no-store", action="store_true", help="do not store the report")
 
     audit = commands.add_parser(
         "audit", help="check this machine (or a stored report) against requirements; for CI",
-        description="Exit status: 0 all requirements met, 1 one failed, 2 usage or policy error, "
-                    "3 the audit could not run.",
+        description="Exit status: 0 all requirements met, 1 one failed (or, with --strict, could not be "
+                    "checked or stayed inconclusive), 2 usage or policy error, 3 the audit could not run, "
+                    "4 inconclusive: a benchmark figure stayed noisy after re-measuring it.",
         epilog="--require forms:\n" + REQUIRE_GRAMMAR, formatter_class=argparse.RawDescriptionHelpFormatter)
     audit.add_argument("--policy", type=Path, metavar="FILE", help="requirements from a YAML policy file")
     audit.add_argument("--require", action="append", default=[], metavar="REQ",
                        help="a requirement (repeatable; forms below)")
     audit.add_argument("--quick", action="store_true", help="a quick probe")
-    audit.add_argument("--strict", action="store_true", help="a requirement that cannot be checked fails")
+    audit.add_argument("--strict", action="store_true",
+                       help="a requirement that cannot be checked, or stays inconclusive, fails")
+    audit.add_argument("--lock-timeout", type=_positive_seconds, metavar="SECONDS",
+                       help="wait at most this long for another probe on this machine (then exit 3); audits "
+                            "that need no benchmark figure take no lock")
     audit.add_argument("--report", type=Path, metavar="FILE",
                        help="check this ProbeReport (probe --json, or GET /v1/probes/ID) instead of probing")
     audit.add_argument("--frameworks", type=_framework_list, metavar="LIST",
@@ -200,7 +218,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 def _cmd_probe(args: argparse.Namespace) -> int:
     import socket
 
-    from framework_advisor.probe_jobs import new_probe_id
+    from framework_advisor.probe_jobs import ProbeLockTimeout, new_probe_id
     from framework_advisor.probes.report import ProbeOptions, ProbeParams
     from framework_advisor.render import print_probe_summary
     from framework_advisor.storage import Store, StoreError
@@ -218,7 +236,11 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     given = {"frameworks": args.frameworks, "threads": args.threads}
     options = ProbeOptions(quick=args.quick, thorough=args.thorough, fresh=args.fresh,
                            **{name: value for name, value in given.items() if value is not None})
-    report = _probe_with_progress(options, store)
+    try:
+        report = _probe_with_progress(options, store, args.lock_timeout)
+    except ProbeLockTimeout as exc:
+        print(f"framework-advisor: error: {exc}; nothing was measured", file=sys.stderr)
+        return EXIT_UNRUNNABLE
     probe_id = new_probe_id()
     if store is not None:
         store.save_finished_probe(probe_id, socket.gethostname(), ProbeParams.asked(options), report)
@@ -260,25 +282,32 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         options = AuditOptions(requirements=requirements, quick=args.quick, strict=args.strict,
                                report_file=args.report, frameworks=args.frameworks, json_out=args.json_out,
                                junit_out=args.junit, post_url=args.post)
-        return run_audit(options, probe=_probe_with_progress)
+        return run_audit(options, probe=lambda asked: _probe_with_progress(asked, lock_timeout_s=args.lock_timeout))
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
 
 
-def _probe_with_progress(options, store=None):
-    """The real probe, one at a time per machine (saying so when it waits), with a progress bar on a terminal.
+def _probe_with_progress(options, store=None, lock_timeout_s: float | None = None):
+    """The real probe, one at a time per machine (saying so when it waits, at most ``lock_timeout_s``), with a
+    progress bar on a terminal. A probe that runs no benchmarks (versions and devices only) measures nothing
+    another probe could spoil, so it takes no lock.
 
     With a store, this machine's last probe there may be reused (see run_probe)."""
+    from contextlib import nullcontext
+
     from framework_advisor.probe_jobs import latest_own_probe, machine_probe_lock
     from framework_advisor.probes.probe import run_probe
     from framework_advisor.probes.progress import ProgressFolder
     from framework_advisor.render import ProgressBar
 
-    with machine_probe_lock(blocking=False) as free:
-        if not free:
-            print("framework-advisor: another probe is running on this machine; waiting for it to finish",
-                  file=sys.stderr)
-    with machine_probe_lock(), ProgressBar(enabled=sys.stderr.isatty()) as bar:
+    if options.benchmarks:
+        with machine_probe_lock(blocking=False) as free:
+            if not free:
+                bound = f" (at most {lock_timeout_s:g} s)" if lock_timeout_s is not None else ""
+                print(f"framework-advisor: another probe is running on this machine; waiting for it to "
+                      f"finish{bound}", file=sys.stderr)
+    lock = machine_probe_lock(timeout_s=lock_timeout_s) if options.benchmarks else nullcontext()
+    with lock, ProgressBar(enabled=sys.stderr.isatty()) as bar:
         previous = latest_own_probe(store) if store is not None else None
         return run_probe(options, progress=ProgressFolder(bar.show), previous=previous)
 

@@ -34,15 +34,33 @@ PROGRESS_WRITE_INTERVAL_S = 0.25
 ProbeRunner = Callable[..., ProbeReport]
 
 
+LOCK_POLL_S = 0.2
+
+
+class ProbeLockTimeout(Exception):
+    """Another probe held this machine's probe lock for longer than the caller would wait."""
+
+
 @contextmanager
-def machine_probe_lock(blocking: bool = True, path: Path = MACHINE_LOCK_PATH) -> Iterator[bool]:
-    """Hold the machine-wide probe lock; yields False when ``blocking`` is off and it is taken."""
+def machine_probe_lock(blocking: bool = True, path: Path = MACHINE_LOCK_PATH,
+                       timeout_s: Optional[float] = None) -> Iterator[bool]:
+    """Hold the machine-wide probe lock; yields False when ``blocking`` is off and it is taken.
+
+    With ``timeout_s``, waits at most that long, then raises ProbeLockTimeout."""
     with open(path, "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (fcntl.LOCK_NB if deadline is not None or not blocking else 0))
+                break
+            except BlockingIOError:
+                if deadline is None:
+                    yield False
+                    return
+                if time.monotonic() >= deadline:
+                    raise ProbeLockTimeout(f"another probe held this machine's probe lock ({path}) for more than "
+                                           f"{timeout_s:g} s") from None
+                time.sleep(LOCK_POLL_S)
         try:
             yield True
         finally:

@@ -102,7 +102,8 @@ def test_http_quick_probe_of_numpy_finishes_with_a_valid_checked_report(tmp_path
         time.sleep(0.2)
     assert job["status"] == "finished", job
     validate("ProbeJob", job)
-    assert job["params"] == {"quick": True, "thorough": False, "fresh": False, "frameworks": ["numpy"], "uploaded": False}
+    assert job["params"] == {"quick": True, "thorough": False, "benchmarks": True, "fresh": False, "frameworks": ["numpy"],
+                             "uploaded": False}
     assert_checked_quick_numpy_report(job["report"])
     listed = client.get("/v1/probes").get_json()["probes"]
     assert job["id"] in {entry["id"] for entry in listed}

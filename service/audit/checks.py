@@ -1,8 +1,11 @@
-"""Checking requirements against a ProbeReport: each becomes passed, failed or skipped, with a reason.
+"""Checking requirements against a ProbeReport: each becomes passed, failed, skipped or inconclusive, with
+a reason.
 
 "Skipped" means the report cannot say (the figure was not measured, no peak is known for the
-device): shown as such, and a failure under --strict. Anything the machine demonstrably lacks is
-"failed" and the message says what was found instead.
+device): shown as such, and a failure under --strict. "Inconclusive" means the figure a threshold is
+checked against was flagged noisy (unsettled): it neither meets nor misses the threshold, and the audit
+re-measures it (``audit.run``). Anything the machine demonstrably lacks is "failed" and the message says
+what was found instead.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from framework_advisor.probes.vocabulary import device_label, framework_name
 from framework_advisor.rules.remedies import fix_for
 from framework_advisor.rules.rulebase import RuleBase
 
-Status = Literal["passed", "failed", "skipped"]
+Status = Literal["passed", "failed", "skipped", "inconclusive"]
 
 
 class RequirementResult(BaseModel):
@@ -147,6 +150,12 @@ class Checker:
             return _result(req, "skipped", f"no {need.name} figure for {framework_name(need.framework)} on "
                                            f"{need.device}: {reason}")
         unit = figure.unit
+        if figure.timing.noisy:
+            timing = figure.timing
+            spread = f"IQR {100 * timing.iqr_s / timing.median_s:.0f}% of the median" if timing.median_s else "unsettled"
+            return _result(req, "inconclusive", (
+                f"{figure.value:g} {unit} is a noisy figure ({timing.samples} samples, {spread}): it can neither "
+                f"meet nor miss a threshold"), figure.value)
         if need.min_percent_of_peak is not None:
             percent = figure.percent_of_peak
             understated = self.report.understated_cpu_peak if figure.device == "cpu" else None

@@ -24,12 +24,13 @@ class AuditResult(BaseModel):
     """The audit's machine-readable verdict (`--json`)."""
 
     schema_version: Literal[1] = AUDIT_SCHEMA_VERSION
-    status: Literal["passed", "failed", "error"]
+    status: Literal["passed", "failed", "inconclusive", "error"]
     exit_code: int
     strict: bool
     host: str | None
     counts: dict[str, int]
     requirements: list[RequirementResult]
+    remeasured: list[str] = []  # requirements whose noisy figure was measured a second time
     duration_s: float
     report: ProbeReport | None  # the ProbeReport that was checked
     error: str | None = None
@@ -40,9 +41,23 @@ class AuditResult(BaseModel):
         return report.to_json_dict() if report is not None else None
 
 
+UNDECIDED = ("skipped", "inconclusive")  # neither met nor missed: a failure under --strict
+
+
 def counts(results: list[RequirementResult]) -> dict[str, int]:
     tally = Counter(result.status for result in results)
-    return {status: tally.get(status, 0) for status in ("passed", "failed", "skipped")} | {"total": len(results)}
+    return ({status: tally.get(status, 0) for status in ("passed", "failed", "skipped", "inconclusive")}
+            | {"total": len(results)})
+
+
+def _tally_line(audit: AuditResult) -> str:
+    tally = audit.counts
+    line = f"{tally['passed']} passed, {tally['failed']} failed, {tally['skipped']} skipped"
+    if tally["inconclusive"]:
+        line += f", {tally['inconclusive']} inconclusive"
+    if audit.strict and (tally["skipped"] or tally["inconclusive"]):
+        line += " (--strict: skipped and inconclusive count as failed)"
+    return line
 
 
 # --- JUnit ---------------------------------------------------------------------------------------------
@@ -52,8 +67,9 @@ def junit_xml(audit: AuditResult) -> bytes:
 
     Under --strict a skipped requirement fails the audit, so it is a <failure> there too."""
     tally = audit.counts
-    failures = tally["failed"] + (tally["skipped"] if audit.strict else 0)
-    skipped = 0 if audit.strict else tally["skipped"]
+    undecided = tally["skipped"] + tally["inconclusive"]
+    failures = tally["failed"] + (undecided if audit.strict else 0)
+    skipped = 0 if audit.strict else undecided
     suites = ET.Element("testsuites", name="framework-advisor audit", tests=str(tally["total"]),
                         failures=str(failures), errors="0", skipped=str(skipped), time=f"{audit.duration_s:.3f}")
     suite = ET.SubElement(suites, "testsuite", name="framework-advisor audit", tests=str(tally["total"]),
@@ -61,11 +77,11 @@ def junit_xml(audit: AuditResult) -> bytes:
                           hostname=audit.host or "unknown")
     for result in audit.requirements:
         case = ET.SubElement(suite, "testcase", name=result.id, classname=f"audit.{result.kind}", time="0")
-        if result.status == "failed" or (result.status == "skipped" and audit.strict):
+        if result.status == "failed" or (result.status in UNDECIDED and audit.strict):
             failure = ET.SubElement(case, "failure", message=result.message,
-                                    type="skipped-under-strict" if result.status == "skipped" else "requirement")
+                                    type=f"{result.status}-under-strict" if result.status in UNDECIDED else "requirement")
             failure.text = result.message
-        elif result.status == "skipped":
+        elif result.status in UNDECIDED:
             ET.SubElement(case, "skipped", message=result.message)
         else:
             ET.SubElement(case, "system-out").text = result.message
@@ -75,7 +91,7 @@ def junit_xml(audit: AuditResult) -> bytes:
 
 # --- GitHub Actions ------------------------------------------------------------------------------------
 
-_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⚠️ skipped"}
+_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⚠️ skipped", "inconclusive": "❔ inconclusive"}
 
 
 def _cell(text: str) -> str:
@@ -83,13 +99,12 @@ def _cell(text: str) -> str:
 
 
 def markdown_summary(audit: AuditResult) -> str:
-    tally = audit.counts
-    verdict = {"passed": "✅ passed", "failed": "❌ failed", "error": "💥 could not run"}[audit.status]
+    verdict = {"passed": "✅ passed", "failed": "❌ failed", "inconclusive": "❔ inconclusive",
+               "error": "💥 could not run"}[audit.status]
     lines = [f"## framework-advisor audit on `{audit.host or 'unknown host'}`: {verdict}", ""]
     if audit.error:
         lines += [f"> {_cell(audit.error)}", ""]
-    lines += [f"{tally['passed']} passed, {tally['failed']} failed, {tally['skipped']} skipped"
-              + (" (skipped counts as failed: --strict)" if audit.strict else ""), ""]
+    lines += [_tally_line(audit), ""]
     if audit.requirements:
         lines += ["| requirement | result | detail |", "|---|---|---|"]
         for result in audit.requirements:
@@ -110,14 +125,14 @@ def _escape_property(text: str) -> str:
 
 
 def annotations(audit: AuditResult) -> list[str]:
-    """`::error` for failed requirements, `::warning` for skipped ones; at most ten of each, the tenth
+    """`::error` for failed requirements, `::warning` for skipped and inconclusive ones; at most ten of each, the tenth
     summarising the rest."""
     lines = []
     if audit.error:
         lines.append(f"::error title={_escape_property('framework-advisor audit could not run')}::"
                      f"{_escape_data(audit.error)}")
-    for status, command in (("failed", "error"), ("skipped", "warning")):
-        if status == "skipped" and audit.strict:
+    for status, command in (("failed", "error"), ("skipped", "warning"), ("inconclusive", "warning")):
+        if status in UNDECIDED and audit.strict:
             command = "error"
         chosen = [r for r in audit.requirements if r.status == status]
         room = MAX_ANNOTATIONS_PER_KIND - (1 if command == "error" and audit.error else 0)
@@ -134,7 +149,7 @@ def annotations(audit: AuditResult) -> list[str]:
 
 # --- people --------------------------------------------------------------------------------------------
 
-_STYLES = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
+_STYLES = {"passed": "green", "failed": "bold red", "skipped": "yellow", "inconclusive": "yellow"}
 
 
 def print_table(audit: AuditResult, stream: TextIO) -> None:
@@ -147,9 +162,7 @@ def print_table(audit: AuditResult, stream: TextIO) -> None:
         table.add_row(escape(result.id), f"[{_STYLES[result.status]}]{result.status}[/]", escape(result.message))
     if audit.requirements:
         console.print(table)
-    tally = audit.counts
     if audit.error:
         console.print(f"[bold red]audit could not run:[/] {escape(audit.error)}")
-    strict = " (--strict: skipped counts as failed)" if audit.strict and tally["skipped"] else ""
-    console.print(f"{audit.status.upper()}: {tally['passed']} passed, {tally['failed']} failed, "
-                  f"{tally['skipped']} skipped{strict}", style=_STYLES.get(audit.status, "bold red"), markup=False)
+    console.print(f"{audit.status.upper()}: {_tally_line(audit)}", style=_STYLES.get(audit.status, "bold red"),
+                  markup=False)

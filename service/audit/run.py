@@ -1,7 +1,12 @@
 """One audit: get a ProbeReport (probe now, or read one), check every requirement, write the outputs.
 
-Exit codes: 0 every requirement met; 1 one failed (or, under --strict, could not be checked);
-2 usage or policy error; 3 the audit could not run (the probe crashed, no framework installed).
+A threshold checked against a noisy figure is re-measured once (a fresh probe of those frameworks); if the
+figure stays noisy the requirement is inconclusive, never a false "failed". An audit that needs no benchmark
+figure (accelerators, frameworks and their devices) runs none.
+
+Exit codes: 0 every requirement met; 1 one failed (or, under --strict, could not be checked or stayed
+inconclusive); 2 usage or policy error; 3 the audit could not run (the probe crashed, no framework
+installed, the probe lock stayed taken); 4 inconclusive (a figure stayed noisy; nothing failed).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from framework_advisor.audit.checks import Checker
+from framework_advisor.audit.checks import Checker, RequirementResult
 from framework_advisor.audit.outputs import AuditResult, annotations, counts, junit_xml, markdown_summary, print_table
 from framework_advisor.audit.policy import PolicyError, Requirement
 from framework_advisor.config import TOKEN_ENV
@@ -24,7 +29,7 @@ from framework_advisor.contract import ContractViolation, validate
 from framework_advisor.probes.report import ProbeOptions, ProbeReport, upgrade_report
 from framework_advisor.rules.rulebase import load_rulebase
 
-EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_UNRUNNABLE = 0, 1, 2, 3
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_UNRUNNABLE, EXIT_INCONCLUSIVE = 0, 1, 2, 3, 4
 
 ProbeFunction = Callable[[ProbeOptions], ProbeReport]
 
@@ -71,14 +76,28 @@ def read_report(path: Path) -> ProbeReport:
         raise PolicyError(f"{path}: not a valid probe report: {violation}") from None
 
 
+def needs_benchmarks(requirements: list[Requirement]) -> bool:
+    """Whether any requirement needs a benchmark figure (no_failures counts a benchmark's failure too)."""
+    return any(requirement.benchmark is not None or requirement.no_failures for requirement in requirements)
+
+
+def _probe(probe: ProbeFunction, asked: ProbeOptions) -> ProbeReport:
+    from framework_advisor.probe_jobs import ProbeLockTimeout
+
+    try:
+        return probe(asked)
+    except ProbeLockTimeout as exc:
+        raise AuditUnrunnable(f"{exc}; nothing was measured") from None
+    except Exception as exc:  # noqa: BLE001 - any crash of the probe means: could not run
+        raise AuditUnrunnable(f"the probe crashed: {type(exc).__name__}: {exc}") from None
+
+
 def _obtain_report(options: AuditOptions, probe: ProbeFunction) -> ProbeReport:
     if options.report_file is not None:
         return read_report(options.report_file)
     wanted = options.frameworks if options.frameworks is not None else frameworks_to_probe(options.requirements)
-    try:
-        report = probe(ProbeOptions(quick=options.quick, **({"frameworks": wanted} if wanted is not None else {})))
-    except Exception as exc:  # noqa: BLE001 - any crash of the probe means: could not run
-        raise AuditUnrunnable(f"the probe crashed: {type(exc).__name__}: {exc}") from None
+    report = _probe(probe, ProbeOptions(quick=options.quick, benchmarks=needs_benchmarks(options.requirements),
+                                        **({"frameworks": wanted} if wanted is not None else {})))
     if wanted != [] and not report.frameworks:
         names = ", ".join(s.framework for s in report.skipped) or "none"
         raise AuditUnrunnable(f"no framework could be probed: none of {names} is installed in this Python "
@@ -86,21 +105,46 @@ def _obtain_report(options: AuditOptions, probe: ProbeFunction) -> ProbeReport:
     return report
 
 
-def evaluate(options: AuditOptions, report: ProbeReport | None, started: float,
-             error: str | None = None) -> AuditResult:
-    checker = Checker(load_rulebase(), report) if report is not None else None
-    results = [checker.check(requirement) for requirement in options.requirements] if checker else []
+def _remeasure(options: AuditOptions, probe: ProbeFunction, results: list[RequirementResult],
+               stderr: TextIO) -> tuple[list[RequirementResult], list[str]]:
+    """Re-measure, once, every framework whose figure left a requirement inconclusive, and check those
+    requirements again against the fresh figures; the ids re-measured."""
+    noisy = [(index, requirement) for index, (requirement, result) in enumerate(zip(options.requirements, results))
+             if result.status == "inconclusive"]
+    if not noisy:
+        return results, []
+    frameworks = sorted({requirement.benchmark.framework for _, requirement in noisy})
+    print(f"framework-advisor: re-measuring {', '.join(frameworks)}: a figure a requirement checks was noisy",
+          file=stderr)
+    again = Checker(load_rulebase(), _probe(probe, ProbeOptions(quick=options.quick, fresh=True,
+                                                                frameworks=frameworks)))
+    results = list(results)
+    for index, requirement in noisy:
+        result = again.check(requirement)
+        if result.status == "inconclusive":
+            result = result.model_copy(update={"message": result.message + "; still noisy when re-measured"})
+        results[index] = result
+    return results, [requirement.label for _, requirement in noisy]
+
+
+def evaluate(options: AuditOptions, report: ProbeReport | None, started: float, error: str | None = None,
+             results: list[RequirementResult] | None = None, remeasured: list[str] | None = None) -> AuditResult:
+    if results is None:
+        checker = Checker(load_rulebase(), report) if report is not None else None
+        results = [checker.check(requirement) for requirement in options.requirements] if checker else []
     tally = counts(results)
     if error is not None:
         status, code = "error", EXIT_UNRUNNABLE
-    elif tally["failed"] or (options.strict and tally["skipped"]):
+    elif tally["failed"] or (options.strict and (tally["skipped"] or tally["inconclusive"])):
         status, code = "failed", EXIT_FAILED
+    elif tally["inconclusive"]:
+        status, code = "inconclusive", EXIT_INCONCLUSIVE
     else:
         status, code = "passed", EXIT_PASSED
     return AuditResult(status=status, exit_code=code, strict=options.strict,
                        host=report.host if report is not None else socket.gethostname(), counts=tally,
-                       requirements=results, duration_s=round(time.monotonic() - started, 3), report=report,
-                       error=error)
+                       requirements=results, remeasured=remeasured or [],
+                       duration_s=round(time.monotonic() - started, 3), report=report, error=error)
 
 
 def _write(path: Path | str, data: str | bytes) -> None:
@@ -174,11 +218,16 @@ def run_audit(options: AuditOptions, probe: ProbeFunction, stdout: TextIO | None
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     started = time.monotonic()
     post_to = upload_url(options.post_url) if options.post_url else None
+    results, remeasured = None, []
     try:
         report, error = _obtain_report(options, probe), None
+        if options.report_file is None:  # a stored report cannot be re-measured: noisy stays inconclusive
+            checker = Checker(load_rulebase(), report)
+            results, remeasured = _remeasure(options, probe, [checker.check(r) for r in options.requirements],
+                                             stderr)
     except AuditUnrunnable as exc:
-        report, error = None, str(exc)
-    audit = evaluate(options, report, started, error)
+        report, error, results = None, str(exc), None
+    audit = evaluate(options, report, started, error, results, remeasured)
     write_outputs(audit, options, stdout, stderr)
     if post_to and report is not None:
         post_report(report, post_to, options.environ, stderr)

@@ -71,6 +71,13 @@ class RoundFigures(Strict):
     per_call_s: Annotated[list[Seconds], Field(max_length=MAX_ROUNDS)]
 
 
+class NotCompared(Strict):
+    """A framework that measured the benchmark but could not be compared at the common size, and why."""
+
+    framework: FrameworkId
+    reason: Annotated[str, Field(max_length=300)]
+
+
 class Comparison(Strict):
     """One benchmark on one device at one size, every framework that ran it, round by round."""
 
@@ -79,6 +86,7 @@ class Comparison(Strict):
     size: Annotated[int, Field(ge=1)]
     lower_is_better: bool = False
     frameworks: Annotated[list[RoundFigures], Field(max_length=5)]
+    not_compared: Annotated[list[NotCompared], Field(max_length=5)] = Field(default_factory=list)
 
     def figures(self, framework: str) -> Optional[RoundFigures]:
         return next((entry for entry in self.frameworks if entry.framework == framework), None)

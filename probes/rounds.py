@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from framework_advisor.probes.comparisons import Comparison, RoundFigures
+from framework_advisor.probes.comparisons import Comparison, NotCompared, RoundFigures
 from framework_advisor.probes.conditions import LoadWatch
 from framework_advisor.probes.report import CalibrationRun
 from framework_advisor.probes.workers import WorkerGone, WorkerProcess
@@ -159,8 +159,16 @@ def measure_in_rounds(workers: list[WorkerProcess], plan: Plan, watch: LoadWatch
         if not own:
             continue
         common = min(session.prepared.size for session in own)
-        extra = [_Session(s.worker, p) for s in own if s.prepared.size != common
-                 for p in [_prepare(watch, s.worker, benchmark, device, common, plan)] if p is not None]
+        extra, not_compared = [], []
+        for session in own:
+            if session.prepared.size != common:
+                prepared = _prepare(watch, session.worker, benchmark, device, common, plan)
+                if prepared is not None:
+                    extra.append(_Session(session.worker, prepared))
+                else:
+                    not_compared.append(NotCompared(framework=session.worker.framework, reason=(
+                        f"measured at size {session.prepared.size} only: it could not run at {common}, the size "
+                        f"every other framework ran")))
         sessions = own + extra
         _rounds(watch, sessions, plan.rounds, plan.blocks, progress, benchmark, 0)
         if plan.extra_rounds_when_busy and (_unsettled(sessions) or watch.busy_now()):
@@ -169,7 +177,7 @@ def measure_in_rounds(workers: list[WorkerProcess], plan: Plan, watch: LoadWatch
         at_common = [s for s in sessions if s.prepared.size == common]
         comparison = _comparison(benchmark, device, common, at_common)
         if comparison is not None and len(comparison.frameworks) > 1:
-            outcome.comparisons.append(comparison)
+            outcome.comparisons.append(comparison.model_copy(update={"not_compared": not_compared}))
     after = _calibrate(watch, workers)
     outcome.calibrations = [CalibrationRun(framework=framework, before_gflops=gflops, after_gflops=after.get(framework))
                             for framework, gflops in before.items()]

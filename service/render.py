@@ -116,6 +116,9 @@ def _comparisons_table(report: ProbeReport) -> Table:
             interval = comparison.slowdown(entry.framework, fastest)
             table.add_row(BENCHMARK_LABELS[comparison.benchmark], comparison.device, str(comparison.size),
                           entry.framework, "fastest" if entry.framework == fastest else f"{interval.text()} slower")
+        for left in comparison.not_compared:
+            table.add_row(BENCHMARK_LABELS[comparison.benchmark], comparison.device, "-", left.framework,
+                          f"not compared: {left.reason}")
     return table
 
 

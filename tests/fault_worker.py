@@ -12,7 +12,8 @@ at one point:
   ``bad-reply`` (a reply that is not JSON), ``wrong-reply`` (a reply of the wrong shape);
 - at the end: ``garbage`` (the result file is not JSON), ``wrong-type`` and ``missing-field`` (JSON that
   breaks the model), ``other-framework`` (a valid result for another framework), ``nothing`` (no result);
-- ``ok`` does everything right.
+- ``ok`` does everything right (its own size is 8); ``big`` too, at its own size 16 (and at any size asked);
+  ``no-small`` runs at 16 only and refuses a smaller size.
 """
 
 import json
@@ -63,9 +64,13 @@ def reply_to(mode: str, command: dict, replies) -> None:
     elif kind == "calibrate":
         replies.write(json.dumps({"type": "calibration", "gflops": 50.0, "threads": 1, "seconds": 0.01,
                                   "method": "pretend"}) + "\n")
+    elif kind == "prepare" and mode == "no-small" and command["size"] is not None:
+        replies.write(json.dumps({"type": "failed", "benchmark": command["benchmark"], "device": command["device"],
+                                  "kind": "exception", "message": "cannot run that small"}) + "\n")
     elif kind == "prepare":
+        own = 16 if mode in ("big", "no-small") else 8
         replies.write(json.dumps({"type": "prepared", "benchmark": command["benchmark"], "device": command["device"],
-                                  "size": command["size"] or 8, "standard_size": 8, "block_size": 1,
+                                  "size": command["size"] or own, "standard_size": 16, "block_size": 1,
                                   "per_call_s": 0.002}) + "\n")
     elif kind == "sample":
         replies.write(json.dumps({"type": "samples", "benchmark": command["benchmark"], "device": command["device"],

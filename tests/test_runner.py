@@ -186,3 +186,16 @@ def test_faulty_frameworks_do_not_spoil_the_others():
         "pytorch": "timeout", "jax": "crash", "mlx": "crash", "tensorflow": "bad-output"}
     assert report.derived["numpy"].failed is False and report.derived["jax"].failed is True
     assert report.derived["tensorflow"].failure_kind == "bad-output"
+
+
+def test_frameworks_at_different_sizes_are_compared_at_the_smallest_or_said_not_to_be():
+    from framework_advisor.probes import probe
+
+    modes = {"numpy": "ok", "jax": "big", "pytorch": "no-small"}
+    report = probe.run_probe(ProbeOptions(frameworks=sorted(modes)), limits=LIMITS, worker_argv=fault_argv(modes))
+    [comparison] = report.comparisons
+    assert comparison.size == 8  # NumPy's own size; JAX prepared it at 8 as well
+    assert sorted(entry.framework for entry in comparison.frameworks) == ["jax", "numpy"]
+    assert [(left.framework, left.reason) for left in comparison.not_compared] == [
+        ("pytorch", "measured at size 16 only: it could not run at 8, the size every other framework ran")]
+    assert all(len(entry.per_call_s) >= 5 for entry in comparison.frameworks)  # at least five rounds

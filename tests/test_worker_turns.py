@@ -132,6 +132,9 @@ def test_a_numpy_worker_measures_in_turns_and_writes_every_session_at_exit(drive
         assert record.timing.samples == 6 and len(record.timing.per_call_s) == 6
         assert record.timing.stop == "rounds" and record.timing.first_call_s > 0 and record.checked
         assert record.value > 0 and record.best >= record.value and record.wall_s > 0
+        # Its percent of peak is of the peak the calibration measured (no peaks were passed on the command line).
+        assert record.peak.measured and record.peak.value == calibration.gflops
+        assert record.percent_of_peak == pytest.approx(100 * record.value / calibration.gflops, abs=0.1)
 
     # Bad commands are answered, and the worker goes on.
     for bad in ("not json", {"cmd": "dance"}, {"cmd": "sample", "benchmark": "matmul_fp32", "device": "cpu",
@@ -356,3 +359,17 @@ def test_the_new_options_cross_the_command_line():
                             cpus=(2, 3))
     assert WorkerOptions.from_argv(options.to_argv(), list(ADAPTERS)) == options
     assert "--reply-fd" not in WorkerOptions(framework="numpy", out="x", threads=1, deadline_s=1).to_argv()
+
+
+def test_a_figure_above_a_measured_peak_is_above_100_percent_not_an_understated_peak():
+    from framework_advisor.probes.worker.figures import with_percent_of_peak
+    from framework_advisor.probes.worker.records import BenchmarkRecord, Peak, Timing
+
+    timing = Timing(median_s=1.0, min_s=0.9, p10_s=0.95, iqr_s=0.01, samples=10, block_size=1, total_s=10.0,
+                    noisy=False)
+    record = BenchmarkRecord(name="matmul_fp32", device="cpu", unit="GFLOP/s", value=147.0, best=150.0, timing=timing)
+    measured = {"cpu": {"fp32": Peak(value=140.0, source="measured", measured=True)}}
+    nominal = {"cpu": {"fp32": Peak(value=140.0, source="2 cores x 2.2 GHz x 32", clock_ghz=2.2)}}
+    assert with_percent_of_peak(record, measured, "pytorch").percent_of_peak == 105.0
+    flagged = with_percent_of_peak(record, nominal, "pytorch")
+    assert flagged.percent_of_peak is None and flagged.peak.understated

@@ -23,7 +23,7 @@ from .checks import CheckError
 from .cleanup import ABANDONED
 from .messages import Calibration, Failed, Finished, PlanEntry, Prepared, Samples
 from .protocol import BadCommand, Command, ParentGone, ReplyChannel, parse_command, progress, read_command
-from .records import BenchmarkError, BenchmarkRecord, SkippedBenchmark
+from .records import BenchmarkError, BenchmarkRecord, Peak, SkippedBenchmark
 from .session import Session, role_of
 
 Key = tuple[str, str, int]
@@ -48,6 +48,7 @@ class Conversation:
         self.skipped: list[SkippedBenchmark] = list(skipped)
         self._ended: set[tuple[str, str]] = set()  # planned benchmarks finished or failed (progress)
         self._compiles = 0
+        self.calibrated: Optional[Calibration] = None
 
     # --- the commands
     def handle(self, command: Command) -> Reply:
@@ -66,9 +67,25 @@ class Conversation:
         if ABANDONED:
             return self._failed("calibrate", "cpu", "skip", abandoned_reason(), keep=False)
         try:
-            return calibrate(self.fw.settings.threads)
+            reply = calibrate(self.fw.settings.threads)
         except Exception as exc:  # noqa: BLE001 - a failure is a reply, not a crash
             return self._failed("calibrate", "cpu", "exception", exception_text(exc), keep=False)
+        if self.calibrated is None:  # the one before the turns: the peak the turns' figures are a percent of
+            self.calibrated = reply
+        return reply
+
+    def peaks(self) -> dict[str, dict[str, Peak]]:
+        """The peaks records are a percent of: the parent's, with the CPU's fp32 peak measured by the
+        calibration when one ran (the nominal one stays in its note)."""
+        peaks = {device: dict(by_precision) for device, by_precision in self.fw.settings.options.peaks.items()}
+        if self.calibrated is not None:
+            nominal = peaks.get("cpu", {}).get("fp32")
+            said = f"; the nominal peak: {nominal.value:g} GFLOP/s ({nominal.source})" if nominal else ""
+            peaks.setdefault("cpu", {})["fp32"] = Peak(
+                value=self.calibrated.gflops, measured=True,
+                source=(f"measured: the best in-cache fp32 matmul by NumPy on {self.calibrated.threads} thread(s) "
+                        f"before this framework's turns"), note=f"practical peak{said}"[:1000])
+        return peaks
 
     def prepare(self, benchmark: str, device: str, size: Optional[int] = None,
                 deadline_s: Optional[float] = None) -> Reply:
@@ -129,7 +146,7 @@ class Conversation:
                                 keep=False)
 
         def finished() -> Reply:
-            record = session.finish(self.fw.settings.options.peaks, self.fw.framework)
+            record = session.finish(self.peaks(), self.fw.framework)
             self.records.pop(session.key, None)
             self.records[session.key] = record
             self._close(session)

@@ -86,6 +86,9 @@ class Peak:
     clock_ghz: Optional[Annotated[float, Bound(gt=0)]] = None  # CPU peaks: the clock they assume
     understated: bool = False  # a figure exceeded it: the assumed clock is too low, no percent is given
     note: Optional[Text] = None
+    # Measured by the calibration run (an in-cache fp32 matmul by NumPy on the worker's threads, before its
+    # turns): the practical peak at the clock the CPU really ran, which a figure may pass by a little.
+    measured: bool = False
 
 
 @dataclasses.dataclass

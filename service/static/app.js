@@ -522,6 +522,10 @@ function comparisonNotes(report) {
     notes.push(`${BENCHMARK_LABELS[comparison.benchmark] || comparison.benchmark} on ` +
       `${deviceName(comparison.device)} was compared at size ${comparison.size}, ` +
       `${comparison.frameworks.length} frameworks in turn`);
+    for (const left of comparison.not_compared || []) {
+      notes.push(`${frameworkName(left.framework)} was not compared on ` +
+        `${BENCHMARK_LABELS[comparison.benchmark] || comparison.benchmark}: ${left.reason}`);
+    }
   }
   return notes;
 }

@@ -1,5 +1,6 @@
 """How busy the machine is while a probe measures: load, CPU steal, and the time a worker spent runnable but
-not running, read from /proc (Linux; elsewhere only the load average, through os.getloadavg).
+not running, read from /proc (Linux; elsewhere only the load average, through os.getloadavg), and which
+CPUs are the idlest to run the workers on.
 
 A probe takes a snapshot before it starts and one around each worker's turn; ``Conditions`` in the report
 says what it saw and whether the machine was busy, in which case the probe measures more rounds and says its
@@ -9,6 +10,7 @@ figures may be unreliable.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
@@ -43,9 +45,9 @@ def read_cpu_times(proc: Path = Path("/proc")) -> Optional[CpuTimes]:
     return CpuTimes(total=sum(values), steal=values[7])
 
 
-def read_schedstat(pid: int, proc: Path = Path("/proc")) -> Optional[tuple[int, int]]:
-    """(ns on a CPU, ns runnable but waiting for one) of a process, all its threads together, or None."""
-    running = waiting = 0
+def read_schedstat(pid: int, proc: Path = Path("/proc")) -> Optional[dict[int, tuple[int, int]]]:
+    """Per thread of a process: (ns on a CPU, ns runnable but waiting for one), or None."""
+    threads = {}
     try:
         tasks = list((proc / str(pid) / "task").iterdir())
     except OSError:
@@ -53,10 +55,48 @@ def read_schedstat(pid: int, proc: Path = Path("/proc")) -> Optional[tuple[int, 
     for task in tasks:
         try:
             on_cpu, runnable, _ = (task / "schedstat").read_text().split()
+            threads[int(task.name)] = (int(on_cpu), int(runnable))
         except (OSError, ValueError):
             continue  # a thread that ended meanwhile
-        running, waiting = running + int(on_cpu), waiting + int(runnable)
-    return (running, waiting) if tasks else None
+    return threads or None
+
+
+def critical_thread(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(running, waiting) ns across a turn of the thread that ran the most in it: the one doing the timed work.
+    Idle helper threads that wake briefly (a framework's runtime, its pools) wait too, but delay nothing."""
+    deltas = [(end[0] - before.get(tid, (0, 0))[0], end[1] - before.get(tid, (0, 0))[1]) for tid, end in after.items()]
+    return max(deltas, default=(0, 0))
+
+
+def per_cpu_busy(proc: Path = Path("/proc")) -> Optional[dict[int, tuple[int, int]]]:
+    """Per CPU: (busy jiffies, all jiffies) so far, from /proc/stat's cpuN lines."""
+    try:
+        lines = (proc / "stat").read_text().splitlines()
+    except OSError:
+        return None
+    cpus = {}
+    for line in lines:
+        fields = line.split()
+        if fields and fields[0].startswith("cpu") and fields[0][3:].isdigit() and len(fields) >= 9:
+            values = [int(value) for value in fields[1:9]]
+            idle = values[3] + values[4]  # idle + iowait
+            cpus[int(fields[0][3:])] = (sum(values) - idle, sum(values))
+    return cpus or None
+
+
+def idlest_cpus(before: Optional[dict[int, tuple[int, int]]], after: Optional[dict[int, tuple[int, int]]],
+                allowed: list[int], count: int) -> list[int]:
+    """The ``count`` CPUs of ``allowed`` that were idlest between two per_cpu_busy snapshots (their order
+    when nothing tells them apart)."""
+    if not before or not after:
+        return allowed[:count]
+
+    def busy(cpu: int) -> float:
+        if cpu not in before or cpu not in after or after[cpu][1] <= before[cpu][1]:
+            return 0.0
+        return (after[cpu][0] - before[cpu][0]) / (after[cpu][1] - before[cpu][1])
+
+    return sorted(sorted(allowed, key=lambda cpu: (busy(cpu), allowed.index(cpu)))[:count])
 
 
 def load_average() -> Optional[float]:
@@ -86,10 +126,17 @@ class LoadWatch:
     def __init__(self, cpus: int, proc: Path = Path("/proc")):
         self.cpus = cpus
         self._proc = proc
+        self.started = time.monotonic()
         self.load_before = load_average()
         self._times_before = read_cpu_times(proc)
+        self._per_cpu_before = per_cpu_busy(proc)
         self._running_ns = 0
         self._waiting_ns = 0
+
+    def idlest_cpus(self, allowed: list[int], count: int) -> list[int]:
+        """The ``count`` CPUs of ``allowed`` least busy since this watch began (where workers are pinned: a CPU
+        another process keeps busy would halve a one-thread worker's speed)."""
+        return idlest_cpus(self._per_cpu_before, per_cpu_busy(self._proc), allowed, count)
 
     def busy_before(self) -> bool:
         return self.load_before is not None and self.load_before > BUSY_LOAD_FRACTION * self.cpus
@@ -133,7 +180,7 @@ class TurnWatch:
     def __init__(self, watch: LoadWatch, pid: int):
         self._watch = watch
         self._pid = pid
-        self._start: Optional[tuple[int, int]] = None
+        self._start: Optional[dict[int, tuple[int, int]]] = None
 
     def __enter__(self) -> TurnWatch:
         self._start = read_schedstat(self._pid, self._watch._proc)
@@ -142,4 +189,4 @@ class TurnWatch:
     def __exit__(self, *exc_info: object) -> None:
         end = read_schedstat(self._pid, self._watch._proc)
         if self._start is not None and end is not None:
-            self._watch.add_turn(end[0] - self._start[0], end[1] - self._start[1])
+            self._watch.add_turn(*critical_thread(self._start, end))

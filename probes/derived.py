@@ -64,9 +64,10 @@ def understated_cpu_peak(runs: Sequence[Run]) -> Optional[UnderstatedPeak]:
 @dataclass(frozen=True)
 class _Speed:
     relative: float  # geometric mean of (the fastest's figure / this one's), 1.0 = the fastest
-    slowdown: Optional[Interval]  # against the fastest, over the benchmarks both ran; None: no evidence
-    compared: tuple[str, ...]
-    certainty: float  # how much the slowdown can be trusted, before the quick probe's discount
+    slowdown: Optional[Interval]  # against the fastest, over every benchmark both ran
+    evidence: Optional[Interval]  # ... over those whose figures were settled: what the rules may weigh
+    compared: tuple[str, ...]  # the benchmarks of ``evidence``
+    certainty: float  # how much ``evidence`` can be trusted, before the quick probe's discount
 
 
 def _certainty(interval: Interval) -> float:
@@ -87,8 +88,19 @@ def _chosen_comparisons(comparisons: Sequence[Comparison]) -> list[Comparison]:
     return chosen
 
 
-def _speed_from_comparisons(comparisons: Sequence[Comparison]) -> dict[str, _Speed]:
+def _noisy_records(runs: Sequence[Run]) -> set[tuple[str, str, str, Optional[int]]]:
+    """(framework, benchmark, device, size) of every record flagged noisy."""
+    return {(run.framework, record.name, record.device, record.size) for run in runs if isinstance(run, FrameworkRun)
+            for record in run.benchmarks if record.timing.noisy}
+
+
+def _speed_from_comparisons(comparisons: Sequence[Comparison], runs: Sequence[Run]) -> dict[str, _Speed]:
     chosen = _chosen_comparisons(comparisons)
+    noisy = _noisy_records(runs)
+
+    def settled(comparison: Comparison, framework: str) -> bool:
+        key = (framework, comparison.benchmark, comparison.device)
+        return (*key, comparison.size) not in noisy and (*key, None) not in noisy  # None: a record of no size
     frameworks = {entry.framework for comparison in chosen for entry in comparison.frameworks}
     relative = {}
     for framework in frameworks:
@@ -100,10 +112,13 @@ def _speed_from_comparisons(comparisons: Sequence[Comparison]) -> dict[str, _Spe
     speeds = {}
     for framework in frameworks:
         shared = [c for c in chosen if c.figures(framework) and c.figures(fastest)]
+        # Evidence only from comparisons where neither figure was flagged noisy (it moved between rounds).
+        settled_shared = [c for c in shared if settled(c, framework) and settled(c, fastest)]
         interval = combine([c.slowdown(framework, fastest) for c in shared]) if shared else None
-        speeds[framework] = _Speed(relative=relative[framework], slowdown=interval,
-                                   compared=tuple(c.benchmark for c in shared),
-                                   certainty=_certainty(interval) if interval else 0.0)
+        evidence = combine([c.slowdown(framework, fastest) for c in settled_shared]) if settled_shared else None
+        speeds[framework] = _Speed(relative=relative[framework], slowdown=interval, evidence=evidence,
+                                   compared=tuple(c.benchmark for c in settled_shared),
+                                   certainty=_certainty(evidence) if evidence else 0.0)
     return speeds
 
 
@@ -129,7 +144,8 @@ def _speed_from_records(runs: Sequence[Run]) -> dict[str, _Speed]:
         ratio = geometric_mean([figures[fastest][n] / figures[framework][n] for n in shared]) if shared else None
         settled = not any(name in noisy[framework] or name in noisy[fastest] for name in shared)
         point = Interval(median=ratio, low=ratio, high=ratio, rounds=1) if ratio else None
-        speeds[framework] = _Speed(relative=relative[framework], slowdown=point, compared=tuple(shared),
+        speeds[framework] = _Speed(relative=relative[framework], slowdown=point, evidence=point if settled else None,
+                                   compared=tuple(shared) if settled else (),
                                    certainty=RECORDS_CERTAINTY if settled else 0.0)
     return speeds
 
@@ -149,15 +165,16 @@ def derive(runs: Sequence[Run], hardware: HardwareProfile, comparisons: Sequence
     """Per framework: relative_speed, slowdown (with its range over the rounds and how sure it is), fastest,
     reached_accelerator, failed (+ failure kind). Speed comes from the comparisons measured in rounds when
     there are any; a quick probe's speed evidence weighs QUICK_WEIGHT of a full one's."""
-    speeds = _speed_from_comparisons(comparisons) or _speed_from_records(runs)
+    speeds = _speed_from_comparisons(comparisons, runs) or _speed_from_records(runs)
     fastest = max(speeds, key=lambda f: (speeds[f].relative, f)) if speeds else None
     others = [speed for framework, speed in speeds.items() if framework != fastest]
-    others_apart = all(speed.slowdown is not None and speed.slowdown.low > TIE_RATIO and speed.certainty > 0
-                       for speed in others)
+    others_apart = all(speed.evidence is not None and speed.evidence.low > TIE_RATIO for speed in others)
     if fastest is not None and others:
         # Being the fastest is as sure as the comparison with the closest runner-up.
         runner_up = min(others, key=lambda speed: speed.slowdown.median if speed.slowdown else float("inf"))
-        speeds[fastest] = dataclasses.replace(speeds[fastest], certainty=runner_up.certainty)
+        speeds[fastest] = dataclasses.replace(speeds[fastest], certainty=runner_up.certainty,
+                                              compared=runner_up.compared,
+                                              evidence=speeds[fastest].evidence if runner_up.evidence else None)
     wanted = best_accelerator(hardware)
     derived: dict[str, DerivedFacts] = {}
     for run in runs:
@@ -173,13 +190,14 @@ def derive(runs: Sequence[Run], hardware: HardwareProfile, comparisons: Sequence
             if speed.slowdown is not None:
                 # On the benchmarks it shares with the fastest, a framework can be the faster one (the fastest
                 # leads on others): it is then not slower, and tied.
-                interval = speed.slowdown
-                facts.update(slowdown=round(max(1.0, interval.median), 2), tied_with_fastest=interval.low <= TIE_RATIO)
-                if speed.certainty > 0:  # evidence the rules may weigh (a noisy figure is none)
-                    facts.update(slowdown_range=Interval(median=round(interval.median, 3), low=round(interval.low, 3),
-                                                         high=round(interval.high, 3), rounds=interval.rounds),
-                                 speed_certainty=round(speed.certainty * (QUICK_WEIGHT if quick else 1.0), 3),
-                                 speed_basis=speed_basis(speed.compared, interval.rounds, quick))
+                facts["slowdown"] = round(max(1.0, speed.slowdown.median), 2)
+            evidence = speed.evidence
+            if evidence is not None:  # what the rules may weigh (a noisy figure is none)
+                facts.update(slowdown_range=Interval(median=round(evidence.median, 3), low=round(evidence.low, 3),
+                                                     high=round(evidence.high, 3), rounds=evidence.rounds),
+                             tied_with_fastest=evidence.low <= TIE_RATIO,
+                             speed_certainty=round(speed.certainty * (QUICK_WEIGHT if quick else 1.0), 3),
+                             speed_basis=speed_basis(speed.compared, evidence.rounds, quick))
         if wanted is not None and isinstance(run, FrameworkRun):
             seen = {device.device for device in run.devices if device.usable}
             facts["reached_accelerator"] = wanted in seen

@@ -10,6 +10,7 @@ a percent of. The records the workers write are the report's records; nothing ed
 from __future__ import annotations
 
 import dataclasses
+import os
 import platform
 import socket
 import time
@@ -45,6 +46,7 @@ PEAK_PRECISIONS = ("fp32", "tf32", "bf16")
 
 # Below this many CPUs, a probe measures with one thread per framework unless asked otherwise.
 SMALL_MACHINE_CPUS = 2
+CPU_SAMPLE_S = 0.25  # how long the per-CPU busy counters are watched before the idlest CPUs are chosen
 
 
 def worker_deadline_s(timeout_s: float) -> float:
@@ -79,7 +81,7 @@ def device_peaks(hardware: HardwareProfile, threads: int, cpu_ghz: Optional[floa
 
 
 def worker_options(framework: str, options: ProbeOptions, hardware: HardwareProfile, timeout_s: float,
-                   cpu_ghz: Optional[float]) -> WorkerOptions:
+                   cpu_ghz: Optional[float], cpus: tuple[int, ...] = ()) -> WorkerOptions:
     """What one worker is asked to do (its ``out`` is set by the runner's scratch directory)."""
     threads = options.threads or usable_cpus()
     return WorkerOptions(
@@ -87,7 +89,22 @@ def worker_options(framework: str, options: ProbeOptions, hardware: HardwareProf
         quick=options.quick, thorough=options.thorough and not options.quick,
         accelerators=tuple(sorted(hardware.accelerator_kinds())),
         cpu_flags=tuple(hardware.cpu.flags) if hardware.cpu is not None else (),
-        peaks=device_peaks(hardware, threads, cpu_ghz))
+        peaks=device_peaks(hardware, threads, cpu_ghz), cpus=cpus)
+
+
+def choose_cpus(watch: LoadWatch, threads: int) -> tuple[int, ...]:
+    """The CPUs every worker is pinned to for its turns: the ``threads`` idlest since the probe began (a CPU
+    another process keeps busy would halve a one-thread worker); all of them when it uses every CPU."""
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return ()
+    if threads >= len(allowed):
+        return ()
+    waited = time.monotonic() - watch.started
+    if waited < CPU_SAMPLE_S:  # a window long enough for the per-CPU counters to tell CPUs apart
+        time.sleep(CPU_SAMPLE_S - waited)
+    return tuple(watch.idlest_cpus(allowed, threads))
 
 
 def choose_threads(options: ProbeOptions, watch: LoadWatch) -> tuple[int, str]:
@@ -156,9 +173,10 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
     limits = limits or WorkerLimits(timeout_s=options.worker_timeout_s,
                                     memory_bytes=int(psutil.virtual_memory().total * 0.8 / max(1, len(to_run))))
 
+    cpus = choose_cpus(watch, threads) if options.benchmarks else ()
     workers = []
     for framework in to_run:
-        asked = worker_options(framework, options, hardware, limits.timeout_s, cpu_ghz)
+        asked = worker_options(framework, options, hardware, limits.timeout_s, cpu_ghz, cpus)
 
         def argv(out: Path, reply_fd: int, framework: str = framework, asked: WorkerOptions = asked) -> list[str]:
             if worker_argv is not None:

@@ -21,6 +21,7 @@ from framework_advisor.probes.conditions import LoadWatch
 from framework_advisor.probes.report import CalibrationRun
 from framework_advisor.probes.workers import WorkerGone, WorkerProcess
 from framework_advisor.probes.worker.messages import Calibration, Prepared, Samples
+from framework_advisor.probes.worker.timing import rounds_settled
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 # Timeouts of one command: a cold compile can take a minute; anything else is seconds.
@@ -109,8 +110,8 @@ def _rounds(watch: LoadWatch, sessions: list[_Session], rounds: int, blocks: int
 
 
 def _unsettled(sessions: list[_Session]) -> bool:
-    """Whether any framework's figure moved more than 30% from round to round."""
-    return any(max(s.round_medians) > 1.3 * min(s.round_medians) for s in sessions if len(s.round_medians) > 1)
+    """Whether any framework's figure moved between rounds more than the worker's own noisy rule allows."""
+    return any(not rounds_settled(s.round_medians) for s in sessions if s.worker.alive and s.round_medians)
 
 
 def _finish(watch: LoadWatch, sessions: list[_Session]) -> None:

@@ -487,7 +487,7 @@ def test_quick_is_a_documented_subset_and_slow_compiles_wait_for_thorough(np):
 
 
 def test_the_plan_names_each_benchmark_s_standard_size_and_what_it_counts(np):
-    from framework_advisor.probes.worker.adapter import Adapter
+    from framework_advisor.probes.worker.adapter import Adapter, Settings
     from framework_advisor.probes.worker.records import DeviceSeen
     from framework_advisor.probes.worker.sizes import bandwidth_elements
     from framework_advisor.probes.worker.suite import plan
@@ -505,7 +505,11 @@ def test_the_plan_names_each_benchmark_s_standard_size_and_what_it_counts(np):
     sizes = {(p.benchmark, p.device): (p.standard_size, p.size_key) for p in planned}
     assert [p.device for p in planned][:7] == ["cuda"] * 7  # accelerators first ...
     assert [p.benchmark for p in planned][-2:] == ["mlp_step_compiled"] * 2  # ... compiled steps last
-    assert sizes[("matmul_fp32", "cpu")] == (2048, "n") and sizes[("matmul_bf16", "cpu")] == (1024, "n")
+    # One thread (these settings): fp32 matmul at 1024 on the CPU; with more than two threads, 2048.
+    assert sizes[("matmul_fp32", "cpu")] == (1024, "n") and sizes[("matmul_bf16", "cpu")] == (1024, "n")
+    many = plan(Everything(np, Settings(WorkerOptions(framework="numpy", out="", threads=4, deadline_s=60.0))),
+                devices)[0]
+    assert next(p.standard_size for p in many if (p.benchmark, p.device) == ("matmul_fp32", "cpu")) == 2048
     assert sizes[("matmul_fp32", "cuda")] == (8192, "n") and sizes[("conv2d", "cpu")] == (8, "batch")
     assert sizes[("elementwise_bandwidth", "cpu")] == (bandwidth_elements("cpu", adapter.settings)[0], "elements")
     assert sizes[("dispatch_latency", "cpu")] == (64, "elements")

@@ -66,7 +66,7 @@ def setup_matmul(fw: Adapter, device: str, dtype: str, size: Optional[int] = Non
         raise Skip("no fast bf16 on this device (needs avx512_bf16 or AMX on x86 CPUs, or an accelerator)")
     precision, settings_used = fw.matmul_precision(device, dtype)
     rng = np.random.default_rng(1)
-    sizes, standard = matmul_sizes(device, dtype, fw.settings.quick)
+    sizes, standard = matmul_sizes(device, dtype, fw.settings.quick, fw.settings.threads)
     hosts: dict[int, tuple[Any, Any]] = {}
     matmul = fw.matmul(device, dtype)
 

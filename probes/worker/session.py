@@ -11,6 +11,7 @@ or its budget is spent (``settle``), through the same session.
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any, Optional
 from .figures import with_percent_of_peak
 from .messages import Prepared, Samples
 from .records import BenchmarkRecord, Peak
-from .timing import Measurement, Sampler
+from .timing import Measurement, Sampler, rounds_settled
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Session:
         self.sampler = Sampler(bench.run, bench.sync, first_call_s=bench.first_call_s,
                                prior_calls=bench.prior_calls, prior_s=bench.prior_s)
         self.stop: Optional[str] = None  # set by ``settle``; None: the parent chose the blocks ("rounds")
+        self.round_medians: list[float] = []  # one per ``sample`` command: a round of the parent's
         self.wall_s = build_s + time.perf_counter() - started  # this session's own work, not other turns
 
     @property
@@ -82,6 +84,8 @@ class Session:
         """``blocks`` more timed blocks (fewer once a record's worth of samples is held)."""
         started = time.perf_counter()
         new = self.sampler.blocks(blocks)
+        if new:
+            self.round_medians.append(statistics.median(new))
         return self._samples(new, time.perf_counter() - started)
 
     def settle(self, min_blocks: int, min_total_s: float) -> Samples:
@@ -96,6 +100,8 @@ class Session:
         """The record over every sample: the output checked (``CheckError`` if wrong), the percent of peak."""
         started = time.perf_counter()
         measurement = self.sampler.measurement(self.stop or "rounds")
+        if self.stop is None:  # measured in rounds: unsettled means it moved between rounds
+            measurement = dataclasses.replace(measurement, noisy=not rounds_settled(self.round_medians))
         self.bench.check(measurement)
         record = with_percent_of_peak(self.bench.record(measurement), peaks, framework)
         self.wall_s += time.perf_counter() - started

@@ -132,12 +132,17 @@ MIN_FRACTION_OF_PEAK = 0.05
 
 
 # Standard sizes: every framework is measured at the same size on the same kind of device (a framework too
-# slow for it steps down the ladder and says so). CPU fp32 matmul: 2048 (512 in quick: a quick look, below the
-# sizes where BLAS reaches its peak); bf16 runs at 1024 (bf16 rates on CPUs without AMX are a fraction of
-# fp32's). Accelerators: 8192 (4096 in quick).
-def matmul_sizes(device: str, dtype: str, quick: bool) -> tuple[tuple[int, ...], int]:
+# slow for it steps down the ladder and says so). CPU fp32 matmul: 2048, or 1024 for one or two threads (a
+# core's BLAS is at its peak by 1024, and a 2048 call takes ~0.12 s on one core: ten samples of every framework
+# would cost seconds); 512 in quick (a quick look, below the sizes where BLAS reaches its peak); bf16 runs at
+# 1024 (bf16 rates on CPUs without AMX are a fraction of fp32's). Accelerators: 8192 (4096 in quick).
+FEW_THREADS = 2
+
+
+def matmul_sizes(device: str, dtype: str, quick: bool, threads: int = FEW_THREADS + 1) -> tuple[tuple[int, ...], int]:
     if device == "cpu":
-        standard = 512 if quick else 2048 if dtype == "fp32" else 1024
+        full_fp32 = 1024 if threads <= FEW_THREADS else 2048
+        standard = 512 if quick else full_fp32 if dtype == "fp32" else 1024
         return (256, 512, 1024, 2048), standard
     return (1024, 2048, 4096, 8192), 4096 if quick else 8192
 
@@ -177,7 +182,7 @@ def standard_size(name: str, device: str, settings: Settings) -> tuple[int, str]
     """The size every framework is measured at for ``name`` on ``device``, and its key."""
     quick = settings.quick
     if name in ("matmul_fp32", "matmul_bf16"):
-        size = matmul_sizes(device, name.split("_")[1], quick)[1]
+        size = matmul_sizes(device, name.split("_")[1], quick, settings.threads)[1]
     elif name == "conv2d":
         size = conv_batches(device, quick)[1]
     elif name == "elementwise_bandwidth":

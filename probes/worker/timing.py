@@ -140,6 +140,17 @@ def converged(per_call: list[float], target_rel_iqr: float = TARGET_REL_IQR,
     return (median - low) / median <= ci_half_width and (high - median) / median <= ci_half_width
 
 
+# Measured in rounds (the parent's turns), a figure is unsettled when its median moved by more than this
+# factor from one round to another: the minutes between rounds are what a busy machine changes.
+UNSETTLED_ROUND_RATIO = 1.3
+MIN_ROUNDS = 3
+
+
+def rounds_settled(round_medians: list[float]) -> bool:
+    """Enough rounds (``MIN_ROUNDS``) and none more than ``UNSETTLED_ROUND_RATIO`` away from another."""
+    return len(round_medians) >= MIN_ROUNDS and max(round_medians) <= UNSETTLED_ROUND_RATIO * min(round_medians)
+
+
 def settled(per_call: list[float]) -> bool:
     """Enough samples (``MIN_SETTLED_SAMPLES``) and no more than twice the stopping rule's spread: the
     opposite of a noisy figure."""

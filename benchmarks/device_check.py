@@ -7,7 +7,8 @@ On a machine with an accelerator the probe knows (the first the inventory lists,
 1. runs the full probe (``framework-advisor probe --fresh --json``) as a whole process, timed;
 2. for every framework that reached that device, measures fp32 and bf16 matmul in a separate fresh process
    with the same library (n x n, synced before the clock stops: CUDA/XPU synchronize, block_until_ready,
-   mx.eval, .numpy(); 1 s warm-up, then >= 2 s or >= 10 calls timed, median);
+   mx.eval, .numpy(); 1 s warm-up, then >= 2 s or >= 10 calls timed, median; on a CPU with the probe's
+   threads);
 3. prints the probe's figure and the reference's side by side, each as a percent of the device's nominal
    dense peak (probes/data/accelerator_peaks.json), the probe's figure over the reference's, and the
    probe's own time: its wall time, its imports and what it spent on anything but timed work.
@@ -37,9 +38,14 @@ GPU_N, CPU_N = 8192, 1024
 # One matmul per library on one device, set up like a user would, synced before the clock stops.
 REFERENCE = r'''
 import json, statistics, sys, time
-framework, device, dtype, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+framework, device, dtype, n, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+if device == "cpu":  # the probe's threads, set as its worker sets them (environment, XLA flags)
+    from framework_advisor.probes.worker.machine import limit_threads
+    limit_threads(threads)  # pinned to that many CPUs, as the worker is for its turns
 if framework == "pytorch":
     import torch
+    if device == "cpu":
+        torch.set_num_threads(threads)
     where = {"cuda": "cuda", "rocm": "cuda", "xpu": "xpu", "apple-gpu": "mps", "cpu": "cpu"}[device]
     kind = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
     a, b = (torch.rand(n, n, device=where, dtype=kind) for _ in range(2))
@@ -112,10 +118,10 @@ def nominal_peak(hardware: dict, device: str, dtype: str) -> tuple[float | None,
     return (tflops * 1000 if tflops else None), source
 
 
-def reference(framework: str, device: str, dtype: str, n: int) -> dict:
+def reference(framework: str, device: str, dtype: str, n: int, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as scratch:  # run from scratch: nothing in the repository shadows a library
         try:
-            done = subprocess.run([sys.executable, "-c", REFERENCE, framework, device, dtype, str(n)],
+            done = subprocess.run([sys.executable, "-c", REFERENCE, framework, device, dtype, str(n), str(threads)],
                                   capture_output=True, text=True, timeout=REFERENCE_TIMEOUT_S, cwd=scratch,
                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
         except subprocess.TimeoutExpired:
@@ -184,7 +190,7 @@ def main() -> int:
             figure = next((b for b in run["benchmarks"] if b["name"] == name and b["device"] == device
                            and b.get("role", "headline") == "headline"), None)
             peak, _ = nominal_peak(hardware, device, dtype)
-            measured = reference(run["framework"], device, dtype, n)
+            measured = reference(run["framework"], device, dtype, n, report.get("threads") or 1)
             if "error" in measured:
                 if not (dtype == "bf16" and run["framework"] == "numpy"):
                     print(f"{run['framework']:<11} {dtype:<5} reference failed: {measured['error']}")

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from framework_advisor.probes.hardware import Strict
 
-# Busy: the load average leaves less than half a CPU free, a tenth of the CPU time goes to other guests
+# Busy: the load average leaves less than a quarter of the CPUs free, a tenth of the CPU time goes to other guests
 # (steal), or a worker waits runnable for more than a tenth of its turn.
 BUSY_LOAD_FRACTION = 0.75
 BUSY_STEAL_PERCENT = 10.0

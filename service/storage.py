@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
+from collections import OrderedDict
 from datetime import datetime, timezone
 from contextlib import closing, contextmanager
 from collections.abc import Iterator
@@ -75,10 +77,16 @@ def _is_full(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
 
 
+# Finished probes never change: their parsed rows are kept (per process) for the answers that pool them.
+FINISHED_CACHE_ENTRIES = 64
+
+
 class Store:
     def __init__(self, path: Path, max_bytes: int | None = None):
         self.path = path
         self.max_bytes = max_bytes
+        self._finished: OrderedDict[str, ProbeJob] = OrderedDict()
+        self._finished_lock = threading.Lock()
 
     @classmethod
     def open(cls, path: Path, max_bytes: int | None = None) -> Store:
@@ -180,10 +188,26 @@ class Store:
     def recent_finished_probes(self, host: str, limit: int) -> list[ProbeJob]:
         """This machine's own finished probes with a readable report, newest first (uploads never count)."""
         with self._connect() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM probes WHERE host = ? AND status = 'finished' "
-                              "AND json_extract(params, '$.uploaded') IS NOT 1 "
-                              "ORDER BY finished_at DESC, rowid DESC LIMIT ?", (host, limit)).fetchall()
-        probes = [_probe_from_row(row) for row in rows]
+            ids = [row[0] for row in db.execute(
+                "SELECT id FROM probes WHERE host = ? AND status = 'finished' "
+                "AND json_extract(params, '$.uploaded') IS NOT 1 "
+                "ORDER BY finished_at DESC, rowid DESC LIMIT ?", (host, limit))]
+            probes = []
+            for probe_id in ids:
+                with self._finished_lock:
+                    probe = self._finished.get(probe_id)
+                    if probe is not None:
+                        self._finished.move_to_end(probe_id)
+                if probe is None:
+                    row = db.execute(f"SELECT {_COLUMNS} FROM probes WHERE id = ?", (probe_id,)).fetchone()
+                    if row is None:
+                        continue  # deleted meanwhile
+                    probe = _probe_from_row(row)
+                    with self._finished_lock:
+                        self._finished[probe_id] = probe
+                        while len(self._finished) > FINISHED_CACHE_ENTRIES:
+                            self._finished.popitem(last=False)
+                probes.append(probe)
         return [probe for probe in probes if probe.report is not None]
 
     def enqueue_probe(self, probe_id: str, host: str, params: ProbeParams, max_queued: int) -> tuple[str, bool]:

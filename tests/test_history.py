@@ -113,3 +113,23 @@ def test_run_probe_reuses_the_last_probe_unless_fresh(monkeypatch):
     fresh = probe.run_probe(ProbeOptions(frameworks=["numpy"], threads=1, fresh=True), limits=limits,
                             worker_argv=argv, previous=StoredProbe("first", first))
     assert fresh.reused is None
+
+
+def test_the_cli_says_a_busy_machine_the_threads_a_drift_and_a_reuse_before_trusting_figures(capsys):
+    from framework_advisor.probes.report import CalibrationRun, ReusedMeasurements
+    from framework_advisor.render import measurement_notes, print_probe_summary
+    from framework_advisor.rules.rulebase import load_rulebase
+
+    busy = report(5).model_copy(update={
+        "conditions": report(5).conditions.model_copy(update={"busy": True, "why": "load average 3 on 2 CPUs"}),
+        "threads_note": "one thread per framework: on 2 CPUs",
+        "calibrations": [CalibrationRun(framework="pytorch", before_gflops=150.0, after_gflops=110.0),
+                         CalibrationRun(framework="mlx", before_gflops=150.0, after_gflops=148.0)],
+        "reused": ReusedMeasurements(probe_id="p1", measured_at="2026-12-01T11:00:00+00:00", why="nothing changed")})
+    notes = measurement_notes(busy)
+    assert notes[0].startswith("The machine was busy while this probe measured (load average 3 on 2 CPUs)")
+    assert notes[1] == "Threads: one thread per framework: on 2 CPUs."
+    assert notes[2] == "The CPU's speed moved while the probe ran (calibration before and after: pytorch 150 -> 110 GFLOP/s)."
+    print_probe_summary(load_rulebase(), busy, None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Compared in" in out and "80x" in out and "Nothing was measured: nothing changed." in out

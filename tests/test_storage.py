@@ -84,3 +84,20 @@ def test_the_api_answers_for_an_unreadable_row_without_a_500(tmp_path):
     answer = client.post("/v1/recommendations", json={"goals": ["research"], "experience": "expert",
                                                       "probe_id": "odd"})
     assert answer.status_code == 409 and "cannot be read" in answer.get_json()["detail"]
+
+
+def test_recent_finished_probes_are_this_machines_own_newest_first_and_parsed_once(tmp_path):
+    from framework_advisor.probes.report import ProbeParams
+    from tests.service_fixtures import canned_report
+
+    store = Store.open(tmp_path / "store.db")
+    report = canned_report(quick=True)
+    for probe_id in ("first", "second", "third"):
+        store.save_finished_probe(probe_id, "here", ProbeParams(quick=True), report)
+    store.save_finished_probe("uploaded", "here", ProbeParams(quick=True, uploaded=True), report)
+    store.save_finished_probe("elsewhere", "there", ProbeParams(quick=True), report)
+    recent = store.recent_finished_probes("here", limit=2)
+    assert [probe.id for probe in recent] == ["third", "second"]
+    again = store.recent_finished_probes("here", limit=5)
+    assert [probe.id for probe in again] == ["third", "second", "first"]
+    assert again[0] is recent[0]  # a finished probe never changes: parsed once per process

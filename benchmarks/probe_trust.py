@@ -124,17 +124,22 @@ def cpu_hog(cpu: int):
 
 
 def noisy_citations(answer: dict, report: dict) -> list[str]:
-    """Measured-speed reasons whose framework's or fastest framework's compared figures were flagged noisy."""
-    noisy = {(f["framework"], b["name"]) for f in report["frameworks"] for b in f.get("benchmarks", [])
+    """Measured-speed reasons that name a benchmark whose figure (of that framework or of the fastest, at the
+    compared size) the newest probe flagged noisy."""
+    from framework_advisor.probes.vocabulary import BENCHMARK_LABELS
+
+    noisy = {(f["framework"], b["name"], b.get("size")) for f in report["frameworks"] for b in f.get("benchmarks", [])
              if b["timing"]["noisy"]}
+    sizes = {c["benchmark"]: c["size"] for c in report.get("comparisons", [])}
     cited = []
     for item in answer["ranking"]:
         for reason in item["reasons"]:
             if not reason["rule"].startswith("measured-"):
                 continue
-            facts = report["derived"].get(item["framework"], {})
-            involved = {item["framework"], facts.get("fastest")}
-            if any((framework, name) in noisy for framework in involved for name in facts.get("compared", [])):
+            basis = reason["message"].rsplit("(", 1)[-1].lower()  # "(quick probe: matrix multiply (fp32) only)"
+            named = [name for name, label in BENCHMARK_LABELS.items() if label.lower() in reason["message"].lower()]
+            involved = {item["framework"], report["derived"].get(item["framework"], {}).get("fastest")}
+            if basis and any((framework, name, sizes.get(name)) in noisy for framework in involved for name in named):
                 cited.append(f"{reason['rule']}: {reason['message']}")
     return cited
 

@@ -19,11 +19,14 @@ from pydantic import Field
 
 from framework_advisor.probes.hardware import Strict
 
-# Busy: the load average leaves less than a quarter of the CPUs free, a tenth of the CPU time goes to other guests
-# (steal), or a worker waits runnable for more than a tenth of its turn.
-BUSY_LOAD_FRACTION = 0.75
+# Busy: other processes keep more than 40% of the CPUs busy in the window before the workers start (a
+# one-minute load average would count the previous probe's own work), a tenth of the CPU time goes to other
+# guests (steal), or the working thread waits runnable for more than a tenth of its turns. The last two
+# disturb the figures themselves ("unreliable"); the first alone is met by pinning workers to the idlest CPUs.
+BUSY_CPU_SHARE = 0.40
 BUSY_STEAL_PERCENT = 10.0
 BUSY_WAITING_PERCENT = 10.0
+WINDOW_S = 0.25  # the window before the workers start in which the CPUs' use by others is read
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,11 @@ class Conditions(Strict):
         None, description="CPU time the hypervisor gave to other guests while the probe ran.")
     waiting_percent: Optional[Annotated[float, Field(ge=0, le=100)]] = Field(
         None, description="The time workers spent runnable but not running, as a share of their turns.")
+    others_percent: Optional[Annotated[float, Field(ge=0, le=100)]] = Field(
+        None, description="The share of the CPUs other processes kept busy just before the workers started.")
     busy: bool = False
+    unreliable: bool = Field(False, description=(
+        "The figures themselves were disturbed: workers waited for a CPU, or other guests took CPU time."))
     why: Annotated[str, Field(max_length=500)] = ""
 
 
@@ -130,16 +137,36 @@ class LoadWatch:
         self.load_before = load_average()
         self._times_before = read_cpu_times(proc)
         self._per_cpu_before = per_cpu_busy(proc)
+        self._per_cpu_window: Optional[dict[int, tuple[int, int]]] = None
         self._running_ns = 0
         self._waiting_ns = 0
 
+    def _window(self) -> Optional[dict[int, tuple[int, int]]]:
+        """The per-CPU counters at the end of the window before the workers start (waiting for it to pass)."""
+        if self._per_cpu_window is None:
+            waited = time.monotonic() - self.started
+            if waited < WINDOW_S:
+                time.sleep(WINDOW_S - waited)
+            self._per_cpu_window = per_cpu_busy(self._proc) or {}
+        return self._per_cpu_window
+
+    def others_percent(self) -> Optional[float]:
+        """How busy all CPUs were in the window (this probe only reads its inventory then)."""
+        before, after = self._per_cpu_before, self._window()
+        if not before or not after:
+            return None
+        busy = sum(after[cpu][0] - before[cpu][0] for cpu in after if cpu in before)
+        total = sum(after[cpu][1] - before[cpu][1] for cpu in after if cpu in before)
+        return round(100 * busy / total, 1) if total > 0 else None
+
     def idlest_cpus(self, allowed: list[int], count: int) -> list[int]:
-        """The ``count`` CPUs of ``allowed`` least busy since this watch began (where workers are pinned: a CPU
-        another process keeps busy would halve a one-thread worker's speed)."""
-        return idlest_cpus(self._per_cpu_before, per_cpu_busy(self._proc), allowed, count)
+        """The ``count`` CPUs of ``allowed`` least busy in the window (where workers are pinned: a CPU another
+        process keeps busy would halve a one-thread worker's speed)."""
+        return idlest_cpus(self._per_cpu_before, self._window(), allowed, count)
 
     def busy_before(self) -> bool:
-        return self.load_before is not None and self.load_before > BUSY_LOAD_FRACTION * self.cpus
+        others = self.others_percent()
+        return others is not None and others > 100 * BUSY_CPU_SHARE
 
     def busy_now(self) -> bool:
         """Busy before the probe, or workers have waited for a CPU more than a tenth of their turns so far."""
@@ -163,15 +190,18 @@ class LoadWatch:
         if self._times_before is not None and after is not None and after.total > self._times_before.total:
             steal = round(100 * (after.steal - self._times_before.steal) / (after.total - self._times_before.total), 1)
         waiting = self.waiting_percent()
-        reasons = []
+        others = self.others_percent()
+        reasons, disturbed = [], []
         if self.busy_before():
-            reasons.append(f"load average {self.load_before:g} on {self.cpus} CPUs before the probe")
+            reasons.append(f"other processes kept {others:g}% of the {self.cpus} CPUs busy before the probe")
         if steal is not None and steal > BUSY_STEAL_PERCENT:
-            reasons.append(f"{steal:g}% of CPU time stolen by other guests")
+            disturbed.append(f"{steal:g}% of CPU time stolen by other guests")
         if waiting is not None and waiting > BUSY_WAITING_PERCENT:
-            reasons.append(f"workers waited for a CPU {waiting:g}% of their turns")
+            disturbed.append(f"workers waited for a CPU {waiting:g}% of their turns")
         return Conditions(cpus=self.cpus, load_before=self.load_before, load_after=load_average(),
-                          steal_percent=steal, waiting_percent=waiting, busy=bool(reasons), why="; ".join(reasons))
+                          steal_percent=steal, waiting_percent=waiting, others_percent=others,
+                          busy=bool(reasons or disturbed), unreliable=bool(disturbed),
+                          why="; ".join(reasons + disturbed))
 
 
 class TurnWatch:

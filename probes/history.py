@@ -221,8 +221,8 @@ def reusable(previous: StoredProbe, frameworks: Sequence[str], hardware: Hardwar
         return None, "a framework failed in the last probe"
     if not any(run.benchmarks for run in report.runs()):
         return None, "the last probe ran no benchmarks"
-    if report.conditions is None or report.conditions.busy:
-        return None, "the last probe ran on a busy machine"
+    if report.conditions is None or report.conditions.unreliable:
+        return None, "the last probe's figures were disturbed by a busy machine"
     source = report.reused.probe_id if report.reused is not None else previous.probe_id
     why = (f"probe {source}, {age_text(age)} ago, measured the same framework versions on the same hardware "
            f"with the same settings; probe --fresh to measure again")

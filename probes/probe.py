@@ -46,7 +46,6 @@ PEAK_PRECISIONS = ("fp32", "tf32", "bf16")
 
 # Below this many CPUs, a probe measures with one thread per framework unless asked otherwise.
 SMALL_MACHINE_CPUS = 2
-CPU_SAMPLE_S = 0.25  # how long the per-CPU busy counters are watched before the idlest CPUs are chosen
 
 
 def worker_deadline_s(timeout_s: float) -> float:
@@ -93,17 +92,14 @@ def worker_options(framework: str, options: ProbeOptions, hardware: HardwareProf
 
 
 def choose_cpus(watch: LoadWatch, threads: int) -> tuple[int, ...]:
-    """The CPUs every worker is pinned to for its turns: the ``threads`` idlest since the probe began (a CPU
-    another process keeps busy would halve a one-thread worker); all of them when it uses every CPU."""
+    """The CPUs every worker is pinned to for its turns: the ``threads`` idlest before the workers start (a
+    CPU another process keeps busy would halve a one-thread worker); all of them when it uses every CPU."""
     try:
         allowed = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return ()
     if threads >= len(allowed):
         return ()
-    waited = time.monotonic() - watch.started
-    if waited < CPU_SAMPLE_S:  # a window long enough for the per-CPU counters to tell CPUs apart
-        time.sleep(CPU_SAMPLE_S - waited)
     return tuple(watch.idlest_cpus(allowed, threads))
 
 
@@ -118,8 +114,8 @@ def choose_threads(options: ProbeOptions, watch: LoadWatch) -> tuple[int, str]:
         return 1, (f"one thread per framework: on {cpus} CPUs, figures at every CPU swing with anything else the "
                    f"machine runs (probe --threads N to choose)")
     if watch.busy_before():
-        return 1, (f"one thread per framework: the machine was busy (load average {watch.load_before:g} on {cpus} "
-                   f"CPUs) when the probe started (probe --threads N to choose)")
+        return 1, (f"one thread per framework: other processes kept {watch.others_percent():g}% of the {cpus} CPUs "
+                   f"busy when the probe started (probe --threads N to choose)")
     return cpus, f"{cpus} threads: every CPU this probe may use"
 
 
@@ -144,14 +140,15 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
     started = time.monotonic()
     report_progress = progress or (lambda event: None)
     watch = LoadWatch(cpus=usable_cpus())
-    threads, threads_note = choose_threads(options, watch)
-    options = options.model_copy(update={"threads": threads})
     wanted = list(FRAMEWORK_IDS if options.frameworks is None else options.frameworks)
 
     report_progress({"phase": "inventory"})
     inventory_started = time.monotonic()
     hardware = take_inventory(system)
     inventory_s = round(time.monotonic() - inventory_started, 3)
+    # The window after the inventory tells how busy the machine is (watch.WINDOW_S): threads and CPUs by it.
+    threads, threads_note = choose_threads(options, watch)
+    options = options.model_copy(update={"threads": threads})
     versions = installed_versions(wanted)
     cpu_ghz = _clock_ghz(system or System())
     to_run = [framework for framework in wanted if versions.get(framework) or worker_argv is not None]

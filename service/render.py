@@ -126,9 +126,14 @@ def measurement_notes(report: ProbeReport) -> list[str]:
     """What a reader of the figures should know about how they were taken: a busy machine, the threads."""
     notes = []
     conditions = report.conditions
-    if conditions is not None and conditions.busy:
+    if conditions is not None and conditions.unreliable:
         notes.append(f"The machine was busy while this probe measured ({conditions.why}): it measured extra "
                      f"rounds, and its figures may be unreliable; probe again when the machine is quieter.")
+    elif conditions is not None and conditions.busy:
+        waited = f"waited for a CPU {conditions.waiting_percent:g}% of their turns" if conditions.waiting_percent \
+            is not None else "were not measurably delayed"
+        notes.append(f"The machine was busy ({conditions.why}): the workers ran on the idlest CPUs and {waited}, "
+                     f"so the figures held.")
     if report.threads_note:
         notes.append(f"Threads: {report.threads_note}.")
     drifted = [run for run in report.calibrations if run.drift is not None and abs(run.drift - 1) > 0.15]
@@ -167,7 +172,7 @@ def print_probe_summary(rulebase: RuleBase, report: ProbeReport, probe_id: str |
     if report.comparisons:
         _console.print(_comparisons_table(report))
     for note in measurement_notes(report):
-        _console.print(note, style="yellow" if report.conditions and report.conditions.busy else "dim",
+        _console.print(note, style="yellow" if report.conditions and report.conditions.unreliable else "dim",
                        highlight=False, markup=False)
     if report.understated_cpu_peak is not None:
         peak = report.understated_cpu_peak

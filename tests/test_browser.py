@@ -103,7 +103,8 @@ BUTTON_REPORT = _report(
     True, {"pytorch": {"matmul_fp32": 310.0, "dispatch_latency": 11.0, "n": 512},
            "jax": {"matmul_fp32": 205.0, "dispatch_latency": 25.0, "n": 512},
            "numpy": {"matmul_fp32": 125.0, "dispatch_latency": 1.4, "n": 256}},
-    conditions={"cpus": 2, "load_before": 2.4, "busy": True, "why": "load average 2.4 on 2 CPUs before the probe"},
+    conditions={"cpus": 2, "waiting_percent": 23.0, "busy": True, "unreliable": True,
+                "why": "workers waited for a CPU 23% of their turns"},
     comparisons=[{"benchmark": "matmul_fp32", "device": "cpu", "size": 256, "frameworks": [
         {"framework": "pytorch", "per_call_s": [0.001, 0.0011, 0.001]},
         {"framework": "jax", "per_call_s": [0.0015, 0.0016, 0.0015]},
@@ -291,7 +292,7 @@ def test_a_person_gets_a_ranking_and_chart_and_probes_this_machine(page, served,
     expect(page.locator("#figures-table")).to_contain_text("n=256")
     # The busy machine is said before the figures; the ratio is written as everywhere else, with its range.
     expect(page.locator(".probe-warnings")).to_contain_text("The machine was busy while this probe measured "
-                                                            "(load average 2.4 on 2 CPUs before the probe)")
+                                                            "(workers waited for a CPU 23% of their turns)")
     expect(page.locator(".probe-comparisons")).to_contain_text(
         "NumPy: 2.5x (2.2x-2.7x over 3 rounds) slower than PyTorch (quick probe: matrix multiply (fp32) only)")
     expect(page.locator(".probe-comparisons")).to_contain_text("Matrix multiply (fp32) on CPU was compared at size 256")

@@ -48,22 +48,38 @@ def test_a_turns_wait_is_the_working_threads_not_an_idle_helpers(tmp_path):
 
 
 def test_a_busy_machine_is_said_with_the_reasons(tmp_path, monkeypatch):
-    monkeypatch.setattr("framework_advisor.probes.conditions.load_average", lambda: 3.1)
+    monkeypatch.setattr("framework_advisor.probes.conditions.WINDOW_S", 0.0)
     write_stat(tmp_path, {0: (100, 100), 1: (100, 100)}, steal=0)
     write_threads(tmp_path, 7, {7: (0, 0)})
     watch = LoadWatch(cpus=2, proc=tmp_path)
+    write_stat(tmp_path, {0: (150, 150), 1: (105, 195)})  # the window: CPU 0 half busy, CPU 1 nearly idle
+    assert watch.others_percent() == 27.5 and not watch.busy_before()
+    assert watch.idlest_cpus([0, 1], 1) == [1]
     with watch.turn(7):
         write_threads(tmp_path, 7, {7: (80_000_000, 20_000_000)})
-    write_stat(tmp_path, {0: (200, 100), 1: (200, 100)}, steal=60)
+    write_stat(tmp_path, {0: (300, 100), 1: (300, 100)}, steal=60)
     conditions = watch.conditions()
-    assert conditions.busy and conditions.load_before == 3.1 and conditions.waiting_percent == 20.0
-    assert conditions.steal_percent == pytest.approx(100 * 60 / 260, abs=0.1)
-    assert conditions.why == ("load average 3.1 on 2 CPUs before the probe; 23.1% of CPU time stolen by other "
-                              "guests; workers waited for a CPU 20% of their turns")
+    assert conditions.busy and conditions.unreliable and conditions.waiting_percent == 20.0
+    assert conditions.steal_percent == pytest.approx(100 * 60 / 460, abs=0.1)
+    assert conditions.why == "13% of CPU time stolen by other guests; workers waited for a CPU 20% of their turns"
+
+
+def test_other_work_before_the_probe_is_busy_but_not_unreliable_when_the_workers_were_not_delayed(tmp_path,
+                                                                                                 monkeypatch):
+    monkeypatch.setattr("framework_advisor.probes.conditions.WINDOW_S", 0.0)
+    write_stat(tmp_path, {0: (100, 100), 1: (100, 100)})
+    write_threads(tmp_path, 7, {7: (0, 0)})
+    watch = LoadWatch(cpus=2, proc=tmp_path)
+    write_stat(tmp_path, {0: (200, 100), 1: (105, 195)})  # a hog on CPU 0: 52.5% of the machine
+    with watch.turn(7):
+        write_threads(tmp_path, 7, {7: (99_000_000, 1_000_000)})
+    conditions = watch.conditions()
+    assert watch.busy_before() and conditions.busy and not conditions.unreliable
+    assert conditions.why == "other processes kept 52.5% of the 2 CPUs busy before the probe"
 
 
 def test_a_quiet_machine_is_not_busy(tmp_path, monkeypatch):
-    monkeypatch.setattr("framework_advisor.probes.conditions.load_average", lambda: 0.2)
+    monkeypatch.setattr("framework_advisor.probes.conditions.WINDOW_S", 0.0)
     write_stat(tmp_path, {0: (100, 100), 1: (100, 100)})
     write_threads(tmp_path, 7, {7: (0, 0)})
     watch = LoadWatch(cpus=2, proc=tmp_path)

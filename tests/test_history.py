@@ -18,7 +18,7 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def report(minutes_ago: float, mlx_rounds=(80.0, 82.0, 79.0), versions=None, quick=False, busy=False,
-           failed=True) -> ProbeReport:
+           failed=True, disturbed=False) -> ProbeReport:
     """The canned CPU report (PyTorch and MLX ran, JAX crashed) measured ``minutes_ago``, with a matmul
     comparison whose MLX rounds are ``mlx_rounds`` times PyTorch's."""
     document = canned_report_json(quick)
@@ -27,7 +27,7 @@ def report(minutes_ago: float, mlx_rounds=(80.0, 82.0, 79.0), versions=None, qui
     document["comparisons"] = [{"benchmark": "matmul_fp32", "device": "cpu", "size": 2048, "frameworks": [
         {"framework": "pytorch", "per_call_s": [0.06] * len(mlx_rounds)},
         {"framework": "mlx", "per_call_s": [0.06 * ratio for ratio in mlx_rounds]}]}]
-    document["conditions"] = {"cpus": 2, "busy": busy}
+    document["conditions"] = {"cpus": 2, "busy": busy or disturbed, "unreliable": disturbed}
     document["threads"] = 1
     if not failed:
         document["frameworks"] = document["frameworks"][:2]
@@ -86,7 +86,9 @@ def test_a_probe_reuses_the_last_when_nothing_changed_and_says_why_not_otherwise
     assert _reuse_of(previous, versions=changed) == (None, "versions changed since the last probe: pytorch")
     assert _reuse_of(previous, threads=2)[1] == "the last probe used other settings (quick, thorough or threads)"
     assert _reuse_of(previous, frameworks=["pytorch"])[1] == "the last probe measured other frameworks"
-    assert _reuse_of(report(30, busy=True, failed=False))[1] == "the last probe ran on a busy machine"
+    assert _reuse_of(report(30, disturbed=True, failed=False))[1] == ("the last probe's figures were disturbed by a "
+                                                                     "busy machine")
+    assert _reuse_of(report(30, busy=True, failed=False))[0] is not None  # busy, but the figures held
     assert _reuse_of(report(30), frameworks=["jax", "mlx", "pytorch"])[1] == "a framework failed in the last probe"
     assert _reuse_of(report(25 * 60, failed=False))[1] == "the last probe is more than a day old"
 
@@ -103,7 +105,7 @@ def test_run_probe_reuses_the_last_probe_unless_fresh(monkeypatch):
     first = probe.run_probe(ProbeOptions(frameworks=["numpy"], threads=1), limits=limits, worker_argv=argv)
     assert first.reused is None and first.conditions is not None
     # A probe on a busy machine is never reused; whether this shared machine was busy is not what this tests.
-    first = first.model_copy(update={"conditions": first.conditions.model_copy(update={"busy": False})})
+    first = first.model_copy(update={"conditions": first.conditions.model_copy(update={"unreliable": False})})
     events = []
     again = probe.run_probe(ProbeOptions(frameworks=["numpy"], threads=1), limits=limits, worker_argv=argv,
                             previous=StoredProbe("first", first), progress=events.append)
@@ -121,13 +123,19 @@ def test_the_cli_says_a_busy_machine_the_threads_a_drift_and_a_reuse_before_trus
     from framework_advisor.rules.rulebase import load_rulebase
 
     busy = report(5).model_copy(update={
-        "conditions": report(5).conditions.model_copy(update={"busy": True, "why": "load average 3 on 2 CPUs"}),
+        "conditions": report(5).conditions.model_copy(update={"busy": True, "unreliable": True,
+                                                              "why": "workers waited for a CPU 30% of their turns"}),
         "threads_note": "one thread per framework: on 2 CPUs",
         "calibrations": [CalibrationRun(framework="pytorch", before_gflops=150.0, after_gflops=110.0),
                          CalibrationRun(framework="mlx", before_gflops=150.0, after_gflops=148.0)],
         "reused": ReusedMeasurements(probe_id="p1", measured_at="2026-12-01T11:00:00+00:00", why="nothing changed")})
     notes = measurement_notes(busy)
-    assert notes[0].startswith("The machine was busy while this probe measured (load average 3 on 2 CPUs)")
+    assert notes[0].startswith("The machine was busy while this probe measured (workers waited for a CPU 30% of")
+    held = busy.conditions.model_copy(update={"unreliable": False, "waiting_percent": 2.0,
+                                              "why": "other processes kept 52% of the 2 CPUs busy before the probe"})
+    assert measurement_notes(busy.model_copy(update={"conditions": held}))[0] == (
+        "The machine was busy (other processes kept 52% of the 2 CPUs busy before the probe): the workers ran on the "
+        "idlest CPUs and waited for a CPU 2% of their turns, so the figures held.")
     assert notes[1] == "Threads: one thread per framework: on 2 CPUs."
     assert notes[2] == "The CPU's speed moved while the probe ran (calibration before and after: pytorch 150 -> 110 GFLOP/s)."
     print_probe_summary(load_rulebase(), busy, None)

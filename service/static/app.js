@@ -503,9 +503,14 @@ function describeMeasurements(used) {
 function measurementWarnings(report) {
   const warnings = [];
   const conditions = report.conditions;
-  if (conditions && conditions.busy) {
+  if (conditions && conditions.unreliable) {
     warnings.push(`The machine was busy while this probe measured (${conditions.why}): it measured extra rounds, ` +
       'and its figures may be unreliable; probe again when the machine is quieter.');
+  } else if (conditions && conditions.busy) {
+    const waited = conditions.waiting_percent !== undefined && conditions.waiting_percent !== null
+      ? `waited for a CPU ${conditions.waiting_percent}% of their turns` : 'were not measurably delayed';
+    warnings.push(`The machine was busy (${conditions.why}): the workers ran on the idlest CPUs and ${waited}, ` +
+      'so the figures held.');
   }
   return warnings;
 }

@@ -40,12 +40,12 @@ RUN groupadd --system --gid 10001 advisor \
 WORKDIR /app
 # Torch first, from the index that matches the base image (the PyPI default is a multi-GB CUDA build).
 RUN pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0
-COPY pyproject.toml README.md openapi.yaml ./
+COPY pyproject.toml constraints.txt README.md openapi.yaml ./
 COPY service ./service
 COPY rules ./rules
 COPY probes ./probes
 # Editable install: the service reads openapi.yaml and the rule base from this source tree.
-RUN pip install -e '.[tensorflow]'
+RUN pip install -c constraints.txt -e '.[all]'
 
 USER 10001:10001
 VOLUME ["/data"]

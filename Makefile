@@ -11,13 +11,16 @@ DATA_DIR ?= data
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Stamps re-run the install only when pyproject.toml changes.
-$(VENV)/.run-installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -q -e .
+# Stamps re-run the install only when pyproject.toml or constraints.txt changes. The exact versions come
+# from constraints.txt; the package itself asks only for compatible ranges.
+PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
+
+$(VENV)/.run-installed: pyproject.toml constraints.txt | $(PY)
+	$(PIP_INSTALL) -e '.[frameworks]'
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
+$(VENV)/.test-installed: pyproject.toml constraints.txt | $(PY)
+	$(PIP_INSTALL) -e '.[test]'
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed

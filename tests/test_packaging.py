@@ -43,3 +43,48 @@ def test_python_dash_m_framework_advisor_is_the_command_line():
                                text=True, timeout=60, cwd="/")
     assert completed.returncode == 0 and completed.stdout.startswith("framework-advisor ")
     assert PYPROJECT["project"]["scripts"]["framework-advisor"] == "framework_advisor.cli:main"
+
+
+# --- the light install: ranges in the metadata, pins in constraints.txt ---------------------------------
+
+FRAMEWORK_DISTRIBUTIONS = {"numpy", "torch", "jax", "jaxlib", "optax", "mlx", "tensorflow", "tensorflow-cpu"}
+
+
+def _requirements(entries):
+    from packaging.requirements import Requirement
+
+    return [Requirement(entry) for entry in entries]
+
+
+def _pins() -> dict[str, str]:
+    lines = (REPO_ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+    pins = {}
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    return pins
+
+
+def test_the_distribution_brings_no_framework_and_pins_nothing():
+    base = _requirements(PYPROJECT["project"]["dependencies"])
+    assert not {requirement.name.lower() for requirement in base} & FRAMEWORK_DISTRIBUTIONS
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    assert {"frameworks", "tensorflow", "all", "test"} <= set(extras)
+    for requirement in base + [r for entries in extras.values() for r in _requirements(entries)]:
+        assert not any(spec.operator == "==" for spec in requirement.specifier), requirement
+
+
+def test_every_dependency_is_pinned_once_in_the_constraints_and_the_pin_meets_its_range():
+    from packaging.version import Version
+
+    pins = _pins()
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    requirements = _requirements(PYPROJECT["project"]["dependencies"]) + [
+        r for entries in extras.values() for r in _requirements(entries) if r.name != "framework-advisor"]
+    for requirement in requirements:
+        assert requirement.name.lower() in pins, f"{requirement.name} has no pin in constraints.txt"
+        assert requirement.specifier.contains(Version(pins[requirement.name.lower()]), prereleases=True), requirement
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "-c constraints.txt" in makefile and "'.[frameworks]'" in makefile and "'.[test]'" in makefile

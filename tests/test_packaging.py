@@ -88,3 +88,27 @@ def test_every_dependency_is_pinned_once_in_the_constraints_and_the_pin_meets_it
         assert requirement.specifier.contains(Version(pins[requirement.name.lower()]), prereleases=True), requirement
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     assert "-c constraints.txt" in makefile and "'.[frameworks]'" in makefile and "'.[test]'" in makefile
+
+
+def test_a_light_install_into_a_fresh_environment_brings_no_framework(tmp_path):
+    """A real `pip install` of this tree into a new virtualenv (from the package registry, at the pinned
+    versions): the CLI works there, and no deep-learning framework was installed with it."""
+    import os
+    import venv
+
+    target = tmp_path / "env"
+    venv.create(target, with_pip=True)
+    python = target / "bin" / "python"
+    completed = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+                                "-c", str(REPO_ROOT / "constraints.txt"), str(REPO_ROOT)],
+                               capture_output=True, text=True, timeout=600, env={**os.environ, "PIP_NO_INPUT": "1"})
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    listed = subprocess.run([str(python), "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True,
+                            timeout=120).stdout.lower()
+    installed = {line.split("==")[0] for line in listed.splitlines()}
+    assert "framework-advisor" in installed and not installed & FRAMEWORK_DISTRIBUTIONS, installed
+    hardware = subprocess.run([str(target / "bin" / "framework-advisor"), "hardware", "--json"], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)
+    assert hardware.returncode == 0 and '"os"' in hardware.stdout, hardware.stderr
+    site = next((target / "lib").glob("python3*/site-packages"))
+    assert not {"service", "rules", "probes"} & {path.name for path in site.iterdir()}

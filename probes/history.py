@@ -21,7 +21,7 @@ from framework_advisor.probes.comparisons import MAX_ROUNDS, Comparison, RoundFi
 from framework_advisor.probes.derived import derive
 from framework_advisor.probes.hardware import Strict
 from framework_advisor.probes.hardware import HardwareProfile
-from framework_advisor.probes.report import DerivedFacts, ProbeReport, ReusedMeasurements
+from framework_advisor.probes.report import DerivedFacts, ProbeReport, PythonUsed, ReusedMeasurements
 from framework_advisor.probes.vocabulary import FRAMEWORK_NAMES
 
 # How many of a machine's recent probes an answer may pool, and how old they may be.
@@ -105,10 +105,21 @@ def _age_s(report: ProbeReport, now: datetime) -> Optional[float]:
     return _age_of(measured_at(report), now)
 
 
+def _interpreter_of(python: PythonUsed) -> tuple[str, str]:
+    return python.executable, python.prefix
+
+
+def _interpreter(report: ProbeReport) -> Optional[tuple[str, str]]:
+    """Which interpreter a report measured (None: a report from before reports said so: the advisor's own)."""
+    return _interpreter_of(report.python) if report.python is not None and not report.python.own else None
+
+
 def _same_measurement(newest: ProbeReport, other: ProbeReport) -> Optional[str]:
     """Why ``other`` did not measure what ``newest`` did, or None when it did."""
     if other.hardware != newest.hardware:
         return "other hardware (or another driver)"
+    if _interpreter(other) != _interpreter(newest):
+        return "another Python interpreter"
     if other.versions != newest.versions:
         changed = sorted(name for name in set(other.versions) | set(newest.versions)
                          if other.versions.get(name) != newest.versions.get(name))
@@ -198,6 +209,7 @@ def pooled_measurements(probes: Sequence[StoredProbe], now: Optional[datetime] =
 
 def reusable(previous: StoredProbe, frameworks: Sequence[str], hardware: HardwareProfile,
              versions: dict[str, str], quick: bool, thorough: bool, threads: int,
+             python: Optional[PythonUsed] = None,
              now: Optional[datetime] = None) -> tuple[Optional[ReusedMeasurements], str]:
     """Whether ``previous`` measured what a probe asked for now would (same frameworks and versions, hardware,
     settings; recent; on a quiet machine, without a failure), so that its measurements stand: the reuse, or
@@ -211,6 +223,8 @@ def reusable(previous: StoredProbe, frameworks: Sequence[str], hardware: Hardwar
         return None, "the last probe measured other frameworks"
     if report.hardware != hardware:
         return None, "the hardware (or a driver) changed since the last probe"
+    if python is not None and _interpreter(report) != (None if python.own else _interpreter_of(python)):
+        return None, "the last probe measured another Python interpreter"
     changed = sorted(name for name in set(report.versions) | set(versions)
                      if report.versions.get(name) != versions.get(name))
     if changed:

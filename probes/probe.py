@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import platform
 import socket
 import time
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -24,7 +24,7 @@ from framework_advisor.probes.conditions import LoadWatch
 from framework_advisor.probes.derived import derive, understated_cpu_peak
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.history import StoredProbe, reusable
-from framework_advisor.probes.installed import installed_versions
+from framework_advisor.probes.target import TargetPython, WorkerTree, this_python
 from framework_advisor.probes.inventory import take_inventory
 from framework_advisor.probes.peaks import accelerator_peak, cpu_peak_gflops, measured_cpu_ghz
 from framework_advisor.probes.report import (REPORT_SCHEMA_VERSION, FailedFramework, FrameworkFailure, FrameworkRun,
@@ -126,15 +126,27 @@ def rounds_plan(options: ProbeOptions) -> Plan:
     return Plan(rounds=5, blocks=2, extra_rounds_when_busy=3, compile_deadline_s=compile_deadline)
 
 
+def _measure(workers: list[WorkerProcess], options: ProbeOptions, limits: WorkerLimits, started: float,
+             watch: LoadWatch, report_progress: ProgressCallback) -> tuple[Outcome, list]:
+    """The workers' imports (together), their turns, and how each ended."""
+    report_progress({"phase": "importing", "total": len(workers)})
+    wait_until_ready(workers, max(1.0, limits.timeout_s - (time.monotonic() - started)))
+    outcome = measure_in_rounds(workers, rounds_plan(options), watch, report_progress) if options.benchmarks else Outcome()
+    return outcome, [worker.close() for worker in workers]
+
+
 def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None,
               limits: Optional[WorkerLimits] = None, worker_argv: Optional[WorkerArgv] = None,
-              system: Optional[System] = None, previous: Optional[StoredProbe] = None) -> ProbeReport:
+              system: Optional[System] = None, previous: Optional[StoredProbe] = None,
+              python: Optional[TargetPython] = None) -> ProbeReport:
     """Probe this machine as ``options`` ask; ``options.frameworks == []`` takes the inventory only.
 
     Every framework's worker starts at once (their imports overlap), then they are measured in turns and
     rounds (``probes.rounds``). When ``previous`` (this machine's last probe) measured the same framework
     versions on the same hardware with the same settings less than a day ago on a quiet machine, its
-    measurements are reused (``report.reused`` says so) unless ``options.fresh``. ``worker_argv(framework,
+    measurements are reused (``report.reused`` says so) unless ``options.fresh``. ``python`` is the
+    interpreter whose frameworks are measured (default: this one; another runs a copy of the worker package,
+    ``probes.target``). ``worker_argv(framework,
     out, reply_fd)`` replaces the real worker command and ``system`` the machine the inventory reads
     (fault-injection tests and recorded fixture machines)."""
     started = time.monotonic()
@@ -149,16 +161,17 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
     # The window after the inventory tells how busy the machine is (watch.WINDOW_S): threads and CPUs by it.
     threads, threads_note = choose_threads(options, watch)
     options = options.model_copy(update={"threads": threads})
-    versions = installed_versions(wanted)
+    target = python or this_python()
+    versions = target.installed_versions(wanted)
     cpu_ghz = _clock_ghz(system or System())
     to_run = [framework for framework in wanted if versions.get(framework) or worker_argv is not None]
     skipped = [SkippedFramework(framework=framework, reason="not installed")
                for framework in wanted if framework not in to_run]
-    measured_versions = {"python": platform.python_version(),
+    measured_versions = {"python": target.version,
                          **{framework: version for framework, version in versions.items() if version is not None}}
     if previous is not None and not options.fresh and options.benchmarks and to_run:
         reuse, why = reusable(previous, to_run, hardware, measured_versions, options.quick,
-                              options.thorough and not options.quick, threads)
+                              options.thorough and not options.quick, threads, target.used())
         report_progress({"step": why})
         if reuse is not None:
             report = previous.report.model_copy(update={
@@ -171,20 +184,24 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
                                     memory_bytes=int(psutil.virtual_memory().total * 0.8 / max(1, len(to_run))))
 
     cpus = choose_cpus(watch, threads) if options.benchmarks else ()
-    workers = []
-    for framework in to_run:
-        asked = worker_options(framework, options, hardware, limits.timeout_s, cpu_ghz, cpus)
+    with ExitStack() as cleanup:
+        # Another interpreter runs a copy of the worker package (it need not have the advisor installed).
+        tree = cleanup.enter_context(WorkerTree()) if not target.own and worker_argv is None else None
+        workers = []
+        for framework in to_run:
+            asked = worker_options(framework, options, hardware, limits.timeout_s, cpu_ghz, cpus)
 
-        def argv(out: Path, reply_fd: int, framework: str = framework, asked: WorkerOptions = asked) -> list[str]:
-            if worker_argv is not None:
-                return worker_argv(framework, out, reply_fd)
-            return worker_command(dataclasses.replace(asked, out=str(out), reply_fd=reply_fd))
+            def argv(out: Path, reply_fd: int, framework: str = framework, asked: WorkerOptions = asked) -> list[str]:
+                if worker_argv is not None:
+                    return worker_argv(framework, out, reply_fd)
+                options_now = dataclasses.replace(asked, out=str(out), reply_fd=reply_fd)
+                if tree is not None:
+                    return tree.command(target.executable) + options_now.to_argv()
+                return worker_command(options_now)
 
-        workers.append(WorkerProcess(framework, argv, limits, progress))
-    report_progress({"phase": "importing", "total": len(workers)})
-    wait_until_ready(workers, max(1.0, limits.timeout_s - (time.monotonic() - started)))
-    outcome = measure_in_rounds(workers, rounds_plan(options), watch, report_progress) if options.benchmarks else Outcome()
-    results = [worker.close() for worker in workers]
+            workers.append(WorkerProcess(framework, argv, limits, progress))
+        outcome, results = _measure(workers, options, limits, started, watch, report_progress)
+
 
     failures = [FrameworkFailure(framework=result.framework, **result.failure.model_dump())
                 for result in results if isinstance(result, FailedFramework)]
@@ -210,6 +227,7 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
         threads=threads,
         threads_note=threads_note,
         workers_peak_rss_mb=round(sum(worker.peak_rss for worker in workers) / 2**20, 1) or None,
+        python=target.used(),
     )
     report_progress({"phase": "done", "duration_s": duration_s})
     return report

@@ -181,6 +181,15 @@ class CalibrationRun(Strict):
         return self.after_gflops / self.before_gflops if self.after_gflops else None
 
 
+class PythonUsed(Strict):
+    """The interpreter a probe measured."""
+
+    executable: Annotated[str, Field(max_length=4096)]
+    version: Annotated[str, Field(max_length=40)]
+    prefix: Annotated[str, Field(max_length=4096, description="Its environment (sys.prefix): a venv or conda env.")]
+    own: bool = Field(True, description="The advisor's own interpreter (false: one given with --python).")
+
+
 class ReusedMeasurements(Strict):
     """The earlier probe whose measurements a report carries: nothing they depend on had changed."""
 
@@ -215,6 +224,7 @@ class ProbeReport(Strict):
     conditions: Optional[Conditions] = None
     threads: Optional[Annotated[int, Field(ge=1)]] = Field(None, description="CPU threads every framework used.")
     threads_note: Annotated[str, Field(max_length=300)] = ""
+    python: Optional[PythonUsed] = Field(None, description="The interpreter whose frameworks were measured.")
     reused: Optional[ReusedMeasurements] = Field(None, description=(
         "Set when this probe measured nothing itself: an earlier probe's figures still held (same hardware, "
         "framework versions and settings, recent, on a quiet machine). Probe with fresh to measure anyway."))

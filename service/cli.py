@@ -47,6 +47,22 @@ def _framework_list(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _add_python_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--python", metavar="PATH", default=os.environ.get("FRAMEWORK_ADVISOR_PYTHON"),
+                        help="measure the frameworks of this interpreter (a training job's environment; it needs "
+                             "no advisor installed) instead of the advisor's own (env FRAMEWORK_ADVISOR_PYTHON)")
+
+
+def _target_python(path: str | None):
+    """The interpreter --python names (this one without it); a bad one is a usage error (exit 2)."""
+    from framework_advisor.probes.target import TargetPythonError, resolve_python
+
+    try:
+        return resolve_python(path)
+    except TargetPythonError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -102,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--fresh", action="store_true",
                        help="measure even if the last probe (same versions, hardware and settings, under a day "
                             "old, on a quiet machine) still holds; by default its measurements are reused")
+    _add_python_option(probe)
     probe.add_argument("--lock-timeout", type=_positive_seconds, metavar="SECONDS",
                        help="wait at most this long for another probe on this machine to finish (default: wait)")
     probe.add_argument("--json", dest="json_out", metavar="FILE|-", help="write the ProbeReport as JSON")
@@ -120,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--quick", action="store_true", help="a quick probe")
     audit.add_argument("--strict", action="store_true",
                        help="a requirement that cannot be checked, or stays inconclusive, fails")
+    _add_python_option(audit)
     audit.add_argument("--lock-timeout", type=_positive_seconds, metavar="SECONDS",
                        help="wait at most this long for another probe on this machine (then exit 3); audits "
                             "that need no benchmark figure take no lock")
@@ -236,8 +254,9 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     given = {"frameworks": args.frameworks, "threads": args.threads}
     options = ProbeOptions(quick=args.quick, thorough=args.thorough, fresh=args.fresh,
                            **{name: value for name, value in given.items() if value is not None})
+    python = _target_python(args.python)
     try:
-        report = _probe_with_progress(options, store, args.lock_timeout)
+        report = _probe_with_progress(options, store, args.lock_timeout, python)
     except ProbeLockTimeout as exc:
         print(f"framework-advisor: error: {exc}; nothing was measured", file=sys.stderr)
         return EXIT_UNRUNNABLE
@@ -282,12 +301,14 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         options = AuditOptions(requirements=requirements, quick=args.quick, strict=args.strict,
                                report_file=args.report, frameworks=args.frameworks, json_out=args.json_out,
                                junit_out=args.junit, post_url=args.post)
-        return run_audit(options, probe=lambda asked: _probe_with_progress(asked, lock_timeout_s=args.lock_timeout))
+        python = _target_python(args.python) if not args.report else None
+        return run_audit(options, probe=lambda asked: _probe_with_progress(asked, lock_timeout_s=args.lock_timeout,
+                                                                           python=python))
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
 
 
-def _probe_with_progress(options, store=None, lock_timeout_s: float | None = None):
+def _probe_with_progress(options, store=None, lock_timeout_s: float | None = None, python=None):
     """The real probe, one at a time per machine (saying so when it waits, at most ``lock_timeout_s``), with a
     progress bar on a terminal. A probe that runs no benchmarks (versions and devices only) measures nothing
     another probe could spoil, so it takes no lock.
@@ -309,7 +330,7 @@ def _probe_with_progress(options, store=None, lock_timeout_s: float | None = Non
     lock = machine_probe_lock(timeout_s=lock_timeout_s) if options.benchmarks else nullcontext()
     with lock, ProgressBar(enabled=sys.stderr.isatty()) as bar:
         previous = latest_own_probe(store) if store is not None else None
-        return run_probe(options, progress=ProgressFolder(bar.show), previous=previous)
+        return run_probe(options, progress=ProgressFolder(bar.show), previous=previous, python=python)
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:

@@ -101,7 +101,7 @@ def test_run_probe_reuses_the_last_probe_unless_fresh(monkeypatch):
 
     argv = fault_argv({"numpy": "ok"})
     limits = WorkerLimits(timeout_s=10.0, memory_bytes=300 * 2**20)
-    monkeypatch.setattr(probe, "installed_versions", lambda wanted: {"numpy": "2.0"})
+    monkeypatch.setattr("framework_advisor.probes.target.installed_versions", lambda wanted: {"numpy": "2.0"})
     first = probe.run_probe(ProbeOptions(frameworks=["numpy"], threads=1), limits=limits, worker_argv=argv)
     assert first.reused is None and first.conditions is not None
     # A probe on a busy machine is never reused; whether this shared machine was busy is not what this tests.

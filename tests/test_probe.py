@@ -83,7 +83,8 @@ def test_a_real_worker_computes_its_percent_from_the_peak_it_measured(tmp_path):
 def test_frameworks_that_are_not_installed_are_skipped_and_none_takes_the_inventory_only(monkeypatch):
     from framework_advisor.probes import probe
 
-    monkeypatch.setattr(probe, "installed_versions", lambda wanted: {framework: None for framework in wanted})
+    monkeypatch.setattr("framework_advisor.probes.target.installed_versions",
+                        lambda wanted: {framework: None for framework in wanted})
     report = run_probe(ProbeOptions(frameworks=["jax", "mlx"]), system=fixture_machine("arm-neoverse-v2"))
     assert report.frameworks == [] and [s.framework for s in report.skipped] == ["jax", "mlx"]
     assert report.skipped[0].reason == "not installed" and report.hardware.cpu.model == "Arm Neoverse-V2"

@@ -100,8 +100,9 @@ def _obtain_report(options: AuditOptions, probe: ProbeFunction) -> ProbeReport:
                                         **({"frameworks": wanted} if wanted is not None else {})))
     if wanted != [] and not report.frameworks:
         names = ", ".join(s.framework for s in report.skipped) or "none"
+        where = report.python.executable if report.python is not None else sys.executable
         raise AuditUnrunnable(f"no framework could be probed: none of {names} is installed in this Python "
-                              f"({sys.executable})")
+                              f"({where})")
     return report
 
 

@@ -64,3 +64,18 @@ def app(tmp_path_factory):
 @pytest.fixture()
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def light_install(tmp_path_factory):
+    """framework-advisor installed light (no deep-learning framework) into a fresh virtualenv by the GitHub
+    Action's own setup and install steps (action.yml, run with bash by tests/action_runner.py), from this tree at
+    the versions of constraints.txt. One install for the whole session: the packaging and the action tests share
+    it. Returns the ActionRun; ``results["setup"].outputs["venv"]`` is the virtualenv."""
+    from tests.action_runner import ActionRun
+
+    run = ActionRun(tmp_path_factory.mktemp("light-install"), inputs={"advisor-python": sys.executable})
+    run.run(until="install")
+    failed = run.failed_step
+    assert failed is None, f"the action's {failed.id} step failed: {failed.stdout[-2000:]}{failed.stderr[-2000:]}"
+    return run

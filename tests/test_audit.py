@@ -306,45 +306,6 @@ def test_a_refused_upload_is_a_warning_and_keeps_the_verdict(tmp_path, fleet_ser
 
 # --- the CI examples -----------------------------------------------------------------------------------
 
-def _audit_command_lines(path: Path) -> list[list[str]]:
-    import shlex
-
-    import yaml
-
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    scripts: list[str] = []
-
-    def collect(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("run", "script") and isinstance(value, (str, list)):
-                    scripts.extend([value] if isinstance(value, str) else value)
-                else:
-                    collect(value)
-        elif isinstance(node, list):
-            for item in node:
-                collect(item)
-
-    collect(document)
-    lines = [" ".join(script.split()) for script in scripts if "framework-advisor audit" in script]
-    return [shlex.split(line)[1:] for line in lines]  # drop the .venv/bin/framework-advisor itself
-
-
-@pytest.mark.parametrize("example", ["github-actions.yml", "gitlab-ci.yml"])
-def test_ci_examples_call_the_audit_as_the_cli_defines_it(example):
-    from framework_advisor.cli import build_parser
-
-    commands = _audit_command_lines(REPO_ROOT / "docs" / "ci" / example)
-    assert commands, f"{example} runs no audit"
-    for argv in commands:
-        args = build_parser().parse_args(argv)
-        assert args.command == "audit" and args.junit and args.json_out
-        assert (REPO_ROOT / args.policy).is_file(), args.policy
-        load_policy(REPO_ROOT / args.policy)
-        for text in args.require:
-            parse_require(text)
-
-
 def test_this_repositorys_own_ci_policy_passes_on_this_runner(tmp_path):
     """The CPU policy of docs/ci runs for real here (numpy and pytorch, quick): the example works."""
     completed = subprocess.run(

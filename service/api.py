@@ -22,6 +22,7 @@ from framework_advisor.probes.report import ProbeOptions, ProbeParams, ProbeRepo
 from framework_advisor.probes.vocabulary import DEVICES, FRAMEWORK_IDS, GOALS
 from framework_advisor.problems import Problem
 from framework_advisor.probe_jobs import ProbeJobs, new_probe_id
+from framework_advisor.probe_history import diff_stored
 from framework_advisor.rules.catalog import best_device, install_command, render_starter
 from framework_advisor.rules.recommendation import RecommendationRequest, RulebaseVersion
 from framework_advisor.rules.rulebase import RuleBase
@@ -196,6 +197,20 @@ def get_probe(probe_id: str) -> Response:
         raise Problem(404, f"no probe with id {probe_id!r}; list them with GET /v1/probes")
     _jobs().ensure_worker()
     return json_response(probe)
+
+
+@api.get("/v1/probes/<probe_id>/diff/<other_id>")
+def diff_probes(probe_id: str, other_id: str) -> Response:
+    """What changed from probe ``probe_id`` (A) to ``other_id`` (B): versions, devices and figures."""
+    for named in (probe_id, other_id):
+        if not PROBE_ID.fullmatch(named):
+            raise Problem(404, f"no probe with id {named!r}; list them with GET /v1/probes")
+    try:
+        return json_response(diff_stored(_store(), probe_id, other_id))
+    except UnknownProbe as unknown:
+        raise Problem(404, f"no probe with id {unknown.args[0]!r}; list them with GET /v1/probes") from None
+    except UnusableProbe as unusable:
+        raise Problem(409, str(unusable)) from None
 
 
 @api.get("/v1/rules")

@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     lint = rules_commands.add_parser("lint", help="check the rule base: structure, logic and coverage")
     lint.add_argument("dirs", nargs="*", type=Path, metavar="DIR",
                       help="extra rule directories to merge over the base and check with it")
+    from framework_advisor.cli_probes import add_probes_parser  # probes list | show | diff
+
+    add_probes_parser(commands)
     return parser
 
 
@@ -346,10 +349,17 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     return 1 if any(finding.severity == "error" for finding in findings) else 0
 
 
+def _cmd_probes(args: argparse.Namespace) -> int:
+    from framework_advisor.cli_probes import cmd_probes
+
+    return cmd_probes(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"serve": _cmd_serve, "hardware": _cmd_hardware, "recommend": _cmd_recommend,
-               "probe": _cmd_probe, "audit": _cmd_audit, "rules": _cmd_rules}[args.command]
+               "probe": _cmd_probe, "audit": _cmd_audit, "rules": _cmd_rules,
+               "probes": _cmd_probes}[args.command]
     try:
         return handler(args)
     except UsageError as exc:

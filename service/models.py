@@ -32,6 +32,9 @@ class ProbeSummary(Strict):
     params: ProbeParams = Field(default_factory=ProbeParams)
     progress: ProbeProgress = Field(default_factory=ProbeProgress)
     error: Optional[str] = None
+    frameworks: list[FrameworkId] = Field(default_factory=list, description=(
+        "The frameworks its report holds, ran or failed (read by the store without parsing the report); empty "
+        "until it has one."))
 
 
 class ProbeJob(ProbeSummary):

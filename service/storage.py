@@ -26,6 +26,7 @@ from framework_advisor.contract import ContractViolation, read_report
 from framework_advisor.models import ProbeJob, ProbeSummary
 from framework_advisor.probes.progress import ProbeProgress
 from framework_advisor.probes.report import ProbeParams, ProbeReport
+from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
 
 _log = logging.getLogger(__name__)
 SCHEMA_VERSION = 3
@@ -59,6 +60,10 @@ _MIGRATIONS = {
 }
 ACTIVE_STATUSES = ("queued", "running")
 _COLUMNS = "id, created_at, host, status, report, params, progress, error, owner_pid, started_at, finished_at"
+# The frameworks a stored report holds, read by SQLite's JSON functions (a listing parses no report in Python); a
+# damaged report holds none.
+_FRAMEWORKS_HELD = ("(SELECT json_group_array(json_extract(value, '$.framework')) FROM json_each("
+                    "CASE WHEN json_valid(report) THEN report ELSE '{}' END, '$.frameworks'))")
 
 
 class StoreError(Exception):
@@ -171,7 +176,7 @@ class Store:
         return _probe_from_row(row) if row else None
 
     def list_probes(self, host: str | None = None, limit: int = 50) -> list[ProbeSummary]:
-        query = f"SELECT {_COLUMNS} FROM probes"
+        query = f"SELECT {_COLUMNS}, {_FRAMEWORKS_HELD} FROM probes"
         args: tuple[Any, ...] = ()
         if host is not None:
             query, args = query + " WHERE host = ?", (host,)
@@ -326,9 +331,17 @@ def _stored(model: type, text: str | None, what: str, probe_id: str, problems: l
         return model() if model is not ProbeReport else None
 
 
+def _frameworks_held(text: str | None) -> list[str]:
+    try:
+        names = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [name for name in names if name in FRAMEWORK_IDS] if isinstance(names, list) else []
+
+
 def _probe_from_row(row: tuple, with_report: bool = True) -> ProbeJob | ProbeSummary:
     (probe_id, created_at, host, status, report, params, progress, error, owner_pid, started_at,
-     finished_at) = row
+     finished_at) = row[:11]
     problems: list[str] = []
     fields: dict[str, Any] = {"id": probe_id, "created_at": created_at, "host": host, "status": status,
                               "params": _stored(ProbeParams, params, "parameters", probe_id, problems),
@@ -336,5 +349,8 @@ def _probe_from_row(row: tuple, with_report: bool = True) -> ProbeJob | ProbeSum
                               "started_at": started_at, "finished_at": finished_at}
     if with_report:
         fields["report"] = _stored(ProbeReport, report, "report", probe_id, problems)
+        fields["frameworks"] = [entry.framework for entry in fields["report"].frameworks] if fields["report"] else []
+    elif len(row) > 11:
+        fields["frameworks"] = _frameworks_held(row[11])
     fields["error"] = "; ".join(filter(None, [error, *problems])) or None
     return (ProbeJob if with_report else ProbeSummary)(**fields)

@@ -18,6 +18,7 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from framework_advisor import models
 from framework_advisor.probes import vocabulary
 from framework_advisor.probes.hardware import HardwareProfile
+from framework_advisor.probes.probe_diff import ProbeDiff
 from framework_advisor.probes.report import ProbeOptions, ProbeReport
 from framework_advisor.rules.recommendation import Recommendation, RecommendationRequest, Starter
 
@@ -29,7 +30,7 @@ GENERATED_NOTE = ("# GENERATED from service/contract/paths.yaml and the models: 
 # Every model a path refers to; the models they hold come along.
 _MODELS = (models.Health, models.FrameworkList, models.Vocabulary, HardwareProfile, RecommendationRequest,
            Recommendation, ProbeOptions, ProbeReport, models.ProbeJob, models.ProbeList, models.RuleList, Starter,
-           models.Problem)
+           models.Problem, ProbeDiff)
 # Enums that path parameters use on their own.
 _ENUMS = {"FrameworkId": vocabulary.FRAMEWORK_IDS, "Goal": vocabulary.GOALS, "Device": vocabulary.DEVICES}
 

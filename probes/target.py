@@ -44,6 +44,20 @@ wanted = json.loads(sys.argv[1])
 print(json.dumps({framework: next((v for v in map(version, names) if v), None) for framework, names in wanted.items()}))
 '''
 
+_PACKAGES = '''
+import json, re
+from importlib import metadata
+found = {}
+for distribution in metadata.distributions():
+    try:
+        name, version = distribution.metadata["Name"], distribution.version
+    except Exception:
+        continue
+    if name and version:
+        found.setdefault(re.sub(r"[-_.]+", "-", name).lower(), version)
+print(json.dumps(found))
+'''
+
 
 class TargetPythonError(ValueError):
     """The interpreter asked for cannot be measured; the message says why, in one line."""
@@ -68,6 +82,12 @@ class TargetPython:
         found = _run_json([self.executable, "-c", _VERSIONS, json.dumps({f: list(known[f]) for f in wanted})],
                           "list its installed packages")
         return {framework: found.get(framework) for framework in wanted}
+
+    def packages(self) -> dict[str, str]:
+        """Every distribution installed for this interpreter: normalized name (PEP 503) -> version, read from its
+        metadata in that interpreter (nothing imported; the first on its path wins, as an import would)."""
+        return {str(name): str(version) for name, version in _run_json(
+            [self.executable, "-c", _PACKAGES], "list its installed packages").items()}
 
 
 def this_python() -> TargetPython:

@@ -23,17 +23,23 @@ def install_text(row: InstallCommand | Addon) -> str:
 
 
 def fix_for(rulebase: RuleBase, framework_id: str, unused: UnusedAccelerator, hardware: HardwareProfile) -> str:
-    """How to make ``framework_id`` use the accelerator ``unused`` on ``hardware``: the catalog's remedy for
-    the reason, filled with the framework's and the device's names and the catalog's install command for the
-    device there. Without a remedy for the reason (the linter reports that) it is the bare install command;
-    it is empty only when neither exists."""
+    """How to make ``framework_id`` use the accelerator ``unused`` on ``hardware`` (``remedy_text``)."""
+    return remedy_text(rulebase, framework_id, unused.kind, unused.reason, hardware)
+
+
+def remedy_text(rulebase: RuleBase, framework_id: str, kind: str, cause: str, hardware: HardwareProfile) -> str:
+    """The catalog's remedy for ``cause``, filled with the framework's and the device's names and the catalog's
+    install command for the device there. Without a remedy for the cause (the linter reports that) it is the
+    bare install command; it is empty only when neither exists."""
     entry = rulebase.frameworks[framework_id]
-    kind, reason = unused.kind, unused.reason
     row = install_row(entry, kind, hardware.os, hardware.arch, with_addons=True)
-    remedy = rulebase.remedies.get(reason)
+    remedy = rulebase.remedies.get(cause)
     if remedy is None:
         return install_text(row) if row is not None else ""
-    template = remedy.fix if row is not None or "{install}" not in remedy.fix else remedy.no_install or ""
+    return fill(remedy.fix_for(kind, row is not None), framework_id, kind, install_text(row) if row is not None else "")
+
+
+def fill(template: str, framework_id: str, kind: str, install: str = "") -> str:
     return (template.replace("{framework}", framework_name(framework_id))
             .replace("{device}", device_label(kind))
-            .replace("{install}", install_text(row) if row is not None else ""))
+            .replace("{install}", install))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, T
 
 from framework_advisor.probes.vocabulary import (ARCHITECTURES, GOALS, VOCABULARIES, AcceleratorKind, Arch, Device,
                                                FrameworkId, Goal, Os, framework_name)
-from framework_advisor.probes.worker.records import UnusedReason
+from framework_advisor.probes.access import Cause
 
 # Starter programs come in goal families: goals that call for the same program share one.
 STARTER_FAMILIES = ("basics", "scientific", "deploy", "scale", "pretrained")
@@ -233,19 +233,30 @@ REMEDY_PLACEHOLDERS = ("framework", "device", "install")
 
 
 class Remedy(_Strict):
-    """The fix for one reason a framework does not use an accelerator: short templates over {framework}
-    (its name), {device} (the accelerator's name) and {install} (the catalog's command for that device on
-    this OS and architecture: an install row, else an add-on)."""
+    """One cause of "the accelerator is there but the framework does not use it" and its fix: short templates
+    over {framework} (its name), {device} (the accelerator's name) and {install} (the catalog's command for
+    that device on this OS and architecture: an install row, else an add-on)."""
 
+    title: str = Field(min_length=5, max_length=80, description="What the cause is, in a few words.")
     fix: str = Field(min_length=10, description="The fix; may use {install}.")
     no_install: str | None = Field(default=None, min_length=10, description=(
         "Used instead when the catalog has no command for the device here; may not use {install}. "
         "Required when 'fix' uses {install}."))
+    by_device: dict[AcceleratorKind, Annotated[str, Field(min_length=10)]] = Field(default_factory=dict, description=(
+        "The fix for one kind of accelerator, instead of 'fix'."))
+    refs: list[Reference] = Field(min_length=1, description="Public sources a user can read.")
+
+    def fix_for(self, device: str, has_install: bool) -> str:
+        """The template for ``device`` (by_device, else fix, else no_install where the catalog has no command)."""
+        template = self.by_device.get(device, self.fix)
+        return template if has_install or "{install}" not in template else self.no_install or ""
 
     @model_validator(mode="after")
     def _placeholders(self) -> Remedy:
-        for field_name, allowed in (("fix", REMEDY_PLACEHOLDERS), ("no_install", REMEDY_PLACEHOLDERS[:2])):
-            text = getattr(self, field_name)
+        texts = [("title", self.title, REMEDY_PLACEHOLDERS[:2]), ("fix", self.fix, REMEDY_PLACEHOLDERS),
+                 ("no_install", self.no_install, REMEDY_PLACEHOLDERS[:2]),
+                 *((f"by_device.{kind}", text, REMEDY_PLACEHOLDERS) for kind, text in self.by_device.items())]
+        for field_name, text, allowed in texts:
             if text is None:
                 continue
             names = re.findall(r"\{([^{}]*)\}", text)
@@ -253,7 +264,7 @@ class Remedy(_Strict):
             if unknown or re.sub(r"\{[^{}]*\}", "", text).count("{") or re.sub(r"\{[^{}]*\}", "", text).count("}"):
                 raise ValueError(f"{field_name}: placeholders are {', '.join('{' + a + '}' for a in allowed)} "
                                  f"(found {', '.join('{' + n + '}' for n in unknown) or 'a stray brace'})")
-        if "{install}" in self.fix and self.no_install is None:
+        if any("{install}" in text for text in (self.fix, *self.by_device.values())) and self.no_install is None:
             raise ValueError("a fix that uses {install} needs 'no_install' for machines where the catalog has none")
         return self
 
@@ -318,8 +329,8 @@ class RuleFile(_Strict):
     rulebase: RulebaseMeta | None = None
     facts: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], FactSpec] | None = None
     frameworks: dict[FrameworkId, FrameworkEntry] | None = None
-    remedies: dict[UnusedReason, Remedy] | None = Field(default=None, description=(
-        "The fix for each reason a framework does not use an accelerator the machine has."))
+    remedies: dict[Cause, Remedy] | None = Field(default=None, description=(
+        "Each cause of a framework not using an accelerator the machine has, and its fix."))
     rules: list[RuleOrTemplate] | None = None
 
     @model_validator(mode="after")

@@ -125,6 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--data-dir", type=Path, help=f"store the report there too (env {DATA_DIR_ENV})")
     probe.add_argument("--no-store", action="store_true", help="do not store the report")
 
+    doctor = commands.add_parser(
+        "doctor", help="does each framework use each accelerator here? if not, why, and the command that fixes it",
+        description="One line per framework and device: works, or why not and the fix. Runs each framework's "
+                    "set-up only (no benchmarks, nothing stored). Exit status: 0 no problem found, 1 a framework "
+                    "installed here cannot use a device it has a build for, 2 usage error.")
+    doctor.add_argument("--frameworks", type=_framework_list, metavar="LIST", help="check these (default: all)")
+    _add_python_option(doctor)
+    doctor.add_argument("--json", dest="json_out", metavar="FILE|-", help="write the diagnosis as JSON")
+    _add_rules_option(doctor)
+
     audit = commands.add_parser(
         "audit", help="check this machine (or a stored report) against requirements; for CI",
         description="Exit status: 0 all requirements met, 1 one failed (or, with --strict, could not be "
@@ -336,6 +346,29 @@ def _probe_with_progress(options, store=None, lock_timeout_s: float | None = Non
         return run_probe(options, progress=ProgressFolder(bar.show), previous=previous, python=python)
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from framework_advisor.doctor import diagnosis_json, examine, print_diagnosis
+
+    python = _target_python(args.python)
+    diagnosis = examine(load_rulebase(args.rules), python, args.frameworks)
+    if args.json_out:
+        _write_output(args.json_out, diagnosis_json(diagnosis))
+    if args.json_out != "-":
+        print_diagnosis(diagnosis)
+    return 0 if diagnosis.all_work else 1
+
+
+def _write_output(destination: str, text: str) -> None:
+    """``text`` to stdout ("-") or to a file; a file that cannot be written is a usage error."""
+    if destination == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(destination).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {destination}: {exc.strerror}") from None
+
+
 def _cmd_rules(args: argparse.Namespace) -> int:
     if args.rules_command == "schema":
         from framework_advisor.rules.schema import rule_file_json_schema
@@ -359,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"serve": _cmd_serve, "hardware": _cmd_hardware, "recommend": _cmd_recommend,
                "probe": _cmd_probe, "audit": _cmd_audit, "rules": _cmd_rules,
-               "probes": _cmd_probes}[args.command]
+               "probes": _cmd_probes, "doctor": _cmd_doctor}[args.command]
     try:
         return handler(args)
     except UsageError as exc:

@@ -10,6 +10,7 @@ import pytest
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.inventory import take_inventory
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, device_label, framework_name
+from framework_advisor.probes.access import CAUSES
 from framework_advisor.probes.worker.records import UNUSED_REASONS, UnusedAccelerator
 from framework_advisor.rules.catalog import install_row
 from framework_advisor.rules.remedies import fix_for, install_text
@@ -39,8 +40,8 @@ def _unused(kind: str, reason: str) -> UnusedAccelerator:
     return UnusedAccelerator(kind=kind, reason=reason, detail="what the worker saw")
 
 
-def test_every_reason_has_a_remedy(rulebase):
-    assert set(rulebase.remedies) == set(UNUSED_REASONS)
+def test_every_cause_has_a_remedy(rulebase):
+    assert set(rulebase.remedies) == set(CAUSES) and set(UNUSED_REASONS) < set(CAUSES)
 
 
 def test_every_machine_framework_and_reason_gets_a_fix_composed_from_the_catalog(rulebase, profiles):
@@ -54,7 +55,7 @@ def test_every_machine_framework_and_reason_gets_a_fix_composed_from_the_catalog
             assert fix and "{" not in fix and "}" not in fix, context
             assert framework_name(framework_id) in fix or device_label(kind) in fix, context
             row = install_row(rulebase.frameworks[framework_id], kind, hardware.os, hardware.arch, with_addons=True)
-            if row is not None and "{install}" in rulebase.remedies[reason].fix:
+            if row is not None and "{install}" in rulebase.remedies[reason].fix_for(kind, True):
                 assert install_text(row) in fix, context
             assert "what the worker saw" not in fix, "the fix is catalog data; the detail is the worker's"
     assert seen_kinds == {"apple-gpu", "cuda", "rocm", "tpu", "intel-xpu"}

@@ -151,6 +151,10 @@ def clip(text: str, limit: int = TEXT_CHARS) -> str:
 def classify_device_error(message: str) -> str:
     """The reason a framework's error about a device it cannot use points to (its wording, per framework)."""
     text = message.lower()
+    # PyTorch: "no kernel image is available", "sm_120 is not compatible"; ROCm: hipErrorNoBinaryForGpu.
+    if any(words in text for words in ("no kernel image", "is not compatible with the current pytorch",
+                                        "nobinaryforgpu", "no binary for gpu")):
+        return "unsupported-arch"
     if "driver" in text and any(word in text for word in ("too old", "insufficient", "version", "mismatch")):
         return "driver-mismatch"
     if any(word in text for word in ("busy", "in use", "exclusive", "lockfile", "already")):

@@ -22,7 +22,7 @@ from typing import Any, Annotated, Literal, Optional
 from ..vocabulary import AcceleratorKind, BenchmarkName, Device, FrameworkId
 # Why a framework does not use an accelerator the machine has: what the worker saw, never the fix (the
 # catalog, rules/base/frameworks.yaml, holds the commands that fix each one).
-UNUSED_REASONS = ("cpu-only-build", "driver-mismatch", "busy", "unsupported", "not-visible", "hidden")
+UNUSED_REASONS = ("cpu-only-build", "driver-mismatch", "unsupported-arch", "busy", "unsupported", "not-visible", "hidden")
 
 UnusedReason = Literal[UNUSED_REASONS]  # type: ignore[valid-type]
 # The samples a Timing keeps (>= 5 s of 1 ms blocks: beyond every budget the worker sets).

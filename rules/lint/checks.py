@@ -11,7 +11,7 @@ from typing import Any
 
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
-from framework_advisor.probes.worker.records import UNUSED_REASONS
+from framework_advisor.probes.access import CAUSES
 from framework_advisor.rules.engine import holds, recommend
 from framework_advisor.rules.lint.findings import Finding, sort_key
 from framework_advisor.rules.lint.locations import RuleFileIndex, condition_nodes, describe
@@ -199,12 +199,12 @@ class Linter:
                          f"row already lists as {framework_id}'s own device; give it an install row instead")
 
     def check_remedies(self, rulebase: RuleBase) -> None:
-        """Every reason a worker may give for an unused accelerator has a fix in the catalog."""
+        """Every cause of an unused accelerator (a worker's reason or one the doctor finds) has a fix in the catalog."""
         where = self.index.table_at("remedies") or self.index.table_at("frameworks") or f"{BASE_DIR}:1:1"
-        for reason in UNUSED_REASONS:
-            if reason not in rulebase.remedies:
+        for cause in CAUSES:
+            if cause not in rulebase.remedies:
                 self.add("error", "remedy-missing", where,
-                         f"no remedy for unused-accelerator reason {reason!r}: a probe that reports it gets no fix")
+                         f"no remedy for cause {cause!r}: a probe or the doctor that finds it gets no fix")
 
     # --- logic ---------------------------------------------------------------------------------------
 

@@ -76,6 +76,7 @@ class Adapter(BaseAdapter):
                     major, minor = torch.cuda.get_device_capability(0)
                     capability = f"{major}.{minor}"
                 if error:
+                    error = self._missing_arch(index) or error
                     self._probe_errors[kind] = error
                 found.append(seen(kind, torch.cuda.get_device_name(index), ok, index=index,
                                   compute_capability=capability, error=error))
@@ -121,6 +122,25 @@ class Adapter(BaseAdapter):
         if kind == "intel-xpu":
             return unused(kind, "cpu-only-build", f"torch {version} has no XPU support")
         return unused(kind, "unsupported", "PyTorch reaches TPUs only through PyTorch/XLA (torch_xla)")
+
+    def _missing_arch(self, index: int) -> str | None:
+        """Why a CUDA build cannot run on GPU ``index`` when its architecture is not among the build's kernels
+        (the wheel's arch list; PTX for an older one still JIT-compiles, so only then is it missing)."""
+        torch = self.lib
+        try:
+            major, minor = torch.cuda.get_device_capability(index)
+            built = [name for name in torch.cuda.get_arch_list() if name.startswith(("sm_", "compute_"))]
+        except Exception:  # noqa: BLE001
+            return None
+        number = major * 10 + minor
+        def arch_number(name: str) -> int:
+            digits = "".join(ch for ch in name.split("_", 1)[1] if ch.isdigit())
+            return int(digits or 0)
+        if not built or f"sm_{number}" in built or any(
+                name.startswith("compute_") and arch_number(name) <= number for name in built):
+            return None
+        return (f"no kernel image for this GPU: it is sm_{number} (compute capability {major}.{minor}); torch "
+                f"{torch.__version__} has kernels for {', '.join(built)}")
 
     def _cuda_init_error(self) -> str | None:
         try:

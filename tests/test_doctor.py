@@ -358,3 +358,14 @@ def test_a_problem_is_exit_status_one_and_is_counted(tmp_path, rulebase, capsys)
     print_diagnosis(diagnosis)
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "1 problem(s), in JAX: fix the first line of each first."
+
+
+def test_the_documentation_explains_every_cause_in_the_order_the_doctor_uses():
+    from framework_advisor.probes.access import CAUSES
+    from framework_advisor.rules.doctor import PRECEDENCE
+
+    text = (REPO_ROOT / "docs" / "doctor.md").read_text()
+    table = {line.split("`")[1] for line in text.splitlines() if line.startswith("| `")}
+    assert table == set(CAUSES) == set(PRECEDENCE)
+    order = text.split("the first of this order is shown first:")[1].split("(what makes")[0]
+    assert [part.strip().strip("`") for part in order.replace("\n", " ").split(",")] == list(PRECEDENCE)

@@ -77,7 +77,7 @@ def test_the_action_is_composite_and_every_run_step_has_a_shell():
         if "run" in step:
             assert step.get("shell") == "bash", f"{step.get('name')}: a composite run step needs shell: bash"
     uses = {step["uses"] for step in steps if "uses" in step}
-    assert uses == {"actions/cache@v4", "actions/upload-artifact@v4"}
+    assert uses == {"actions/cache/restore@v4", "actions/cache/save@v4", "actions/upload-artifact@v4"}
     ids = [step["id"] for step in steps if "id" in step]
     assert len(ids) == len(set(ids)) and {"setup", "install", "audit"} <= set(ids)
     [upload] = [step for step in steps if step.get("uses", "").startswith("actions/upload-artifact@")]
@@ -133,8 +133,13 @@ def test_the_install_is_light_and_the_cache_saves_the_virtualenv_it_made(light_i
     assert venv.parent == light_install.temp  # under the runner's temp directory, outside the workspace
     assert Path(install.outputs["advisor"]) == venv / "bin" / "framework-advisor"
     assert "framework-advisor: installed framework-advisor " in install.stdout
-    [cache] = [use for use in light_install.used.values() if use["uses"].startswith("actions/cache@")]
-    assert cache["runs"] and cache["with"] == {"path": str(venv), "key": setup.outputs["cache-key"]}
+    [restore] = [use for use in light_install.used.values() if use["uses"].startswith("actions/cache/restore@")]
+    [save] = [use for use in light_install.used.values() if use["uses"].startswith("actions/cache/save@")]
+    for cache in (restore, save):  # the directory the install step filled, under the key the setup step made
+        assert cache["runs"] and cache["with"] == {"path": str(venv), "key": setup.outputs["cache-key"]}
+    # Saved right after the install (not at the end of the job): a failed audit or training still caches it.
+    steps = [step.get("uses") or step.get("id") for step in load_action()["runs"]["steps"]]
+    assert steps.index("install") < steps.index(save["uses"]) < steps.index("audit")
     assert re.fullmatch(r"framework-advisor-linux-[\w]+-py3\.\d+\.\d+-[0-9a-f]{32}", setup.outputs["cache-key"])
     listed = subprocess.run([install.outputs["python"], "-m", "pip", "list", "--format=freeze"],
                             capture_output=True, text=True, timeout=120).stdout.lower()
@@ -222,6 +227,16 @@ def test_an_unusable_python_for_the_advisor_is_one_line_and_installs_nothing(tmp
     assert not run.uploaded()["runs"]  # nothing was audited, nothing to upload
 
 
+def test_an_action_path_without_the_advisor_is_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    run = ActionRun(tmp_path / "job", action_path=tmp_path / "empty").run()
+    setup = run.results["setup"]
+    assert setup.returncode == 2 and setup.stdout.splitlines() == [
+        f"::error title=framework-advisor action::no framework-advisor checkout at GITHUB_ACTION_PATH "
+        f"({tmp_path / 'empty'}): use it as uses: OWNER/framework-advisor@REF"]
+    assert run.results["install"].outcome == "skipped"
+
+
 # --- the audit step -------------------------------------------------------------------------------------
 
 def test_the_action_audits_the_jobs_own_python_and_passes(light_install, tmp_path):
@@ -239,7 +254,7 @@ def test_the_action_audits_the_jobs_own_python_and_passes(light_install, tmp_pat
     # The job's interpreter was measured, not the advisor's own (which has no NumPy).
     assert verdict["report"]["python"]["executable"] == str(JOB_PYTHON)
     assert verdict["report"]["python"]["own"] is False
-    assert [run["framework"] for run in verdict["report"]["frameworks"]] == ["numpy"]
+    assert [measured["framework"] for measured in verdict["report"]["frameworks"]] == ["numpy"]
     summary = run.summary.read_text(encoding="utf-8")
     assert summary.startswith("## framework-advisor audit on ") and ": ✅ passed" in summary.splitlines()[0]
     assert "| `numpy-runs` | ✅ passed |" in summary and "| `framework:numpy>=1` | ✅ passed |" in summary

@@ -188,19 +188,27 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
         # Another interpreter runs a copy of the worker package (it need not have the advisor installed).
         tree = cleanup.enter_context(WorkerTree()) if not target.own and worker_argv is None else None
         workers = []
-        for framework in to_run:
-            asked = worker_options(framework, options, hardware, limits.timeout_s, cpu_ghz, cpus)
+        try:
+            for framework in to_run:
+                asked = worker_options(framework, options, hardware, limits.timeout_s, cpu_ghz, cpus)
 
-            def argv(out: Path, reply_fd: int, framework: str = framework, asked: WorkerOptions = asked) -> list[str]:
-                if worker_argv is not None:
-                    return worker_argv(framework, out, reply_fd)
-                options_now = dataclasses.replace(asked, out=str(out), reply_fd=reply_fd)
-                if tree is not None:
-                    return tree.command(target.executable) + options_now.to_argv()
-                return worker_command(options_now)
+                def argv(out: Path, reply_fd: int, framework: str = framework,
+                         asked: WorkerOptions = asked) -> list[str]:
+                    if worker_argv is not None:
+                        return worker_argv(framework, out, reply_fd)
+                    options_now = dataclasses.replace(asked, out=str(out), reply_fd=reply_fd)
+                    if tree is not None:
+                        return tree.command(target.executable) + options_now.to_argv()
+                    return worker_command(options_now)
 
-            workers.append(WorkerProcess(framework, argv, limits, progress))
-        outcome, results = _measure(workers, options, limits, started, watch, report_progress)
+                workers.append(WorkerProcess(framework, argv, limits, progress))
+            outcome, results = _measure(workers, options, limits, started, watch, report_progress)
+        except BaseException:
+            # Ctrl-C (KeyboardInterrupt) or an error: the workers run in sessions of their own, so the terminal's
+            # SIGINT never reached them and one busy importing or measuring would outlive this process.
+            for worker in workers:
+                worker.stop()
+            raise
 
 
     failures = [FrameworkFailure(framework=result.framework, **result.failure.model_dump())

@@ -216,6 +216,22 @@ class WorkerProcess:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
 
+    def stop(self) -> None:
+        """Kill the worker and everything it started, now, whatever it is doing (the probe was interrupted, by
+        Ctrl-C or an error); its scratch directory goes too. Harmless after close() or a second time."""
+        kill_group(self.process.pid)
+        try:
+            self.process.wait(timeout=EXIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:  # SIGKILL cannot be refused; only an uninterruptible wait delays it
+            pass
+        for stream in (self.process.stdin, self.process.stderr):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+
 def wait_until_ready(workers: list[WorkerProcess], timeout_s: float) -> None:
     """Wait for every worker's set-up at once, watching all of them: one that hangs, dies or swells while
     another imports is caught then, not when its turn comes. Those that fail keep their failure."""

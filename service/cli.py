@@ -1,4 +1,4 @@
-"""The command line: ``framework-advisor serve | hardware | recommend | rules``.
+"""Measure this machine's deep-learning frameworks, recommend one for your goals, serve the API, audit CI runners.
 
 Human-readable output by default, the API's JSON with ``--json``. A bad argument or input file
 gives one line on stderr and exit status 2.
@@ -16,21 +16,44 @@ from typing import Any, NoReturn
 from framework_advisor import __version__
 from framework_advisor.probes.vocabulary import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS
 from framework_advisor.rules.rulebase import RuleFileError, load_rulebase
-from framework_advisor.rules.safe_yaml import load_rule_yaml
+from framework_advisor.cli_input import HardwareFileError, load_hardware_file, name_list, unknown_names
 from framework_advisor.audit import REQUIRE_GRAMMAR
 from framework_advisor.config import DATA_DIR_ENV, TOKEN_ENV, Settings
 
 EXIT_USAGE = 2
 EXIT_UNRUNNABLE = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
 class UsageError(Exception):
     """Bad arguments or input: reported on one line, exit status 2."""
 
 
+class _CommandsFormatter(argparse.HelpFormatter):
+    """The top-level help: each command on one line with its help, without argparse's extra "COMMAND" line."""
+
+    def __init__(self, prog: str):
+        super().__init__(prog, max_help_position=20)
+
+    def _iter_indented_subactions(self, action: argparse.Action):
+        yield from getattr(action, "_get_subactions", list)()  # commands at the options' indent, measured so
+
+    def _format_action(self, action: argparse.Action) -> str:
+        text = super()._format_action(action)
+        if isinstance(action, argparse._SubParsersAction):
+            text = text.split("\n", 1)[1]  # the metavar's own line; the commands follow, one per line
+        return text
+
+
 class _OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A value outside an option's choices (a command, --experience ...): "did you mean" the closest."""
+        if action.choices is not None and value not in action.choices:
+            kind = "command" if isinstance(action, argparse._SubParsersAction) else action.dest.replace("_", " ")
+            raise argparse.ArgumentError(action, unknown_names(kind, [value], [str(c) for c in action.choices]))
 
 
 def _add_rules_option(parser: argparse.ArgumentParser) -> None:
@@ -39,12 +62,7 @@ def _add_rules_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _framework_list(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in FRAMEWORK_IDS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown framework {', '.join(unknown) or text!r}; "
-                                         f"choose from {', '.join(FRAMEWORK_IDS)}")
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(name_list("framework", FRAMEWORK_IDS)(text)))
 
 
 def _add_python_option(parser: argparse.ArgumentParser) -> None:
@@ -80,9 +98,13 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog="framework-advisor", description=__doc__.splitlines()[0])
+    parser = _OneLineParser(prog="framework-advisor", description=__doc__.splitlines()[0],
+                            formatter_class=_CommandsFormatter,
+                            epilog="framework-advisor COMMAND --help shows a command's options. Tables by default; "
+                                   "--json gives the API's JSON. A usage error exits 2.")
     parser.add_argument("--version", action="version", version=f"framework-advisor {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser, title="commands",
+                                     metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="serve the API and the web form with gunicorn")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -96,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     hardware.add_argument("--json", action="store_true", help="print the HardwareProfile as JSON")
 
     recommend = commands.add_parser("recommend", help="rank the frameworks for goals, experience and hardware")
-    recommend.add_argument("--goal", dest="goals", action="append", required=True, choices=GOALS,
-                           metavar="GOAL", help=f"repeatable; one of: {', '.join(GOALS)}")
+    recommend.add_argument("--goal", dest="goals", action="extend", required=True, type=name_list("goal", GOALS),
+                           metavar="GOAL[,GOAL...]", help=f"repeatable or comma-separated; one of: {', '.join(GOALS)}")
     recommend.add_argument("--experience", required=True, choices=EXPERIENCE_LEVELS,
                            help=f"one of: {', '.join(EXPERIENCE_LEVELS)}")
     recommend.add_argument("--hardware", type=Path, metavar="FILE",
@@ -108,8 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rules_option(recommend)
 
     probe = commands.add_parser("probe", help="measure every installed framework on this machine")
-    probe.add_argument("--quick", action="store_true", help="shorter budgets (about 10 s instead of 30 s)")
-    probe.add_argument("--thorough", action="store_true",
+    depth = probe.add_mutually_exclusive_group()
+    depth.add_argument("--quick", action="store_true", help="shorter budgets (about 10 s instead of 30 s)")
+    depth.add_argument("--thorough", action="store_true",
                        help="also time cold compiles that run an external compiler (torch.compile: 15-35 s)")
     probe.add_argument("--frameworks", type=_framework_list, metavar="LIST",
                        help=f"comma-separated subset of: {', '.join(FRAMEWORK_IDS)}")
@@ -174,26 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_hardware_file(path: Path) -> HardwareProfile:
-    from framework_advisor.contract import ContractViolation, validate
-    from framework_advisor.probes.hardware import HardwareProfile
-
+    """--hardware FILE; every mistake in it is a line of the UsageError (see cli_input.load_hardware_file)."""
     try:
-        if path.suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-        else:
-            data = load_rule_yaml(path)  # the strict loader: no aliases, tags or duplicate keys
-    except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{path}: not valid JSON: {exc}") from None
-    except RuleFileError as exc:
-        raise UsageError(str(exc)) from None
-    data = json.loads(json.dumps(data, default=str))  # plain dicts and lists, as the API would see them
-    try:
-        return validate(HardwareProfile, data)
-    except ContractViolation as violation:
-        first = violation.errors[0]
-        raise UsageError(f"{path}: {first.pointer or '/'}: {first.message}") from None
+        return load_hardware_file(path)
+    except HardwareFileError as exc:
+        raise UsageError("\n".join(exc.problems)) from None
 
 
 def _print_json(document: Any) -> None:
@@ -379,6 +387,8 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 
     findings = lint(args.dirs)
     print(format_report(findings))
+    if any(finding.code == "load" for finding in findings):  # a file or directory that cannot be loaded at all
+        return EXIT_USAGE
     return 1 if any(finding.severity == "error" for finding in findings) else 0
 
 
@@ -396,13 +406,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args)
     except UsageError as exc:
-        print(f"framework-advisor: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # one line per mistake (a hardware file may hold several)
+            print(f"framework-advisor: error: {line}", file=sys.stderr)
         return EXIT_USAGE
     except RuleFileError as exc:
         print(f"framework-advisor: error: rule base: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt:  # Ctrl-C: a probe's workers are already stopped (probes.probe.run_probe)
+        print("framework-advisor: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
+from rich.padding import Padding
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from framework_advisor.probes.hardware import Accelerator, HardwareProfile
 from framework_advisor.probes.history import describe_measurements
@@ -18,6 +21,20 @@ from framework_advisor.rules.rulebase import RuleBase
 
 _console = Console()
 _stderr = Console(stderr=True)
+# The probe's tables are wide (up to eight columns): a header rule and two spaces between columns, no frame,
+# so that at 80 columns every header word and every version fits whole and only long cells wrap.
+_LIGHT = {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False, "collapse_padding": True}
+
+
+def _hanging(rows: list[tuple[str, str]], indent: int = 2) -> Padding:
+    """Rows of a label and a text (``+1.80``, a reason), the text's wrapped lines indented under its first:
+    a hanging indent. Plain text: rule messages and install commands hold brackets (mlx[cpu]), not markup."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, text in rows:
+        grid.add_row(Text(label), Text(text))
+    return Padding(grid, (0, 0, 0, indent))
 
 
 def _accelerator_line(accelerator: Accelerator) -> str:
@@ -40,7 +57,9 @@ def print_hardware(profile: HardwareProfile) -> None:
 
 def print_recommendation(answer: Recommendation) -> None:
     table = Table(title=f"Frameworks for {', '.join(answer.goals)} ({answer.experience})")
-    for column in ("rank", "framework", "score", "runs here", "device"):
+    # "runs here" only of this machine; described hardware (or a stored probe's) is another machine
+    runs = "runs here" if answer.hardware_source == "this-machine" else "supported"
+    for column in ("rank", "framework", "score", runs, "device"):
         table.add_column(column, justify="right" if column in ("rank", "score") else "left")
     for item in answer.ranking:
         style = None if item.supported else "dim"
@@ -53,18 +72,17 @@ def print_recommendation(answer: Recommendation) -> None:
     _console.print(f"Measurements used: {measured}.", style="dim", highlight=False, markup=False)
     first = answer.ranking[0]
     _console.print(f"\n[bold]Why {first.name}[/bold]")
-    for reason in first.reasons:
-        counted = "" if reason.counted else " (counted once in its group)"
-        _console.print(f"  {reason.points:+.2f}  {reason.message} [{reason.rule}]{counted}",
-                       highlight=False, markup=False)
+    _console.print(_hanging([(f"{reason.points:+.2f}", f"{reason.message} [{reason.rule}]"
+                                                       + ("" if reason.counted else " (counted once in its group)"))
+                             for reason in first.reasons]))
     # Install commands hold brackets (mlx[cpu]) that rich would read as markup: headings only.
     _console.print("\n[bold]Install[/bold]")
-    _console.print(f"  {first.install}", highlight=False, markup=False)
+    _console.print(Padding(Text(first.install), (0, 0, 0, 2)))
     starter = first.starter
     _console.print("\n[bold]Start[/bold]")
-    _console.print(f"  save the starter as {starter.filename} "
-                   f"(framework-advisor recommend ... --json | jq -r '.ranking[0].starter.code'), "
-                   f"then: {starter.run}", highlight=False, markup=False)
+    _console.print(Padding(Text(f"save the starter as {starter.filename} "
+                                f"(framework-advisor recommend ... --json | jq -r '.ranking[0].starter.code'), "
+                                f"then: {starter.run}"), (0, 0, 0, 2)))
     _console.print(f"\nrule base {answer.rulebase.version}", style="dim")
 
 
@@ -107,7 +125,7 @@ def _versus_fastest(framework: str, derived: DerivedFacts | None) -> str:
 
 def _comparisons_table(report: ProbeReport) -> Table:
     """Each benchmark compared in rounds, at the size every framework in it ran: the ratio to the fastest."""
-    table = Table(title="Compared in rounds (the same size for every framework)")
+    table = Table(title="Compared in rounds (the same size for every framework)", **_LIGHT)
     for column in ("benchmark", "device", "size", "framework", "vs fastest (range over rounds)"):
         table.add_column(column, justify="right" if column == "size" else "left")
     for comparison in report.comparisons:
@@ -152,23 +170,31 @@ def _figure(result: FrameworkRun, name: str, cpu_percents_hold: bool) -> str:
 
 
 def print_probe_summary(rulebase: RuleBase, report: ProbeReport, probe_id: str | None) -> None:
-    table = Table(title=f"Probe of {report.host} ({'quick' if report.quick else 'full'}, {report.duration_s:.1f} s)")
-    columns = ("framework", "version", "import s", "matmul GFLOP/s (% peak)", "bandwidth GB/s",
-               "dispatch us", "MLP steps/s", "vs fastest")
+    table = Table(title=f"Probe of {report.host} ({'quick' if report.quick else 'full'}, {report.duration_s:.1f} s)",
+                  **_LIGHT)
+    # Headers broken where a person would break them; the version shares the framework's cell (its own line
+    # when narrow), so that eight columns fit in 80 and only "vs fastest" wraps much.
+    columns = ("framework", "import\ns", "matmul\nGFLOP/s\n(% peak)", "bandwidth\nGB/s", "dispatch\nus",
+               "MLP\nsteps/s", "vs fastest")
     for column in columns:
-        table.add_column(column, justify="left" if column in ("framework", "version") else "right")
+        table.add_column(column, justify="left" if column in ("framework", "vs fastest") else "right",
+                         overflow="fold")  # never an ellipsis: a cell too long for its column wraps
+    failed = []
     for result in report.frameworks:
         if isinstance(result, FailedFramework):
-            failure = result.failure
-            table.add_row(result.framework, "", "", f"[red]{failure.kind}[/red]: {failure.message[:60]}",
-                          "", "", "", "")
+            failed.append((result.framework, f"failed ({result.failure.kind}): {result.failure.message}"))
+            version = report.versions.get(result.framework)
+            table.add_row(Text.assemble(result.framework, *((" ", (version, "dim")) if version else ())),
+                          "-", "-", "-", "-", "-", Text(f"failed: {result.failure.kind}", style="red"))
             continue
         holds = report.cpu_percents_hold()
-        table.add_row(result.framework, result.version, f"{result.import_s:.2f}",
+        table.add_row(Text.assemble(result.framework, " ", (result.version, "dim")), f"{result.import_s:.2f}",
                       _figure(result, "matmul_fp32", holds), _figure(result, "elementwise_bandwidth", holds),
                       _figure(result, "dispatch_latency", holds), _figure(result, "mlp_step_eager", holds),
                       _versus_fastest(result.framework, report.derived.get(result.framework)))
     _console.print(table)
+    if failed:
+        _console.print(_hanging(failed, indent=0))
     if report.comparisons:
         _console.print(_comparisons_table(report))
     for note in measurement_notes(report):
@@ -184,8 +210,9 @@ def print_probe_summary(rulebase: RuleBase, report: ProbeReport, probe_id: str |
     for result in report.runs():
         for issue in result.unused_accelerators:
             fix = fix_for(rulebase, result.framework, issue, report.hardware)
-            _console.print(f"[yellow]{result.framework}[/yellow] does not use the {issue.kind} device: "
-                           f"{issue.detail or issue.reason}. Fix: {fix}", highlight=False)
+            # plain text: a fix names install commands whose brackets (jax[cuda12]) markup would swallow
+            _console.print(_hanging([(result.framework, f"does not use the {issue.kind} device: "
+                                                        f"{issue.detail or issue.reason}. Fix: {fix}")], indent=0))
     if report.reused is not None:
         _console.print(f"Nothing was measured: {report.reused.why}.", highlight=False, markup=False)
     if probe_id:

@@ -187,15 +187,17 @@ class ProbeDiff(Strict):
 
 # ---- the noise rule ----
 
-def _quartiles(timing: Timing) -> Optional[tuple[float, float]]:
-    """The first and third quartile of a figure's per-call times, from its samples (or, for a record that kept
-    none, its median and IQR); None with fewer than MIN_SAMPLES samples."""
+def _spread(timing: Timing) -> Optional[tuple[float, float]]:
+    """A figure's middle half relative to its median: (first quartile / median, third quartile / median) of its
+    per-call times, from its samples (or, for a record that kept none, its median and IQR); None with fewer than
+    MIN_SAMPLES samples."""
     samples = timing.per_call_s
     if len(samples) >= MIN_SAMPLES:
-        q1, _, q3 = statistics.quantiles(samples, n=4, method="inclusive")
-        return q1, q3
+        q1, median, q3 = statistics.quantiles(samples, n=4, method="inclusive")
+        return q1 / median, q3 / median
     if not samples and timing.samples >= MIN_SAMPLES and timing.median_s > timing.iqr_s / 2:
-        return timing.median_s - timing.iqr_s / 2, timing.median_s + timing.iqr_s / 2
+        half = timing.iqr_s / 2 / timing.median_s
+        return 1 - half, 1 + half
     return None
 
 
@@ -204,26 +206,26 @@ def noise_verdict(a: BenchmarkRecord, b: BenchmarkRecord) -> tuple[float, Option
     noise.
 
     The rule: each figure's per-call samples (every timed block, across all its rounds: ``Timing.per_call_s``)
-    give its middle half, the first to the third quartile of the time per call. The ratio's range is B's
-    quartiles over A's, the extremes either way (B's first over A's third quartile to B's third over A's
-    first), turned into the figures' direction (a throughput is work over time, so its ratio is A's time over
-    B's; a latency is the time itself). The change exceeds the noise when that range excludes 1, that is the
-    two middle halves do not overlap, and the ratio itself is outside the noise floor (1/1.10 to 1.10: two
-    probes run minutes or days apart move by that much on a quiet machine, however tight each probe's samples
-    were; the same 10% at which one probe's rounds count as agreeing). With fewer than five samples in either
-    figure (the worker's own minimum for a settled figure) the change is not judged. A record that kept no
-    samples (an older report) uses its median and IQR.
+    give its middle half, the first to the third quartile of its time per call, relative to its median. The
+    ratio's range takes both spreads at their extremes: for a throughput (work over time) it runs from
+    ratio x (A's first quartile / B's third) to ratio x (A's third / B's first), each quartile as a fraction of
+    its own median; for a latency (the time itself) the other way round. That is the range of B's time over A's
+    when any time in either middle half may be the true one. The change exceeds the noise when that range
+    excludes 1 (the two middle halves do not overlap) and the ratio itself is outside the run-to-run floor,
+    1/1.10 to 1.10: two probes minutes or days apart move by that much on a quiet machine however tight each
+    probe's samples were (the spread at which one probe's rounds count as agreeing, ``probes.derived``). With
+    fewer than five samples in either figure (the worker's own minimum for a settled figure) the change is not
+    judged. A record that kept no samples (an older report) uses its median and IQR.
 
-    Returns (ratio, (low, high) or None, verdict): better or worse (beyond the noise, the direction taking
-    lower-is-better figures into account), within-noise, or not-judged.
+    Returns (ratio, (low, high) or None, verdict): better or worse (beyond the noise, in the figure's direction:
+    a lower latency is better), within-noise, or not-judged.
     """
     ratio = b.value / a.value
-    qa, qb = _quartiles(a.timing), _quartiles(b.timing)
-    if qa is None or qb is None:
+    spread_a, spread_b = _spread(a.timing), _spread(b.timing)
+    if spread_a is None or spread_b is None:
         return ratio, None, "not-judged"
-    (a1, a3), (b1, b3) = qa, qb
-    low, high = (b1 / a3, b3 / a1) if a.lower_is_better else (a1 / b3, a3 / b1)
-    low, high = min(low, ratio), max(high, ratio)  # medians rounded in the record may sit a hair outside
+    (a1, a3), (b1, b3) = spread_a, spread_b
+    low, high = (ratio * b1 / a3, ratio * b3 / a1) if a.lower_is_better else (ratio * a1 / b3, ratio * a3 / b1)
     if not (low > 1 or high < 1) or 1 / NOISE_FLOOR <= ratio <= NOISE_FLOOR:
         return ratio, (low, high), "within-noise"
     higher = ratio > 1

@@ -175,5 +175,6 @@ def _print_figures(diff: ProbeDiff) -> None:
               f"{', '.join(left.a)}, B {', '.join(left.b)} ({left.reason})")
     for side, figures in (("A", diff.only_in_a), ("B", diff.only_in_b)):
         for figure in figures:
-            _line(f"  only in {side}: {figure.framework} {_figure_name(figure)} {_size(figure)}: "
-                  f"{_number(figure.value)} {figure.unit}")
+            size = "" if _size(figure) == "-" else f" {_size(figure)}"
+            _line(f"  only in {side}: {figure.framework} {_figure_name(figure)}{size}: {_number(figure.value)} "
+                  f"{figure.unit}")

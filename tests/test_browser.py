@@ -2,7 +2,8 @@
 
 A person fills the form with the keyboard, submits, reads the ranking table and the bar chart of
 the measured benchmark figures, copies a starter, and probes "this machine" (a fast stand-in probe
-with canned reports) while watching its progress. A screenshot is saved under test-artifacts/.
+with canned reports) while watching its progress, and compares two stored probes side by side. Screenshots are
+saved under test-artifacts/.
 
 No browser is downloaded: `make test` installs Debian's chromium when it runs as root on
 Debian/Ubuntu. Without it this test skips, saying how to get it; with CI=true it fails instead.
@@ -10,6 +11,7 @@ Debian/Ubuntu. Without it this test skips, saying how to get it; with CI=true it
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -354,3 +356,61 @@ def test_a_missing_browser_skips_with_advice_but_fails_under_ci(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="apt-get install --no-install-recommends chromium"):
         _chromium()
+
+
+def _upload(base_url: str, report: ProbeReport) -> str:
+    """Store a report as an upload (POST /v1/probes with the report): the service answers 201 with its id."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"{base_url}/v1/probes", data=report.model_dump_json(exclude_none=True).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        return json.load(response)["id"]
+
+
+def test_a_person_compares_two_stored_probes_side_by_side(page, served):
+    """Two stored probes of this machine: PyTorch's matmul went from 290 to 400 GFLOP/s (beyond the noise of its
+    samples), its dispatch latency moved 1% (within it), NumPy's matmul was measured at another size (not
+    compared) and MLX only in the first."""
+    from playwright.sync_api import expect
+
+    base_url, seed_id = served
+    before = _report(False, {"pytorch": {"matmul_fp32": 290.0, "dispatch_latency": 12.0, "n": 1024},
+                             "numpy": {"matmul_fp32": 120.0, "dispatch_latency": 1.5, "n": 1024},
+                             "mlx": {"matmul_fp32": 3.6, "dispatch_latency": 40.0, "n": 1024}})
+    after = _report(False, {"pytorch": {"matmul_fp32": 400.0, "dispatch_latency": 12.1, "n": 1024},
+                            "numpy": {"matmul_fp32": 121.0, "dispatch_latency": 1.5, "n": 512}})
+    after = after.model_copy(update={"frameworks": [dataclasses.replace(after.frameworks[0], version="1.1"),
+                                                    *after.frameworks[1:]]})  # PyTorch upgraded
+    first, second = _upload(base_url, before), _upload(base_url, after)
+
+    page.goto("/")
+    expect(page.locator("#advisor-form")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#compare-status")).to_contain_text("3 stored probes to compare")
+    # The newest two are preselected, A the older; every stored probe (the seed too) can be chosen.
+    assert page.get_by_label("Probe A (before)").input_value() == first
+    assert page.get_by_label("Probe B (after)").input_value() == second
+    options = page.locator("#compare-a option").all_inner_texts()
+    assert len(options) == 3 and any(text.startswith(seed_id) for text in options)
+    assert "PyTorch, NumPy, MLX" in options[1] and "full" in options[1]
+
+    page.get_by_role("button", name="Compare", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#compare-status")).to_contain_text("1 changed beyond their noise")
+    table = page.locator("#diff-table")
+    matmul = table.locator("tbody tr", has_text="PyTorch").filter(has_text="Matrix multiply (fp32)")
+    expect(matmul).to_have_attribute("data-verdict", "better")
+    expect(matmul).to_contain_text("290 GFLOP/s")
+    expect(matmul).to_contain_text("400 GFLOP/s")
+    expect(matmul).to_contain_text("1.38x")
+    dispatch = table.locator("tbody tr", has_text="PyTorch").filter(has_text="Dispatch latency")
+    expect(dispatch).to_have_attribute("data-verdict", "within-noise")
+    expect(page.locator("#diff-versions")).to_contain_text("PyTorch: 1.0 → 1.1")
+    apart = page.locator("#diff-apart")
+    expect(apart).to_contain_text("Not compared: NumPy Matrix multiply (fp32) on CPU, A n=1024, B n=512")
+    expect(apart).to_contain_text("Only in A: MLX Matrix multiply (fp32) on CPU n=1024: 3.60 GFLOP/s")
+    expect(page.locator("#compare-result")).to_contain_text("Noise: a change exceeds the noise when")
+    page.locator("#compare").screenshot(path=str(_artifact("compare.png")))
+    assert page.problems == []

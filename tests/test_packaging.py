@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -105,3 +106,23 @@ def test_a_light_install_into_a_fresh_environment_brings_no_framework(tmp_path, 
     assert hardware.returncode == 0 and '"os"' in hardware.stdout, hardware.stderr
     site = next((target / "lib").glob("python3*/site-packages"))
     assert not {"service", "rules", "probes"} & {path.name for path in site.iterdir()}
+
+
+def test_the_all_extra_resolves_to_every_framework_make_run_installs_at_its_pin(tmp_path):
+    """`pip install '.[all]'` (resolved by pip itself, nothing installed) brings each framework `make run`
+    installs, at the version constraints.txt pins, plus TensorFlow."""
+    report = tmp_path / "resolved.json"
+    resolved = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--ignore-installed",
+                               "--disable-pip-version-check", "--report", str(report), "-c", "constraints.txt", ".[all]"],
+                              capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
+    assert resolved.returncode == 0, resolved.stderr[-2000:]
+    versions = {re.sub(r"[-_.]+", "-", item["metadata"]["name"]).lower(): item["metadata"]["version"]
+                for item in json.loads(report.read_text())["install"]}
+    pins = _pins()
+    run_extra = _requirements(PYPROJECT["project"]["optional-dependencies"]["frameworks"])
+    for requirement in run_extra:
+        if requirement.marker is None or requirement.marker.evaluate():
+            name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+            # A local label is the pin's build (torch 2.13.0+cpu meets ==2.13.0).
+            assert versions.get(name, "").split("+")[0] == pins[requirement.name.lower()], (requirement, versions.get(name))
+    assert "tensorflow-cpu" in versions or "tensorflow" in versions

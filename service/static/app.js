@@ -678,6 +678,7 @@ async function onProbeClick() {
     }
     showProbeProgress(job);
     renderProbeChart(job);
+    loadProbeChoices();
     const figures = benchmarkGroups(job.report).reduce((n, group) => n + group.entries.length, 0);
     $('#probe-status').textContent = `Probe finished: ${figures} benchmark figures; the chart is updated.`;
     // A recommendation shown for this machine is now out of date: ask again, with the new measurements.
@@ -687,6 +688,174 @@ async function onProbeClick() {
     }
   } finally {
     setProbeRunning(false);
+  }
+}
+
+// ---- "Compare probes": two stored probes side by side (GET /v1/probes/{a}/diff/{b}) ----
+
+const CHANGE_WORDS = { better: 'better', worse: 'worse', 'within-noise': 'within noise', 'not-judged': 'not judged' };
+
+function whenText(timestamp) {
+  if (!timestamp) return '—';
+  return String(timestamp).replace('T', ' ').slice(0, 16) + (/(\+00:00|Z)$/.test(timestamp) ? ' UTC' : '');
+}
+
+function probeChoiceText(probe) {
+  const frameworks = (probe.frameworks || []).map(frameworkName).join(', ') || 'no framework';
+  return `${probe.id} · ${whenText(probe.created_at)} · ${probe.host} · ` +
+    `${probe.params && probe.params.quick ? 'quick' : 'full'} · ${frameworks}`;
+}
+
+/** Fill the two selects with the stored probes that have a report (newest first): A the second newest, B the newest. */
+async function loadProbeChoices() {
+  const status = $('#compare-status');
+  let probes;
+  try {
+    const { body } = await fetchJson('/v1/probes?limit=100');
+    probes = (body.probes || []).filter((probe) => probe.status === 'finished');
+  } catch (err) {
+    status.textContent = `Could not list the stored probes (${err.message}).`;
+    return;
+  }
+  const kept = { a: $('#compare-a').value, b: $('#compare-b').value };
+  for (const [side, fallback] of [['a', 1], ['b', 0]]) {
+    const select = $(`#compare-${side}`);
+    select.replaceChildren(...probes.map((probe) => el('option', { value: probe.id, text: probeChoiceText(probe) })));
+    const ids = probes.map((probe) => probe.id);
+    select.value = ids.includes(kept[side]) ? kept[side] : (ids[Math.min(fallback, ids.length - 1)] || '');
+  }
+  const enough = probes.length >= 2;
+  $('#compare-button').setAttribute('aria-disabled', String(!enough));
+  status.textContent = enough ? `${probes.length} stored probes to compare.`
+    : 'Two finished probes are needed to compare: probe this machine (or run “framework-advisor probe”) first.';
+}
+
+function ratioRangeText(figure) {
+  if (figure.ratio_low === undefined || figure.ratio_high === undefined) return ratioText(figure.ratio);
+  return `${ratioText(figure.ratio)} (${ratioText(figure.ratio_low).slice(0, -1)}-${ratioText(figure.ratio_high)})`;
+}
+
+function figureSizeText(figure) {
+  return [figure.precision && figure.precision !== 'fp32' ? figure.precision : '', figure.size_text]
+    .filter(Boolean).join(' ') || '—';
+}
+
+function diffList(title, lines, attrs = {}) {
+  if (!lines.length) return [];
+  return [el('h3', { text: title }), el('ul', { class: 'diff-list', ...attrs }, ...lines.map((line) => el('li', { text: line })))];
+}
+
+function deviceLines(diff) {
+  const lines = [];
+  for (const acc of diff.accelerators || []) {
+    if (acc.a_count === null) lines.push(`New in B: ${acc.b_count} × ${acc.name} (${deviceName(acc.kind)})`);
+    else if (acc.b_count === null) lines.push(`Gone in B: ${acc.a_count} × ${acc.name} (${deviceName(acc.kind)})`);
+    else {
+      const driver = acc.a_driver !== acc.b_driver ? `, driver ${acc.a_driver || '?'} → ${acc.b_driver || '?'}` : '';
+      lines.push(`${acc.name} (${deviceName(acc.kind)}): ${acc.a_count} → ${acc.b_count}${driver}`);
+    }
+  }
+  const usable = (value) => (value === null ? 'not listed' : value ? 'usable' : 'not usable');
+  for (const seen of diff.devices_seen || []) {
+    const index = seen.index !== undefined ? `:${seen.index}` : '';
+    lines.push(`${frameworkName(seen.framework)} sees ${seen.device}${index} ${seen.name}: ` +
+      `${usable(seen.a_usable)} → ${usable(seen.b_usable)}`);
+  }
+  for (const unused of diff.unused_accelerators || []) {
+    const side = (reason) => (reason ? `unused (${reason})` : 'not unused');
+    lines.push(`${frameworkName(unused.framework)} and the ${deviceName(unused.kind)} device: ` +
+      `${side(unused.a_reason)} → ${side(unused.b_reason)}`);
+  }
+  return lines;
+}
+
+function renderDiffTable(figures) {
+  const head = el('tr', {}, ...['Framework', 'Benchmark', 'Device', 'Size', 'A', 'B', 'B/A (range)', 'Change']
+    .map((h) => el('th', { scope: 'col', text: h })));
+  const body = el('tbody');
+  for (const figure of figures) {
+    const change = CHANGE_WORDS[figure.verdict] + (figure.noisy ? ' (noisy)' : '');
+    body.append(el('tr', { class: `verdict-${figure.verdict}`, 'data-verdict': figure.verdict },
+      el('th', { scope: 'row', text: frameworkName(figure.framework) }),
+      el('td', { text: BENCHMARK_LABELS[figure.benchmark] || figure.benchmark }),
+      el('td', { text: deviceName(figure.device) }),
+      el('td', { text: figureSizeText(figure) }),
+      el('td', { class: 'num', text: `${formatFigure(figure.a_value)} ${figure.unit}` }),
+      el('td', { class: 'num', text: `${formatFigure(figure.b_value)} ${figure.unit}` }),
+      el('td', { class: 'num' }, ...ratioRangeText(figure).split(' ').flatMap((part, index) =>
+        [index ? ' ' : null, el('span', { class: 'nowrap', text: part })])),
+      el('td', { class: 'change', text: change })));
+  }
+  return el('div', { class: 'table-wrap' }, el('table', { id: 'diff-table' },
+    el('caption', { text: 'Figures both probes measured at the same size: B/A and its range from both figures’ samples' }),
+    el('thead', {}, head), body));
+}
+
+function refText(side, ref) {
+  const reused = ref.reused_from ? `, figures of probe ${ref.reused_from}` : '';
+  return `${side} = probe ${ref.id} of ${ref.host}, measured ${whenText(ref.measured_at)}, ` +
+    `${ref.quick ? 'quick' : 'full'}${reused}`;
+}
+
+function renderDiff(diff) {
+  const container = $('#compare-result');
+  container.dataset.a = diff.a.id;
+  container.dataset.b = diff.b.id;
+  const nodes = [el('h3', { text: `What changed from probe ${diff.a.id} to ${diff.b.id}` }),
+    el('ul', { class: 'diff-refs' }, el('li', { text: refText('A', diff.a) }), el('li', { text: refText('B', diff.b) }))];
+  if ((diff.notes || []).length) {
+    nodes.push(el('ul', { class: 'probe-warnings', role: 'note' }, ...diff.notes.map((note) => el('li', { text: `${note}.` }))));
+  }
+  const name = (id) => (id === 'python' ? 'Python' : frameworkName(id));
+  const versions = (diff.versions || []).filter((v) => v.changed)
+    .map((v) => `${name(v.name)}: ${v.a ?? 'absent'} → ${v.b ?? 'absent'}`);
+  const same = (diff.versions || []).filter((v) => !v.changed);
+  if (same.length) versions.push(`Unchanged: ${same.map((v) => `${name(v.name)} ${v.a}`).join(', ')}`);
+  nodes.push(...diffList('Versions', versions, { id: 'diff-versions' }));
+  const outcomes = (diff.frameworks || []).filter((o) => o.changed).map((o) =>
+    `${frameworkName(o.framework)}: ${o.a}${o.a_detail ? ` (${o.a_detail})` : ''} → ${o.b}${o.b_detail ? ` (${o.b_detail})` : ''}`);
+  nodes.push(...diffList('Frameworks', outcomes));
+  const devices = deviceLines(diff);
+  nodes.push(...diffList('Devices', devices.length ? devices
+    : ['No change in the accelerators, the devices each framework saw, or those it left unused.'], { id: 'diff-devices' }));
+  nodes.push((diff.figures || []).length ? renderDiffTable(diff.figures)
+    : el('p', { class: 'hint', text: 'Figures: none was measured by both probes at the same size.' }));
+  const apart = (diff.not_compared || []).map((left) => `Not compared: ${frameworkName(left.framework)} ` +
+    `${BENCHMARK_LABELS[left.benchmark] || left.benchmark} on ${deviceName(left.device)}, A ${left.a.join(', ')}, ` +
+    `B ${left.b.join(', ')} (${left.reason})`);
+  for (const [side, figures] of [['A', diff.only_in_a || []], ['B', diff.only_in_b || []]]) {
+    for (const figure of figures) {
+      const size = figureSizeText(figure);
+      apart.push(`Only in ${side}: ${frameworkName(figure.framework)} ${BENCHMARK_LABELS[figure.benchmark] || figure.benchmark} ` +
+        `on ${deviceName(figure.device)}${size === '—' ? '' : ` ${size}`}: ${formatFigure(figure.value)} ${figure.unit}`);
+    }
+  }
+  if (apart.length) nodes.push(el('ul', { class: 'diff-list', id: 'diff-apart' }, ...apart.map((line) => el('li', { text: line }))));
+  nodes.push(el('p', { class: 'hint', text: `Noise: ${diff.noise_rule}.` }));
+  container.replaceChildren(...nodes);
+}
+
+async function onCompare() {
+  const [a, b] = [$('#compare-a').value, $('#compare-b').value];
+  const box = $('#compare-error');
+  box.hidden = true;
+  if (!a || !b || $('#compare-button').getAttribute('aria-disabled') === 'true') {
+    box.replaceChildren(el('p', { class: 'error-title', text: 'Two stored probes are needed to compare.' }));
+    box.hidden = false;
+    return;
+  }
+  $('#compare-status').textContent = `Comparing probe ${a} with ${b}…`;
+  try {
+    const { body } = await fetchJson(`/v1/probes/${encodeURIComponent(a)}/diff/${encodeURIComponent(b)}`);
+    renderDiff(body);
+    const changed = (body.figures || []).filter((f) => f.verdict === 'better' || f.verdict === 'worse').length;
+    $('#compare-status').textContent = `Compared: ${(body.figures || []).length} figures in both, ${changed} changed ` +
+      'beyond their noise.';
+  } catch (err) {
+    $('#compare-status').textContent = '';
+    box.replaceChildren(el('p', { class: 'error-title', text: 'Could not compare the probes' }),
+      el('p', { class: 'error-detail', text: err.message }));
+    box.hidden = false;
   }
 }
 
@@ -799,6 +968,8 @@ async function init() {
   syncAcceleratorFields();
   syncGoalValidity();
   loadMachineSummary();
+  $('#compare-button').addEventListener('click', onCompare);
+  loadProbeChoices();
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

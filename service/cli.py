@@ -1,7 +1,7 @@
 """Measure this machine's deep-learning frameworks, recommend one for your goals, serve the API, audit CI runners.
 
-Human-readable output by default, the API's JSON with ``--json``. A bad argument or input file
-gives one line on stderr and exit status 2.
+Human-readable output by default, the API's JSON with ``--json``. A bad argument gives one line on stderr
+and exit status 2 (a bad input file: one line per mistake, each at its file:line:column); Ctrl-C exits 130.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by 
 
 
 class UsageError(Exception):
-    """Bad arguments or input: reported on one line, exit status 2."""
+    """Bad arguments or input: one line on stderr (one per mistake of an input file), exit status 2."""
 
 
 class _CommandsFormatter(argparse.HelpFormatter):

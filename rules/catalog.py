@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from framework_advisor.probes.hardware import HardwareProfile
-from framework_advisor.probes.vocabulary import OS_LABELS
+from framework_advisor.probes.vocabulary import DEVICES, FRAMEWORK_IDS, GOALS, OS_LABELS
 from framework_advisor.rules.recommendation import Reason, Starter
 from framework_advisor.rules.rulebase import STARTER_DEVICE_ASSIGNMENT, RuleBase
 from framework_advisor.rules.schema import GOAL_FAMILIES, Addon, FrameworkEntry, InstallCommand, Platform
@@ -60,6 +60,39 @@ def render_starter(rulebase: RuleBase, framework_id: str, device: str, goal: str
     family = GOAL_FAMILIES[goal] if goal is not None else "basics"
     code = STARTER_DEVICE_ASSIGNMENT.sub(f'DEVICE = "{device_name}"', rulebase.starters[framework_id, family], count=1)
     return Starter(filename=spec.filename, code=code, run=f"python {spec.filename}", device=device, goal=goal)
+
+
+class StarterError(ValueError):
+    """A starter that cannot be handed out, said in one line. ``missing``: there is no such starter (an unknown
+    framework, or a device the framework has none for; HTTP 404); else a goal or device outside the vocabulary
+    (HTTP 422). ``field`` names the parameter at fault (None for the framework) and ``field_message`` says how."""
+
+    def __init__(self, message: str, *, missing: bool, field: str | None = None, field_message: str = ""):
+        super().__init__(message)
+        self.missing = missing
+        self.field = field
+        self.field_message = field_message
+
+
+def find_starter(rulebase: RuleBase, framework_id: str, device: str = "cpu", goal: str | None = None) -> Starter:
+    """The starter of ``GET /v1/starters/{framework}`` and ``framework-advisor starter``: the arguments checked
+    against the vocabulary and the catalog (raises StarterError), then ``render_starter``."""
+    if framework_id not in FRAMEWORK_IDS:
+        raise StarterError(f"no framework {framework_id!r}; one of: {', '.join(FRAMEWORK_IDS)}", missing=True)
+    if goal is not None and goal not in GOALS:
+        raise StarterError(f"unknown goal {goal!r}; one of: {', '.join(GOALS)}", missing=False, field="goal",
+                           field_message="not a goal")
+    if device not in DEVICES:
+        raise StarterError(f"unknown device {device!r}; one of: {', '.join(DEVICES)}", missing=False, field="device",
+                           field_message="not a device")
+    entry = rulebase.frameworks[framework_id]
+    if device not in entry.starter.device_names:
+        # A valid device this framework has no starter for: that starter does not exist (404), the request
+        # itself is well-formed (a 422 would tell a client to fix what it sent).
+        raise StarterError(f"{entry.name} has no starter for device {device!r}; devices: "
+                           f"{', '.join(entry.starter.device_names)}", missing=True, field="device",
+                           field_message="unsupported")
+    return render_starter(rulebase, framework_id, device, goal)
 
 
 def starter_goal(goals: Sequence[str]) -> str | None:

@@ -117,3 +117,15 @@ class Recommendation(Strict):
     measurements: Optional[MeasurementsUsed] = Field(None, description=(
         "The probes whose measurements entered the answer (this machine's recent ones that agree, pooled), "
         "when they were measured, and those left out."))
+
+    def to_markdown(self) -> str:
+        """The answer as Markdown: the ranking, then each framework's reasons, install command and starter."""
+        from framework_advisor.rules.markup import recommendation_markdown
+
+        return recommendation_markdown(self)
+
+    def _repr_html_(self) -> str:
+        """How a notebook (IPython, Jupyter) shows the answer: an escaped HTML fragment."""
+        from framework_advisor.rules.markup import recommendation_html
+
+        return recommendation_html(self)

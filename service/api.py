@@ -7,6 +7,7 @@ import socket
 
 from flask import Blueprint, Response, current_app, request, url_for
 from pydantic import BaseModel
+from werkzeug.datastructures import MIMEAccept
 
 from framework_advisor import __version__
 from framework_advisor.advice import UnknownProbe, UnusableProbe, answer, resolve
@@ -19,12 +20,11 @@ from framework_advisor.machine import ThisMachine
 from framework_advisor.models import (FieldError, FrameworkInfo, FrameworkList, Health, ProbeList, RuleInfo, RuleList,
                                       Vocabulary)
 from framework_advisor.probes.report import ProbeOptions, ProbeParams, ProbeReport
-from framework_advisor.probes.vocabulary import DEVICES, FRAMEWORK_IDS, GOALS
 from framework_advisor.problems import Problem
 from framework_advisor.probe_jobs import ProbeJobs, new_probe_id
 from framework_advisor.probe_history import diff_stored
-from framework_advisor.rules.catalog import best_device, install_command, render_starter
-from framework_advisor.rules.recommendation import RecommendationRequest, RulebaseVersion
+from framework_advisor.rules.catalog import StarterError, best_device, find_starter, install_command
+from framework_advisor.rules.recommendation import Recommendation, RecommendationRequest, RulebaseVersion
 from framework_advisor.rules.rulebase import RuleBase
 from framework_advisor.storage import QueueFull, Store
 
@@ -107,7 +107,7 @@ def recommendations() -> Response:
     body_key = AnswerCache.digest(raw)
     cached = answers.get(body_key)
     if cached is not None:
-        return Response(cached, mimetype="application/json")
+        return _recommendation_response(cached)
     question_asked = _valid(RecommendationRequest, parse_json_body(raw))
     try:
         question = resolve(question_asked, _machine(), _store())
@@ -123,7 +123,29 @@ def recommendations() -> Response:
     payload = answers.get_or_compute(AnswerCache.key(*question.cache_key()), answer_json)
     if question.source == "request":  # no machine state and no stored probe entered it
         answers.put(body_key, payload)  # the same payload object: a second key, not a second copy
-    return Response(payload, mimetype="application/json")
+    return _recommendation_response(payload)
+
+
+MARKDOWN = "text/markdown"
+
+
+def _wants_markdown() -> bool:
+    """Content negotiation for a recommendation: Markdown when the client prefers text/markdown to JSON (by
+    quality; media type parameters such as charset or variant do not matter); JSON otherwise, also for an
+    Accept header that names neither (a client that sends text/html still gets the answer, in JSON)."""
+    offered = MIMEAccept([(value.split(";", 1)[0].strip(), quality) for value, quality in request.accept_mimetypes])
+    return offered.best_match(("application/json", MARKDOWN), default="application/json") == MARKDOWN
+
+
+def _recommendation_response(payload: bytes) -> Response:
+    """A recommendation's JSON payload (as cached), or its Markdown when the client asks for that."""
+    if _wants_markdown():
+        text = Recommendation.model_validate_json(payload).to_markdown()
+        response = Response(text, mimetype=MARKDOWN)  # text/markdown; charset=utf-8 (RFC 7763)
+    else:
+        response = Response(payload, mimetype="application/json")
+    response.vary.add("Accept")
+    return response
 
 
 def _optional_raw_body(limit: int) -> bytes:
@@ -223,22 +245,9 @@ def list_rules() -> Response:
 
 @api.get("/v1/starters/<framework>")
 def starter(framework: str) -> Response:
-    rulebase = _rulebase()
-    if framework not in FRAMEWORK_IDS:
-        raise Problem(404, f"no framework {framework!r}; one of: {', '.join(FRAMEWORK_IDS)}")
-    goal = request.args.get("goal")
-    device = request.args.get("device", "cpu")
-    if goal is not None and goal not in GOALS:
-        raise Problem(422, f"unknown goal {goal!r}; one of: {', '.join(GOALS)}", [FieldError(pointer="/goal",
-                                                                                              message="not a goal")])
-    if device not in DEVICES:
-        raise Problem(422, f"unknown device {device!r}; one of: {', '.join(DEVICES)}",
-                      [FieldError(pointer="/device", message="not a device")])
-    spec = rulebase.frameworks[framework].starter
-    if device not in spec.device_names:
-        # A valid device this framework has no starter for: that starter does not exist (404), the
-        # request itself is well-formed (a 422 would tell a client to fix what it sent).
-        raise Problem(404, f"{rulebase.frameworks[framework].name} has no starter for device {device!r}; "
-                           f"devices: {', '.join(spec.device_names)}",
-                      [FieldError(pointer="/device", message="unsupported")])
-    return json_response(render_starter(rulebase, framework, device, goal))
+    try:  # the same checks and program as `framework-advisor starter`
+        found = find_starter(_rulebase(), framework, request.args.get("device", "cpu"), request.args.get("goal"))
+    except StarterError as error:
+        fields = [FieldError(pointer=f"/{error.field}", message=error.field_message)] if error.field else None
+        raise Problem(404 if error.missing else 422, str(error), fields) from None
+    return json_response(found)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from framework_advisor import __version__
-from framework_advisor.probes.vocabulary import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS
+from framework_advisor.probes.vocabulary import DEVICES, EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS
 from framework_advisor.rules.rulebase import RuleFileError, load_rulebase
 from framework_advisor.cli_input import HardwareFileError, load_hardware_file, name_list, unknown_names
 from framework_advisor.audit import REQUIRE_GRAMMAR
@@ -23,6 +23,7 @@ from framework_advisor.config import DATA_DIR_ENV, TOKEN_ENV, Settings
 EXIT_USAGE = 2
 EXIT_UNRUNNABLE = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+RECOMMEND_FORMATS = ("table", "json", "md")
 
 
 class UsageError(Exception):
@@ -124,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help=f"one of: {', '.join(EXPERIENCE_LEVELS)}")
     recommend.add_argument("--hardware", type=Path, metavar="FILE",
                            help="a HardwareProfile as JSON or YAML (default: this machine)")
-    recommend.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    recommend.add_argument("--json", action="store_true", help="print the API's JSON answer (= --format json)")
+    recommend.add_argument("--format", choices=RECOMMEND_FORMATS, default=None,
+                           help="table (the default), json (the API's JSON) or md (Markdown, for an issue or a wiki)")
     recommend.add_argument("--data-dir", type=Path,
                            help=f"the store whose probes of this machine to use (env {DATA_DIR_ENV})")
     _add_rules_option(recommend)
@@ -147,6 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--json", dest="json_out", metavar="FILE|-", help="write the ProbeReport as JSON")
     probe.add_argument("--data-dir", type=Path, help=f"store the report there too (env {DATA_DIR_ENV})")
     probe.add_argument("--no-store", action="store_true", help="do not store the report")
+
+    starter = commands.add_parser(
+        "starter", help="print a framework's starter program, or write it to a file (GET /v1/starters/FRAMEWORK)")
+    starter.add_argument("framework", metavar="FRAMEWORK", help=f"one of: {', '.join(FRAMEWORK_IDS)}")
+    starter.add_argument("--device", default="cpu", metavar="DEVICE",
+                         help=f"the device it trains on (default cpu); one of: {', '.join(DEVICES)}")
+    starter.add_argument("--goal", metavar="GOAL", help=f"the program for this goal (default: the basics); "
+                                                        f"one of: {', '.join(GOALS)}")
+    starter.add_argument("--write", type=Path, metavar="FILE", help="write the program to FILE instead of printing it")
+    starter.add_argument("--force", action="store_true", help="with --write, replace FILE if it exists")
+    _add_rules_option(starter)
 
     doctor = commands.add_parser(
         "doctor", help="does each framework use each accelerator here? if not, why, and the command that fixes it",
@@ -234,19 +248,32 @@ def _existing_store(data_dir: Path | None):
         return None
 
 
-def _cmd_recommend(args: argparse.Namespace) -> int:
+def recommendation_for(question, data_dir: Path | None = None, rules_dirs=()):
+    """The answer to a RecommendationRequest, as `recommend` and the Python API (framework_advisor.recommend)
+    give it: for this machine (no hardware, no probe_id), with the probes of ``data_dir``'s store if there is
+    one (none is created). Raises advice.UnknownProbe / UnusableProbe for a probe_id it cannot use."""
     from framework_advisor.advice import answer, resolve
     from framework_advisor.machine import ThisMachine
+
+    rulebase = load_rulebase(rules_dirs)
+    store = None if question.hardware is not None else _existing_store(data_dir)
+    return answer(rulebase, resolve(question, ThisMachine(), store))
+
+
+def _cmd_recommend(args: argparse.Namespace) -> int:
     from framework_advisor.rules.recommendation import RecommendationRequest
 
-    rulebase = load_rulebase(args.rules)
+    if args.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format} disagree: give one of them")
+    output = "json" if args.json else args.format or "table"
     hardware = _load_hardware_file(args.hardware) if args.hardware else None
     question = RecommendationRequest(goals=list(dict.fromkeys(args.goals)), experience=args.experience,
                                      **({"hardware": hardware} if hardware is not None else {}))
-    store = None if hardware is not None else _existing_store(args.data_dir)
-    recommendation = answer(rulebase, resolve(question, ThisMachine(), store))
-    if args.json:
+    recommendation = recommendation_for(question, args.data_dir, args.rules)
+    if output == "json":
         _print_json(recommendation)
+    elif output == "md":
+        sys.stdout.write(recommendation.to_markdown())
     else:
         from framework_advisor.render import print_recommendation  # rich: only for a table
 
@@ -254,11 +281,26 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_probe(args: argparse.Namespace) -> int:
+def probe_and_store(options, store=None, lock_timeout_s: float | None = None, python=None):
+    """The probe of `probe` and the Python API (framework_advisor.probe): measured (see _probe_with_progress),
+    then saved in ``store`` as this host's finished probe. Returns the report and its probe id (None without a
+    store); raises probe_jobs.ProbeLockTimeout when another probe held the machine past ``lock_timeout_s``."""
     import socket
 
-    from framework_advisor.probe_jobs import ProbeLockTimeout, new_probe_id
-    from framework_advisor.probes.report import ProbeOptions, ProbeParams
+    from framework_advisor.probe_jobs import new_probe_id
+    from framework_advisor.probes.report import ProbeParams
+
+    report = _probe_with_progress(options, store, lock_timeout_s, python)
+    if store is None:
+        return report, None
+    probe_id = new_probe_id()
+    store.save_finished_probe(probe_id, socket.gethostname(), ProbeParams.asked(options), report)
+    return report, probe_id
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    from framework_advisor.probe_jobs import ProbeLockTimeout
+    from framework_advisor.probes.report import ProbeOptions
     from framework_advisor.render import print_probe_summary
     from framework_advisor.storage import Store, StoreError
 
@@ -277,13 +319,10 @@ def _cmd_probe(args: argparse.Namespace) -> int:
                            **{name: value for name, value in given.items() if value is not None})
     python = _target_python(args.python)
     try:
-        report = _probe_with_progress(options, store, args.lock_timeout, python)
+        report, probe_id = probe_and_store(options, store, args.lock_timeout, python)
     except ProbeLockTimeout as exc:
         print(f"framework-advisor: error: {exc}; nothing was measured", file=sys.stderr)
         return EXIT_UNRUNNABLE
-    probe_id = new_probe_id()
-    if store is not None:
-        store.save_finished_probe(probe_id, socket.gethostname(), ProbeParams.asked(options), report)
     if args.json_out == "-":
         _print_json(report)
     else:
@@ -293,6 +332,29 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise UsageError(f"cannot write {args.json_out}: {exc.strerror}") from None
         print_probe_summary(load_rulebase(), report, probe_id if store is not None else None)
+    return 0
+
+
+def _cmd_starter(args: argparse.Namespace) -> int:
+    import shlex
+
+    from framework_advisor.rules.catalog import StarterError, find_starter
+    from framework_advisor.starter_file import StarterFileError, write_starter
+
+    try:
+        starter = find_starter(load_rulebase(args.rules), args.framework, args.device, args.goal)
+    except StarterError as exc:
+        raise UsageError(str(exc)) from None
+    if args.write is None:
+        if args.force:
+            raise UsageError("--force only applies with --write FILE")
+        sys.stdout.write(starter.code)
+        return 0
+    try:
+        written = write_starter(starter, args.write, force=args.force)
+    except StarterFileError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {written}; run it with: python {shlex.quote(str(written))}")
     return 0
 
 
@@ -401,7 +463,7 @@ def _cmd_probes(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"serve": _cmd_serve, "hardware": _cmd_hardware, "recommend": _cmd_recommend,
-               "probe": _cmd_probe, "audit": _cmd_audit, "rules": _cmd_rules,
+               "probe": _cmd_probe, "audit": _cmd_audit, "rules": _cmd_rules, "starter": _cmd_starter,
                "probes": _cmd_probes, "doctor": _cmd_doctor}[args.command]
     try:
         return handler(args)

@@ -27,7 +27,8 @@ APPLE_M3 = {"os": "darwin", "arch": "arm64", "cpu": {"model": "Apple M3 Pro", "c
 
 @pytest.fixture(scope="module")
 def openapi():
-    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads,
+                                                    "text/markdown": lambda data: bytes(data).decode("utf-8")})
     return OpenAPI.from_file_path(str(REPO_ROOT / "openapi.yaml"), config=config)
 
 
@@ -113,3 +114,11 @@ def test_error_responses_match_the_contract(openapi, client, method, path, kwarg
         response = client.open(path, method=method.upper(), **kwargs)
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("accept", ["text/markdown", "text/html"])
+def test_a_recommendation_in_markdown_or_json_matches_the_contract(openapi, client, accept):
+    response = call(openapi, client, "post", "/v1/recommendations", headers={"Accept": accept},
+                    json={"goals": ["learning"], "experience": "beginner", "hardware": WINDOWS_LAPTOP})
+    assert response.status_code == 200
+    assert response.mimetype == ("text/markdown" if accept == "text/markdown" else "application/json")

@@ -1,0 +1,194 @@
+"""A Recommendation as Markdown (``recommend --format md``, ``Accept: text/markdown``, ``to_markdown()``) and as
+an HTML fragment (``_repr_html_``: how a notebook shows it). One renderer of each for every caller.
+
+Every text in a recommendation is data (rule messages, names, install commands, a described machine's names):
+nothing of it may become markup. Markdown prose is escaped (HTML's ``& < >`` as entities, Markdown's inline
+punctuation with backslashes, whitespace folded onto one line); commands, ids and programs go into code spans
+and fences longer than any run of backticks they hold. HTML is escaped with ``html.escape`` throughout.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING
+
+from framework_advisor.probes.vocabulary import (DEVICE_LABELS, EXPERIENCE_LABELS, GOAL_LABELS, OS_LABELS)
+
+if TYPE_CHECKING:
+    from framework_advisor.probes.hardware import HardwareProfile
+    from framework_advisor.rules.recommendation import RankedFramework, Recommendation, Starter
+
+# Markdown's inline punctuation; "_" only where it could open or close emphasis (x86_64 stays readable).
+_MARKDOWN_INLINE = re.compile(r"([\\`*\[\]|~#]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+_SOURCES = {"request": "as described", "this-machine": "this machine", "probe": "a stored probe's machine"}
+
+
+# --- shared wording ----------------------------------------------------------------------------------
+
+
+def _heading(answer: Recommendation) -> str:
+    goals = ", ".join(GOAL_LABELS.get(goal, goal) for goal in answer.goals) or "your goals"
+    experience = f" ({EXPERIENCE_LABELS.get(answer.experience, answer.experience)})" if answer.experience else ""
+    return f"Frameworks for {goals}{experience}"
+
+
+def hardware_line(profile: HardwareProfile) -> str:
+    """The machine in one line: OS and arch, CPU, memory, accelerators."""
+    parts = [f"{OS_LABELS.get(profile.os, profile.os)} {profile.arch}"]
+    if profile.cpu is not None:
+        parts.append(f"{profile.cpu.model} ({profile.cpu.cores} cores)")
+    if profile.memory_gb is not None:
+        parts.append(f"{profile.memory_gb:g} GB memory")
+    for accelerator in profile.accelerators:
+        memory = f", {accelerator.memory_gb:g} GB" if accelerator.memory_gb is not None else ""
+        parts.append(f"{accelerator.count} x {accelerator.name} ({accelerator.kind}{memory})")
+    if not profile.accelerators:
+        parts.append("no accelerator")
+    return ", ".join(parts)
+
+
+def _reason_note(counted: bool, knockout: bool) -> str:
+    notes = ([] if counted else ["counted once in its group"]) + (["cannot run here"] if knockout else [])
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _starter_command(item: RankedFramework) -> str:
+    """The CLI command that writes this framework's starter (the same program as in the answer)."""
+    starter = item.starter
+    device = starter.device or item.device
+    goal = f" --goal {starter.goal}" if starter.goal else ""
+    return f"framework-advisor starter {item.framework} --device {device}{goal} --write {starter.filename}"
+
+
+def _measurements_line(answer: Recommendation) -> str:
+    from framework_advisor.probes.history import describe_measurements
+
+    if answer.measurements is None:
+        return "none (no probe of this machine entered the answer)"
+    return describe_measurements(answer.measurements)
+
+
+# --- Markdown ----------------------------------------------------------------------------------------
+
+
+def md_text(text: object) -> str:
+    """Data as Markdown prose: one line, no HTML, no Markdown construct (table cells included)."""
+    folded = " ".join(str(text).split())
+    escaped = folded.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_INLINE.sub(r"\\\1", escaped)
+
+
+def md_code(text: object) -> str:
+    """Data as an inline code span (one line); the fence is longer than any run of backticks inside."""
+    folded = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", folded)), default=0) + 1)
+    pad = " " if folded.startswith("`") or folded.endswith("`") else ""
+    return f"{fence}{pad}{folded}{pad}{fence}"
+
+
+def md_block(text: str, language: str = "") -> str:
+    """A fenced code block that no line of ``text`` can close."""
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}"
+
+
+def _md_ranking_table(answer: Recommendation) -> list[str]:
+    lines = ["| Rank | Framework | Score | Supported | Device | Installed here |",
+             "| ---: | --- | ---: | --- | --- | --- |"]
+    for item in answer.ranking:
+        installed = md_text(item.installed_version) if item.installed_version else "no"
+        device = md_text(DEVICE_LABELS.get(item.device, item.device))
+        lines.append(f"| {item.rank} | {md_text(item.name)} | {item.score:.2f} | {'yes' if item.supported else 'no'} "
+                     f"| {device} | {installed} |")
+    return lines
+
+
+def _md_framework(item: RankedFramework, with_code: bool) -> list[str]:
+    where = "" if item.supported else ", cannot run on this hardware"
+    lines = [f"## {item.rank}. {md_text(item.name)}", "",
+             f"Score {item.score:.2f} on {md_text(DEVICE_LABELS.get(item.device, item.device))}{where}.", ""]
+    if item.reasons:
+        lines += ["Why:", ""]
+        lines += [f"- {reason.points:+.2f} {md_text(reason.message)} ({md_code(reason.rule)})"
+                  f"{_reason_note(reason.counted, reason.knockout)}" for reason in item.reasons]
+        lines.append("")
+    lines += ["Install:", "", md_block(item.install, "sh"), ""]
+    starter: Starter = item.starter
+    lines.append(f"Starter: {md_code(starter.filename)}, run with {md_code(starter.run)}; write it with "
+                 f"{md_code(_starter_command(item))}" + ("." if not with_code else ":"))
+    lines.append("")
+    if with_code:
+        lines += [md_block(starter.code, "python"), ""]
+    return lines
+
+
+def recommendation_markdown(answer: Recommendation) -> str:
+    """The whole answer as GitHub-flavoured Markdown: the ranking as a table, then every framework in rank
+    order with its reasons, install command and starter (the first one's program in full)."""
+    source = _SOURCES.get(answer.hardware_source or "", "")
+    lines = [f"# {md_text(_heading(answer))}", "",
+             f"Hardware{f' ({source})' if source else ''}: {md_text(hardware_line(answer.hardware))}.", ""]
+    lines += _md_ranking_table(answer) + [""]
+    if answer.confidence is not None:
+        lines += [f"Confidence: {md_text(answer.confidence.label)}. {md_text(answer.confidence.message)}", ""]
+    lines += [f"Measurements used: {md_text(_measurements_line(answer))}.", ""]
+    for index, item in enumerate(answer.ranking):
+        lines += _md_framework(item, with_code=index == 0)
+    if answer.what_would_change:
+        lines += ["## What would change the answer", ""]
+        lines += [f"- {md_text(change.message)}" for change in answer.what_would_change] + [""]
+    if answer.unknown:
+        lines += ["## Not known", ""]
+        lines += [f"- {md_code(fact.fact)}: {md_text(fact.message)}" for fact in answer.unknown] + [""]
+    lines.append(f"Rule base {md_text(answer.rulebase.version)} (sha256 {md_code(answer.rulebase.sha256[:12])}).")
+    return "\n".join(lines) + "\n"
+
+
+# --- HTML --------------------------------------------------------------------------------------------
+
+
+def _h(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _html_framework(item: RankedFramework, open_: bool) -> str:
+    where = "" if item.supported else ", cannot run on this hardware"
+    reasons = "".join(
+        f"<li><code>{reason.points:+.2f}</code> {_h(reason.message)} <code>{_h(reason.rule)}</code>"
+        f"{_h(_reason_note(reason.counted, reason.knockout))}</li>" for reason in item.reasons)
+    starter = item.starter
+    return (f"<details{' open' if open_ else ''}><summary><strong>{item.rank}. {_h(item.name)}</strong> "
+            f"score {item.score:.2f} on {_h(DEVICE_LABELS.get(item.device, item.device))}{where}</summary>"
+            + (f"<p>Why:</p><ul>{reasons}</ul>" if reasons else "")
+            + f"<p>Install:</p><pre><code>{_h(item.install)}</code></pre>"
+            f"<p>Starter <code>{_h(starter.filename)}</code>, run with <code>{_h(starter.run)}</code>; write it with "
+            f"<code>{_h(_starter_command(item))}</code></p>"
+            f"<details><summary>{_h(starter.filename)}</summary><pre><code>{_h(starter.code)}</code></pre></details>"
+            "</details>")
+
+
+def recommendation_html(answer: Recommendation) -> str:
+    """The answer as a self-contained HTML fragment (no script, no style sheet, no external resource)."""
+    source = _SOURCES.get(answer.hardware_source or "", "")
+    rows = "".join(
+        f"<tr><td>{item.rank}</td><td>{_h(item.name)}</td><td>{item.score:.2f}</td>"
+        f"<td>{'yes' if item.supported else 'no'}</td><td>{_h(DEVICE_LABELS.get(item.device, item.device))}</td>"
+        f"<td>{_h(item.installed_version) if item.installed_version else 'no'}</td></tr>" for item in answer.ranking)
+    parts = [f'<div class="framework-advisor-recommendation"><h3>{_h(_heading(answer))}</h3>',
+             f"<p>Hardware{_h(f' ({source})' if source else '')}: {_h(hardware_line(answer.hardware))}.</p>",
+             "<table><thead><tr><th>Rank</th><th>Framework</th><th>Score</th><th>Supported</th><th>Device</th>"
+             f"<th>Installed here</th></tr></thead><tbody>{rows}</tbody></table>"]
+    if answer.confidence is not None:
+        parts.append(f"<p>Confidence: {_h(answer.confidence.label)}. {_h(answer.confidence.message)}</p>")
+    parts.append(f"<p>Measurements used: {_h(_measurements_line(answer))}.</p>")
+    parts += [_html_framework(item, open_=index == 0) for index, item in enumerate(answer.ranking)]
+    if answer.what_would_change:
+        changes = "".join(f"<li>{_h(change.message)}</li>" for change in answer.what_would_change)
+        parts.append(f"<p>What would change the answer:</p><ul>{changes}</ul>")
+    if answer.unknown:
+        unknown = "".join(f"<li><code>{_h(fact.fact)}</code>: {_h(fact.message)}</li>" for fact in answer.unknown)
+        parts.append(f"<p>Not known:</p><ul>{unknown}</ul>")
+    parts.append(f"<p><small>Rule base {_h(answer.rulebase.version)}</small></p></div>")
+    return "".join(parts)

@@ -365,6 +365,8 @@ def _accelerators(a: HardwareProfile, b: HardwareProfile) -> list[AcceleratorCha
 def _devices_seen(a: ProbeReport, b: ProbeReport) -> list[DeviceSeenChange]:
     changes = []
     for framework in FRAMEWORK_IDS:
+        if not all(isinstance(report.result(framework), FrameworkRun) for report in (a, b)):
+            continue  # a framework that did not run on one side listed nothing there (``frameworks`` says so)
         left = {(d.device, d.name, d.index): d.usable for d in _run_devices(a, framework)}
         right = {(d.device, d.name, d.index): d.usable for d in _run_devices(b, framework)}
         for key in list(left) + [key for key in right if key not in left]:

@@ -20,7 +20,8 @@ def add_probes_parser(commands) -> None:
     """The ``probes`` command and its three subcommands, on the CLI's subparsers."""
     probes = commands.add_parser("probes", help="the stored probes: list them, show one, diff two",
                                  description=__doc__.split("\n\n")[0].replace("``", "'"))
-    subcommands = probes.add_subparsers(dest="probes_command", required=True, parser_class=type(probes))
+    subcommands = probes.add_subparsers(dest="probes_command", metavar="COMMAND", required=True,
+                                        parser_class=type(probes))
 
     def common(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--data-dir", type=Path, metavar="DIR", help=f"the store to read (env {DATA_DIR_ENV})")

@@ -107,6 +107,12 @@ def test_a_new_and_a_removed_device_and_what_each_framework_saw():
     dumped = result.model_dump(mode="json", exclude_none=True)
     assert dumped["accelerators"][0]["b_count"] is None and dumped["devices_seen"][0]["a_usable"] is None
     assert diff(base(), base()).accelerators == [] and diff(base(), base()).devices_seen == []
+    # A framework that crashed in B listed no devices there: its outcome says so, not every device "gone".
+    crashed = base()
+    crashed["frameworks"][1] = {"framework": "mlx", "failure": {"kind": "crash", "message": "died from SIGSEGV"}}
+    result = diff(base(), crashed)
+    assert result.devices_seen == [] and result.unused_accelerators == []
+    assert [(o.framework, o.a, o.b) for o in result.frameworks if o.changed] == [("mlx", "ran", "failed")]
 
 
 def test_a_figure_within_its_noise_is_not_a_change():

@@ -54,8 +54,9 @@ def _reason_note(counted: bool, knockout: bool) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
-def _starter_command(item: RankedFramework) -> str:
-    """The CLI command that writes this framework's starter (the same program as in the answer)."""
+def starter_command(item: RankedFramework) -> str:
+    """The CLI command that writes this framework's starter (the same program as in the answer); the table of
+    ``recommend`` shows it too."""
     starter = item.starter
     device = starter.device or item.device
     goal = f" --goal {starter.goal}" if starter.goal else ""
@@ -117,7 +118,7 @@ def _md_framework(item: RankedFramework, with_code: bool) -> list[str]:
     lines += ["Install:", "", md_block(item.install, "sh"), ""]
     starter: Starter = item.starter
     lines.append(f"Starter: {md_code(starter.filename)}, run with {md_code(starter.run)}; write it with "
-                 f"{md_code(_starter_command(item))}" + ("." if not with_code else ":"))
+                 f"{md_code(starter_command(item))}" + ("." if not with_code else ":"))
     lines.append("")
     if with_code:
         lines += [md_block(starter.code, "python"), ""]
@@ -164,7 +165,7 @@ def _html_framework(item: RankedFramework, open_: bool) -> str:
             + (f"<p>Why:</p><ul>{reasons}</ul>" if reasons else "")
             + f"<p>Install:</p><pre><code>{_h(item.install)}</code></pre>"
             f"<p>Starter <code>{_h(starter.filename)}</code>, run with <code>{_h(starter.run)}</code>; write it with "
-            f"<code>{_h(_starter_command(item))}</code></p>"
+            f"<code>{_h(starter_command(item))}</code></p>"
             f"<details><summary>{_h(starter.filename)}</summary><pre><code>{_h(starter.code)}</code></pre></details>"
             "</details>")
 

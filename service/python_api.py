@@ -71,12 +71,12 @@ def _hardware_document(given: Union[HardwareProfile, Mapping[str, Any], PathLike
     if isinstance(given, Mapping):
         return dict(given)
     if isinstance(given, (str, os.PathLike)):
-        from framework_advisor.cli import UsageError, _load_hardware_file
+        from framework_advisor.cli_input import HardwareFileError, load_hardware_file
 
-        try:  # the loader of `recommend --hardware FILE`: JSON (.json) or strict YAML
-            profile = _load_hardware_file(Path(given))
-        except UsageError as exc:
-            raise InputError(str(exc)) from None
+        try:  # the loader of `recommend --hardware FILE`: JSON (.json) or strict YAML, every mistake found
+            profile = load_hardware_file(Path(given))
+        except HardwareFileError as exc:
+            raise InputError("; ".join(exc.problems), [("/hardware", problem) for problem in exc.problems]) from None
         return profile.model_dump(mode="json", exclude_none=True)
     raise InputError(f"hardware must be a HardwareProfile, a dict or a file path, not {type(given).__name__}",
                      [("/hardware", "not a HardwareProfile")])

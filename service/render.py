@@ -16,6 +16,7 @@ from framework_advisor.probes.comparisons import ratio_text
 from framework_advisor.probes.report import DerivedFacts, FailedFramework, FrameworkRun, ProbeReport
 from framework_advisor.probes.vocabulary import BENCHMARK_LABELS
 from framework_advisor.rules.recommendation import Recommendation
+from framework_advisor.rules.markup import starter_command
 from framework_advisor.rules.remedies import fix_for
 from framework_advisor.rules.rulebase import RuleBase
 
@@ -80,9 +81,8 @@ def print_recommendation(answer: Recommendation) -> None:
     _console.print(Padding(Text(first.install), (0, 0, 0, 2)))
     starter = first.starter
     _console.print("\n[bold]Start[/bold]")
-    _console.print(Padding(Text(f"save the starter as {starter.filename} "
-                                f"(framework-advisor recommend ... --json | jq -r '.ranking[0].starter.code'), "
-                                f"then: {starter.run}"), (0, 0, 0, 2)))
+    _console.print(Padding(Text(f"write the starter with {starter_command(first)}, then: {starter.run}"),
+                           (0, 0, 0, 2)))
     _console.print(f"\nrule base {answer.rulebase.version}", style="dim")
 
 

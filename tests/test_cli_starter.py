@@ -84,3 +84,24 @@ def test_starter_runs_as_an_installed_command(tmp_path):
                              str(tmp_path / "np.py")], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     compile((tmp_path / "np.py").read_text(encoding="utf-8"), "np.py", "exec")
+
+
+@pytest.mark.parametrize("goals,hardware", [(["research"], "h100"), (["production", "learning"], "windows")])
+def test_the_command_an_answer_names_writes_that_answers_starter(tmp_path, capsys, monkeypatch, goals, hardware):
+    """The table, the Markdown and the HTML tell the user `framework-advisor starter ... --write FILE`: for every
+    framework it writes exactly the program the recommendation holds."""
+    import shlex
+
+    import framework_advisor
+    from framework_advisor.rules.markup import starter_command
+    from tests.test_markdown import WINDOWS_LAPTOP
+    from tests.test_python_api import H100_SERVER
+
+    answer = framework_advisor.recommend(goals, "expert", H100_SERVER if hardware == "h100" else WINDOWS_LAPTOP)
+    monkeypatch.chdir(tmp_path)
+    for item in answer.ranking:
+        command = shlex.split(starter_command(item))
+        assert command[0] == "framework-advisor"
+        code, _, err = run_cli(capsys, *command[1:])
+        assert code == 0, err
+        assert (tmp_path / item.starter.filename).read_text(encoding="utf-8") == item.starter.code

@@ -162,6 +162,13 @@ def test_a_bad_hardware_file_is_an_input_error_naming_the_file(tmp_path):
     broken.write_text('{"os": "linux",')
     with pytest.raises(framework_advisor.InputError, match="broken.json"):
         framework_advisor.recommend("research", "expert", hardware=broken)
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("os: beos\narch: sparc\ncpu: {model: x, cores: '8'}\n")
+    with pytest.raises(framework_advisor.InputError) as raised:
+        framework_advisor.recommend("research", "expert", hardware=wrong)
+    problems = [message for _, message in raised.value.errors]  # every mistake, each with its line
+    assert [problem.split(": /", 1)[0] for problem in problems] == [f"{wrong}:1:1", f"{wrong}:2:1", f"{wrong}:3:17"]
+    assert "'beos' is not allowed here" in problems[0] and "/cpu/cores" in problems[2]
 
 
 # --- probe ----------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from framework_advisor.audit import REQUIRE_GRAMMAR
 from framework_advisor.config import DATA_DIR_ENV, TOKEN_ENV, Settings
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
 EXIT_UNRUNNABLE = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 RECOMMEND_FORMATS = ("table", "json", "md")
@@ -477,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C: a probe's workers are already stopped (probes.probe.run_probe)
         print("framework-advisor: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `... --json | head`: the reader left; say nothing, as other Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

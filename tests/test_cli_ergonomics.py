@@ -365,3 +365,17 @@ def test_rules_lint_exits_2_on_an_unloadable_file_and_1_on_other_errors(tmp_path
     assert main(["rules", "lint", str(duplicated)]) == 1  # it loads; one of its rules repeats an id
     out = capsys.readouterr().out
     assert "error[duplicate-id]" in out and "error[load]" not in out
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`recommend --json | head -1`: the CLI stops quietly with the status a shell gives a SIGPIPE'd tool. The
+    reader here has left before the first write (its end of the pipe is closed), so every write fails."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "framework_advisor", "recommend", "--goal", "research",
+                               "--experience", "expert", "--json"], stdout=write_end, stderr=subprocess.PIPE,
+                              text=True, timeout=120, cwd=REPO_ROOT)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, "")

@@ -208,13 +208,7 @@ class WorkerProcess:
             fields = {field.name: getattr(outcome, field.name) for field in dataclasses.fields(WorkerResult)}
             return FrameworkRun(**fields, wall_s=wall_s)
         finally:
-            for stream in (self.process.stdin, self.process.stderr):
-                try:
-                    stream.close()
-                except (OSError, ValueError):
-                    pass
-            shutil.rmtree(self._scratch, ignore_errors=True)
-
+            self._release()
 
     def stop(self) -> None:
         """Kill the worker and everything it started, now, whatever it is doing (the probe was interrupted, by
@@ -224,6 +218,10 @@ class WorkerProcess:
             self.process.wait(timeout=EXIT_TIMEOUT_S)
         except subprocess.TimeoutExpired:  # SIGKILL cannot be refused; only an uninterruptible wait delays it
             pass
+        self._release()
+
+    def _release(self) -> None:
+        """Close the pipes to the worker and remove its scratch directory."""
         for stream in (self.process.stdin, self.process.stderr):
             try:
                 stream.close()

@@ -1,4 +1,5 @@
-"""Stand-ins shared by the service tests: a canned ProbeReport, fake probes, isolated settings, polling.
+"""Stand-ins shared by the service tests: a canned ProbeReport, fake probes, isolated settings, polling, the CLI
+run in-process and a hardware file.
 
 A canned report is what a probe of a small CPU machine returns (it meets openapi.yaml's ProbeReport);
 the fake probes stand in for the real one, which tests/test_probe_e2e.py exercises.
@@ -90,3 +91,25 @@ def wait_for(client, url, status, timeout=10, phase=None):
             return body
         time.sleep(0.05)
     raise AssertionError(f"{url} never reached {status} (phase {phase}): {body}")
+
+
+APPLE_YAML = """\
+os: darwin
+arch: arm64
+cpu: {model: Apple M2 Max, cores: 12}
+memory_gb: 64
+accelerators:
+  - {kind: apple-gpu, name: Apple M2 Max GPU, memory_gb: 64}
+"""
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """The CLI's main() in this process: (exit status, stdout, stderr); argparse's own exits included."""
+    from framework_advisor.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -8,27 +8,15 @@ import sys
 
 import pytest
 
-from framework_advisor.cli import main
 from framework_advisor.probes.hardware import HardwareProfile
 from tests.openapi_schemas import validate
 from tests.conftest import REPO_ROOT
+from tests.service_fixtures import APPLE_YAML, run_cli
 
 WINDOWS_JSON = {"os": "windows", "arch": "x86_64", "cpu": {"model": "x", "cores": 8}, "memory_gb": 16,
                 "accelerators": []}
-APPLE_YAML = """\
-os: darwin
-arch: arm64
-cpu: {model: Apple M2 Max, cores: 12}
-memory_gb: 64
-accelerators:
-  - {kind: apple-gpu, name: Apple M2 Max GPU, memory_gb: 64}
-"""
 
 
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_recommend_json_from_a_json_hardware_file(tmp_path, capsys):

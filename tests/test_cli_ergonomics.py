@@ -302,14 +302,18 @@ def test_an_interrupted_probe_stops_its_workers_and_what_they_started():
     from tests.test_runner import fault_argv
 
     started = []
+    # Processes earlier tests left running are not this probe's: only the ones it starts count.
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+
+    def new_children():
+        return [child for child in psutil.Process().children(recursive=True) if child.pid not in before]
 
     def interrupt(event):
         if event.get("phase") == "importing" and threading.current_thread() is threading.main_thread():
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not any(
-                    child.name() == "sleep" for child in psutil.Process().children(recursive=True)):
+            while time.monotonic() < deadline and not any(child.name() == "sleep" for child in new_children()):
                 time.sleep(0.02)
-            started.extend((child, child.name()) for child in psutil.Process().children(recursive=True))
+            started.extend((child, child.name()) for child in new_children())
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

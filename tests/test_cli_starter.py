@@ -9,17 +9,10 @@ import sys
 
 import pytest
 
-from framework_advisor.cli import main
 from tests.conftest import REPO_ROOT
+from tests.service_fixtures import run_cli
 
 
-def run_cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:  # argparse's own errors
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize("framework,device,goal", [("pytorch", "cuda", "research"), ("jax", "cpu", None),

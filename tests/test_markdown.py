@@ -11,9 +11,9 @@ import pytest
 from markdown_it import MarkdownIt
 
 import framework_advisor
-from framework_advisor.cli import main
 from framework_advisor.probes.vocabulary import GOAL_LABELS
 from framework_advisor.rules.recommendation import Recommendation
+from tests.service_fixtures import run_cli
 from tests.test_python_api import H100_SERVER, HOSTILE, hostile_recommendation
 
 WINDOWS_LAPTOP = {"os": "windows", "arch": "x86_64", "cpu": {"model": "x", "cores": 8}, "memory_gb": 16,
@@ -127,13 +127,6 @@ def test_markdown_escapes_every_text_it_holds():
 # --- the command line ------------------------------------------------------------------------------
 
 
-def run_cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:  # argparse's own errors
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_recommend_format_md_prints_the_shared_markdown(tmp_path, capsys):

@@ -18,18 +18,11 @@ from framework_advisor.probes.report import FrameworkRun, ProbeReport
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
 from framework_advisor.rules.recommendation import Recommendation, Starter
 from tests.conftest import HEAVY_MODULES, REPO_ROOT
+from tests.service_fixtures import APPLE_YAML
 
 H100_SERVER = {"os": "linux", "arch": "x86_64", "cpu": {"model": "Xeon", "cores": 96}, "memory_gb": 2048,
                "accelerators": [{"kind": "cuda", "name": "NVIDIA H100 80GB HBM3", "count": 8, "memory_gb": 80,
                                  "cores": 132, "compute_capability": "9.0"}]}
-APPLE_YAML = """\
-os: darwin
-arch: arm64
-cpu: {model: Apple M2 Max, cores: 12}
-memory_gb: 64
-accelerators:
-  - {kind: apple-gpu, name: Apple M2 Max GPU, memory_gb: 64}
-"""
 HOSTILE = '<script>alert("x")</script> <img src=x onerror=alert(1)> a|b *bold* [go](javascript:alert(1)) `t` &amp;'
 
 

@@ -24,6 +24,7 @@ from framework_advisor.rules.recommendation import Confidence, RankedFramework, 
 from framework_advisor.rules.remedies import fix_for
 from framework_advisor.rules.rulebase import MESSAGE_PLACEHOLDER, RuleBase, iter_leaves
 from framework_advisor.rules.schema import AllOf, AnyOf, Leaf, NotOf, Rule
+from framework_advisor.rules.summary import summarize
 
 Measurements = Mapping[str, DerivedFacts]
 
@@ -289,6 +290,7 @@ def recommend(rulebase: RuleBase, goals: Sequence[str], experience: str, hardwar
     return Recommendation(
         ranking=tuple(ranking), hardware=hardware, goals=tuple(goals), experience=experience,
         confidence=_confidence(rulebase, ranking),
+        summary=summarize(ranking, hardware, rulebase.meta.confidence.low),
         what_would_change=what_would_change(rulebase, goals, experience, hardware, measurements,
                                             ranking[0].framework, first_place),
         unknown=unknown_facts(rulebase, facts),

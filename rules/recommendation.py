@@ -86,6 +86,17 @@ class Change(Strict):
     message: str
 
 
+class Summary(Strict):
+    """The answer in three lines, for the headline of every front end."""
+
+    headline: str = Field(description=(
+        'What to use: "Use PyTorch", with the device when it is not the CPU ("Use PyTorch on the NVIDIA CUDA GPU").'))
+    why: str = Field(description="One line: the strongest counted reason of the first place.")
+    runner_up: str = Field(description=(
+        "One sentence: what separates the first place from the second, the rules that made the difference "
+        "by name and points."))
+
+
 class UnknownFact(Strict):
     fact: str
     message: str
@@ -107,6 +118,8 @@ class Recommendation(Strict):
     goals: tuple[Goal, ...] = ()
     experience: Optional[Experience] = None
     confidence: Optional[Confidence] = None
+    summary: Optional[Summary] = Field(None, description=(
+        "The headline: what to use, one line why, and what separates the first place from the second."))
     what_would_change: tuple[Change, ...] = Field((), description=(
         "Single changes that would put another framework first; the user's choices first, then hardware."))
     unknown: tuple[UnknownFact, ...] = Field((), description=(

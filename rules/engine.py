@@ -22,9 +22,9 @@ from framework_advisor.rules.counterfactuals import unknown_facts, what_would_ch
 from framework_advisor.probes.worker.records import UnusedAccelerator
 from framework_advisor.rules.recommendation import Confidence, RankedFramework, Reason, Recommendation, RulebaseVersion
 from framework_advisor.rules.remedies import fix_for
-from framework_advisor.rules.rulebase import MESSAGE_PLACEHOLDER, RuleBase, iter_leaves
+from framework_advisor.rules.rulebase import FRAMEWORK_PLACEHOLDER, MESSAGE_PLACEHOLDER, RuleBase, iter_leaves
 from framework_advisor.rules.schema import AllOf, AnyOf, Leaf, NotOf, Rule
-from framework_advisor.rules.summary import summarize
+from framework_advisor.rules.summary import DEVICE_WORDS, summarize
 
 Measurements = Mapping[str, DerivedFacts]
 
@@ -99,15 +99,26 @@ def facts_for(rulebase: RuleBase, hardware: HardwareProfile, goals: Sequence[str
     return facts
 
 
-def render_message(template: str, facts: Mapping[str, Any]) -> str:
-    """Fill ``{fact}`` or ``{fact:.Nf}`` placeholders from facts only (no attribute access, no code)."""
+def render_message(template: str, facts: Mapping[str, Any], framework_id: str | None = None) -> str:
+    """Fill ``{fact}`` or ``{fact:.Nf}`` placeholders from facts only (no attribute access, no code).
+
+    ``{framework}`` is the name of ``framework_id`` (the framework the reason is shown under) and
+    ``{framework.<fact>}`` its own per-framework fact. A device renders as words ("the NVIDIA CUDA GPU")."""
 
     def fill(match: re.Match[str]) -> str:
-        value = facts.get(match.group(1))
+        name = match.group(1)
+        head, _, rest = name.partition(".")
+        if head == FRAMEWORK_PLACEHOLDER and framework_id is not None:
+            if not rest:
+                return FRAMEWORK_NAMES.get(framework_id, framework_id)
+            name = f"{framework_id}.{rest}"
+        value = facts.get(name)
         if value is None:
             return "unknown"
         if match.group(2) is not None and isinstance(value, (int, float)):
             return f"{value:.{int(match.group(2))}f}"
+        if name.endswith(".device") and value in DEVICE_WORDS:
+            return DEVICE_WORDS[value][0]
         return FRAMEWORK_NAMES.get(value, value) if isinstance(value, str) else str(_json_value(value))
 
     return MESSAGE_PLACEHOLDER.sub(fill, template)
@@ -228,14 +239,30 @@ class Evaluation:
         if f"{framework_id}.device" not in self.facts:
             reasons.append(platform_knockout(framework_id, rulebase.frameworks[framework_id], hardware))
         for rule in self.knockouts[framework_id]:
-            reasons.append(self._reason(rule, 0.0, counted=True, knockout=True))
-        scored = [self._reason(rule, points, counted=i in self.counted[framework_id], knockout=False)
+            reasons.append(self._reason(rule, framework_id, 0.0, counted=True, knockout=True))
+        scored = [self._reason(rule, framework_id, points, counted=i in self.counted[framework_id], knockout=False)
                   for i, (rule, points) in enumerate(self.fired[framework_id])]
         scored.sort(key=lambda r: (not r.counted, -abs(r.points), r.rule))
+        if not reasons and not scored:
+            default = self._default_reason(rulebase, framework_id)
+            if default is not None:
+                scored.append(default)
         return tuple(sorted(reasons, key=lambda r: r.rule)) + tuple(scored)
 
-    def _reason(self, rule: Rule, points: float, counted: bool, knockout: bool) -> Reason:
-        return Reason(rule=rule.id, message=render_message(rule.message, self.facts), points=points,
+    def _default_reason(self, rulebase: RuleBase, framework_id: str) -> Reason | None:
+        """The rule base's reason for a supported framework that no rule spoke about: no score is silent."""
+        default = rulebase.meta.default_reason
+        if default is None:
+            return None
+        entry = rulebase.frameworks[framework_id]
+        return Reason(rule=default.id, message=render_message(default.message, self.facts, framework_id),
+                      points=0.0, certainty=1.0, counted=True,
+                      matched={"goals": _json_value(self.facts["goals"]), "experience": self.facts["experience"]},
+                      refs=tuple(dict.fromkeys([*default.refs, entry.docs])))
+
+    def _reason(self, rule: Rule, framework_id: str, points: float, counted: bool, knockout: bool) -> Reason:
+        return Reason(rule=rule.id, message=render_message(rule.message_for(framework_id), self.facts, framework_id),
+                      points=points,
                       certainty=self.certainty.get(rule.id, rule.certainty), group=rule.group,
                       counted=counted, knockout=knockout,
                       matched=_matched_facts(rule, self.facts), refs=tuple(rule.refs))

@@ -45,8 +45,11 @@ STARTER_DIR = Path(__file__).resolve().parent / "starters"
 GOLDEN_FILE = Path(__file__).resolve().parent / "golden_scenarios.yaml"
 RULES_DIRS_ENV = "FRAMEWORK_ADVISOR_RULES_DIRS"
 MAX_FILES_PER_DIR = 200
-# Placeholders a rule message may hold: {fact} or {fact:.Nf}; filled from facts only.
+# Placeholders a rule message may hold: {fact} or {fact:.Nf}; filled from facts only. {framework} is the
+# name of the framework the reason is shown under and {framework.<fact>} that framework's own
+# per-framework fact ({framework.device}).
 MESSAGE_PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)?)(?::\.(\d)f)?\}")
+FRAMEWORK_PLACEHOLDER = "framework"
 # The one assignment in each starter the service rewrites to the framework's own name for the device.
 STARTER_DEVICE_ASSIGNMENT = re.compile(r'^DEVICE = "cpu"', re.MULTILINE)
 
@@ -160,7 +163,8 @@ def _load(contents: list[tuple[Path, list[tuple[Path, bytes]]]], base_dir: Path)
             digest.update(path.name.encode() + b"\0" + content + b"\0")
             sources.append(str(path))
             if parsed.rulebase is not None:
-                meta = parsed.rulebase
+                keep = meta.default_reason if meta is not None and parsed.rulebase.default_reason is None else None
+                meta = parsed.rulebase.model_copy(update={"default_reason": keep}) if keep else parsed.rulebase
             facts.update(parsed.facts or {})
             frameworks.update(parsed.frameworks or {})
             remedies.update(parsed.remedies or {})
@@ -264,6 +268,22 @@ def certainty_fact_problem(rulebase: RuleBase, fact: str) -> str | None:
     return None
 
 
+def placeholder_problem(rulebase: RuleBase, name: str) -> str | None:
+    """Why a message placeholder cannot be filled, or None: a declared fact, {framework}, or
+    {framework.<fact>} for a per-framework fact."""
+    if name == FRAMEWORK_PLACEHOLDER:
+        return None
+    head, _, fact = name.partition(".")
+    if head == FRAMEWORK_PLACEHOLDER:
+        spec = rulebase.facts.get(fact)
+        if spec is None or not spec.per_framework:
+            return f"message placeholder {{{name}}} needs a per-framework fact after 'framework.'"
+        return None
+    if rulebase.fact_spec(name) is None:
+        return f"message placeholder {{{name}}} names no fact"
+    return None
+
+
 def check_references(rulebase: RuleBase) -> None:
     """Structure checks that need the whole merged base; the first problem found is raised."""
     missing = [fid for fid in FRAMEWORK_IDS if fid not in rulebase.frameworks]
@@ -278,10 +298,17 @@ def check_references(rulebase: RuleBase) -> None:
             problem = certainty_fact_problem(rulebase, rule.certainty_from)
             if problem:
                 raise RuleFileError(rulebase.rule_locations[rule.id], f"rule {rule.id!r}: {problem}")
-        for placeholder in MESSAGE_PLACEHOLDER.finditer(rule.message):
-            if rulebase.fact_spec(placeholder.group(1)) is None:
-                raise RuleFileError(rulebase.rule_locations[rule.id],
-                                    f"rule {rule.id!r}: message placeholder {{{placeholder.group(1)}}} names no fact")
+        for text in rule.texts():
+            for placeholder in MESSAGE_PLACEHOLDER.finditer(text):
+                problem = placeholder_problem(rulebase, placeholder.group(1))
+                if problem:
+                    raise RuleFileError(rulebase.rule_locations[rule.id], f"rule {rule.id!r}: {problem}")
+    default = rulebase.meta.default_reason
+    if default is not None:
+        for placeholder in MESSAGE_PLACEHOLDER.finditer(default.message):
+            problem = placeholder_problem(rulebase, placeholder.group(1))
+            if problem:
+                raise RuleFileError(f"{BASE_DIR}:1:1", f"rulebase.default_reason: {problem}")
     for framework_id, entry in rulebase.frameworks.items():
         devices = {device for platform in entry.platforms for device in platform.devices}
         unnamed = devices - set(entry.starter.device_names)

@@ -151,7 +151,12 @@ class _RuleBody(_Strict):
         "A number fact in [0, 1] the certainty is multiplied by when the rule fires: how sure the evidence "
         "behind it is (a measured speed's spread, a quick probe). Unknown: the rule does not fire."))
     group: Slug | None = None
-    message: str = Field(min_length=10)
+    message: Annotated[str, Field(min_length=10)] | None = Field(default=None, description=(
+        "The reason shown under each framework the rule scores (or knocks out) that has no text of its own in "
+        "'messages'. {framework} names the framework it is shown under; {fact} quotes a fact."))
+    messages: dict[str, Annotated[str, Field(min_length=10)]] | None = Field(default=None, description=(
+        "The reason shown under one framework, by framework id, where it differs from 'message': a rule that "
+        "scores several frameworks says what it means for each."))
     refs: list[Reference] = Field(min_length=1)
     reviewed: datetime.date
 
@@ -159,6 +164,32 @@ class _RuleBody(_Strict):
 class Rule(_RuleBody):
     id: Slug
     then: Then
+
+    @property
+    def frameworks(self) -> tuple[str, ...]:
+        """The frameworks the rule speaks about: those it scores or knocks out."""
+        return tuple(self.then.points or self.then.knockout or ())
+
+    def message_for(self, framework_id: str) -> str:
+        """The message template shown under ``framework_id``."""
+        return (self.messages or {}).get(framework_id) or self.message or ""
+
+    def texts(self) -> list[str]:
+        """Every message template of the rule."""
+        return [text for text in (self.message, *(self.messages or {}).values()) if text]
+
+    @model_validator(mode="after")
+    def _a_message_for_each_framework(self) -> Rule:
+        named = self.frameworks
+        stray = sorted(set(self.messages or {}) - set(named))
+        if stray:
+            raise ValueError(f"'messages' names {stray}, which the rule neither scores nor knocks out "
+                             f"(it speaks about {list(named)})")
+        silent = [f for f in named if not (self.messages or {}).get(f) and not self.message]
+        if silent:
+            raise ValueError(f"no message for {silent}: give 'message' (with {{framework}} for the framework's "
+                             f"name) or one in 'messages' for each framework")
+        return self
 
 
 # --- rule templates: one rule stated once for several frameworks (expanded when loading, rules/templates.py)
@@ -319,10 +350,24 @@ class ConfidenceThresholds(_Strict):
         return self
 
 
+class DefaultReason(_Strict):
+    """The reason a supported framework gets when no rule speaks about it, so that no score is silent: a
+    template over {framework} (its name), {framework.<fact>} (its own per-framework facts, e.g. its device)
+    and any fact. Its refs are shown with the framework's own docs."""
+
+    id: Slug = Field(description="The rule id the reason carries.")
+    message: str = Field(min_length=10)
+    refs: list[Reference] = Field(default_factory=list)
+    reviewed: datetime.date
+
+
 class RulebaseMeta(_Strict):
     version: str = Field(pattern=r"^[0-9A-Za-z.+-]{1,40}$")
     description: str | None = None
     confidence: ConfidenceThresholds
+    default_reason: DefaultReason | None = Field(default=None, description=(
+        "The reason shown under a supported framework that no rule scored. A later rulebase block without "
+        "one keeps the earlier one."))
 
 
 class RuleFile(_Strict):

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.rules.recommendation import RankedFramework, Reason, Summary
 
-# "Use PyTorch on the NVIDIA CUDA GPU": the device words, singular and plural (by the accelerators' count).
-_DEVICE_WORDS: dict[str, tuple[str, str]] = {
+# "Use PyTorch on the NVIDIA CUDA GPU": the device words, singular and plural (by the accelerators' count);
+# messages quote a device fact ({framework.device}) with the singular.
+DEVICE_WORDS: dict[str, tuple[str, str]] = {
+    "cpu": ("the CPU", "the CPUs"),
     "cuda": ("the NVIDIA CUDA GPU", "the NVIDIA CUDA GPUs"),
     "rocm": ("the AMD ROCm GPU", "the AMD ROCm GPUs"),
     "tpu": ("the Google TPU", "the Google TPUs"),
@@ -24,7 +26,7 @@ _NAMED = 2
 
 
 def _device_words(device: str, hardware: HardwareProfile) -> str:
-    one, many = _DEVICE_WORDS.get(device, (device, device))
+    one, many = DEVICE_WORDS.get(device, (device, device))
     count = sum(a.count for a in hardware.accelerators if a.kind == device)
     return many if count > 1 else one
 

@@ -238,7 +238,9 @@ def diff_probes(probe_id: str, other_id: str) -> Response:
 @api.get("/v1/rules")
 def list_rules() -> Response:
     rulebase = _rulebase()
-    rules = tuple(RuleInfo(**rule.model_dump(mode="json", by_alias=True, exclude_none=True),
+    rules = tuple(RuleInfo(**{**rule.model_dump(mode="json", by_alias=True, exclude_none=True),
+                              "message": rule.message or rule.message_for(rule.frameworks[0]),
+                              "messages": {f: rule.message_for(f) for f in rule.frameworks}},
                            source=str(rulebase.rule_locations[rule.id])) for rule in rulebase.rules)
     return json_response(RuleList(rulebase=_rulebase_version(), rules=rules))
 

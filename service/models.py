@@ -73,7 +73,11 @@ class RuleInfo(Strict):
     certainty_from: Optional[str] = Field(None, description=(
         "The number fact (0 to 1) the certainty is multiplied by when the rule fires: how sure its evidence is."))
     group: Optional[str] = None
-    message: str
+    message: str = Field(description=(
+        "The rule's shared message template ({framework}: the framework it is shown under); for a rule with only "
+        "per-framework texts, the first framework's."))
+    messages: dict[FrameworkId, str] = Field(default_factory=dict, description=(
+        "The message template shown under each framework the rule scores or knocks out."))
     refs: tuple[str, ...]
     reviewed: str
     source: str = Field(description="file:line:column where the rule is defined.")

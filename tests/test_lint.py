@@ -338,3 +338,61 @@ def test_a_remedy_template_is_checked_when_loading(base_copy, seeds, fix, needle
     line = text.splitlines().index("  busy:") + 1
     found = [f for f in findings if f.code == "load"]
     assert found and found[0].location == f"{frameworks}:{line}:3" and needle in found[0].message, format_report(findings)
+
+
+def _scored_by_two(rule_id: str, message_lines: str) -> str:
+    """A rule scoring PyTorch and TensorFlow whose message part is given (`message:` or `messages:` lines)."""
+    return (f"  - id: {rule_id}\n"
+            f"    when: {{fact: goals, op: contains, value: production}}\n"
+            f"    then: {{points: {{pytorch: 0.5, tensorflow: 0.25}}}}\n"
+            f"{message_lines}"
+            f"    refs: [https://example.org/planted]\n"
+            f"    reviewed: 2026-11-01\n")
+
+
+def test_a_shared_message_that_names_one_of_the_frameworks_it_scores(base_copy, seeds):
+    """The issue's example: one sentence about PyTorch shown under TensorFlow too."""
+    planted = base_copy / "planted.yaml"
+    planted.write_text("rules:\n" + _scored_by_two(
+        "planted-shared", "    message: For serving, PyTorch is the standard route.\n"))
+    findings = _lint(base_copy, seeds)
+    found = _at(findings, "message-subject", planted, 5)  # at `message:`
+    assert len(found) == 1 and found[0].severity == "error", format_report(findings)
+    assert "shown under pytorch, tensorflow but names PyTorch first" in found[0].message
+    assert "{framework}" in found[0].message and "'messages'" in found[0].message
+
+
+def test_framework_templates_and_per_framework_messages_lint_clean(base_copy, seeds):
+    planted = base_copy / "planted.yaml"
+    planted.write_text("rules:\n"
+                       + _scored_by_two("planted-template", "    message: For serving, {framework} has a route.\n")
+                       + _scored_by_two("planted-own-texts",
+                                        "    messages:\n"
+                                        "      pytorch: PyTorch ships models through torch.export.\n"
+                                        "      tensorflow: TensorFlow Serving serves SavedModels, as PyTorch's TorchServe did.\n"))
+    findings = _lint(base_copy, seeds)
+    assert not [f for f in findings if f.code == "message-subject"], format_report(findings)
+
+
+def test_a_per_framework_message_about_another_framework(base_copy, seeds):
+    planted = base_copy / "planted.yaml"
+    planted.write_text("rules:\n" + _scored_by_two(
+        "planted-wrong-subject",
+        "    messages:\n"
+        "      pytorch: PyTorch ships models through torch.export.\n"
+        "      tensorflow: PyTorch is ahead here, but Keras models convert too.\n"))
+    findings = _lint(base_copy, seeds)
+    found = [f for f in findings if f.code == "message-subject"]
+    assert len(found) == 1 and found[0].severity == "error", format_report(findings)
+    assert found[0].location.startswith(f"{planted}:7:"), found[0]  # at `tensorflow:` under `messages:`
+    assert "shown under tensorflow is about PyTorch" in found[0].message
+
+
+def test_a_message_that_names_no_framework_is_a_warning(base_copy, seeds):
+    planted = base_copy / "planted.yaml"
+    planted.write_text("rules:\n" + _rule("planted-nameless", "{fact: experience, op: eq, value: expert}",
+                                          "{points: {jax: 0.5}}"))
+    findings = _lint(base_copy, seeds)
+    found = [f for f in findings if f.code == "message-subject"]
+    assert len(found) == 1 and found[0].severity == "warning", format_report(findings)
+    assert "does not name JAX" in found[0].message

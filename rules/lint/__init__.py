@@ -4,7 +4,8 @@ The loader (rules.rulebase) already refuses what cannot be used at all (unsafe Y
 unknown facts, operators that do not fit a fact's type, enum typos, numbers outside a fact's range);
 a loading error becomes one error finding here. The linter then looks for what loads but is wrong:
 
-- structure: duplicate rule ids across the files of one directory (all of them), ``seed:`` refs
+- structure: duplicate rule ids across the files of one directory (all of them), messages that speak
+  about another framework than the one they are shown under, ``seed:`` refs
   that name no file in the seeds folder, stale ``reviewed`` dates, overlapping install rows and
   platform devices with no install row of their own;
 - logic: conditions that can never hold or always hold, duplicate rules, ungrouped rules that always
@@ -53,6 +54,7 @@ def lint(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR, golden_file
     if rulebase is not None:
         model = WorldModel(rulebase)
         linter.check_refs_and_dates(rulebase)
+        linter.check_messages(rulebase)
         linter.check_catalog(rulebase)
         linter.check_remedies(rulebase)
         kinds = linter.check_conditions(rulebase, model)

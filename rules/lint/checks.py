@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from framework_advisor.probes.hardware import HardwareProfile
-from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
+from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, framework_name
 from framework_advisor.probes.access import CAUSES
 from framework_advisor.rules.engine import holds, recommend
 from framework_advisor.rules.lint.findings import Finding, sort_key
@@ -18,6 +18,7 @@ from framework_advisor.rules.lint.locations import RuleFileIndex, condition_node
 from framework_advisor.rules.lint.worlds import Truth, WorldModel, facts_of, sample_worlds
 from framework_advisor.rules.rulebase import (
     BASE_DIR,
+    FRAMEWORK_PLACEHOLDER,
     MESSAGE_PLACEHOLDER,
     RuleBase,
     _display_name,
@@ -26,6 +27,7 @@ from framework_advisor.rules.rulebase import (
     load_rulebase,
     read_rule_file,
 )
+from framework_advisor.rules.mentions import subject
 from framework_advisor.rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate
 from framework_advisor.rules.schema import AllOf, AnyOf, NotOf, Rule
 
@@ -117,6 +119,33 @@ class Linter:
             elif age < 0:
                 self.add("warning", "future-review", at("reviewed"),
                          f"{kind} {name!r} has a review date in the future ({item.reviewed})")
+
+    def check_messages(self, rulebase: RuleBase) -> None:
+        """Each reason speaks about the framework it is shown under: the text a rule shows under a framework
+        names that framework (by name or {framework}) before any other. A text shared by several frameworks
+        that names one of them is the classic slip ("PyTorch is the standard" shown under TensorFlow)."""
+        for rule in rulebase.rules:
+            frameworks = rule.frameworks
+            for framework_id in frameworks:
+                own = framework_id in (rule.messages or {})
+                template = rule.message_for(framework_id)
+                text = MESSAGE_PLACEHOLDER.sub(
+                    lambda m: framework_name(framework_id) if m.group(1) == FRAMEWORK_PLACEHOLDER else "", template)
+                where = self.index.rule_at(rulebase, rule.id, *(("messages", framework_id) if own else ("message",)))
+                named = subject(text)
+                shared = not own and len(frameworks) > 1
+                if named is None:
+                    self.add("warning", "message-subject", where,
+                             f"rule {rule.id!r}: the message shown under {framework_id} does not name "
+                             f"{framework_name(framework_id)}; write {{framework}} or give {framework_id} its own "
+                             f"text in 'messages'")
+                elif named != framework_id:
+                    how = (f"the message is shown under {', '.join(f for f in frameworks if f not in (rule.messages or {}))} "
+                           f"but names {framework_name(named)} first" if shared else
+                           f"the message shown under {framework_id} is about {framework_name(named)} (named first)")
+                    self.add("error", "message-subject", where,
+                             f"rule {rule.id!r}: {how}; give each framework its own text ('messages') or write "
+                             f"{{framework}} for the framework it is shown under")
 
     def check_catalog(self, rulebase: RuleBase) -> None:
         for framework_id, entry in rulebase.frameworks.items():
@@ -346,7 +375,7 @@ class Linter:
         used: set[str] = set()
         for rule in rulebase.rules:
             names = [leaf.fact for leaf in iter_leaves(rule.when)]
-            names += [m.group(1) for m in MESSAGE_PLACEHOLDER.finditer(rule.message)]
+            names += [m.group(1) for text in rule.texts() for m in MESSAGE_PLACEHOLDER.finditer(text)]
             used |= {name.partition(".")[2] if "." in name else name for name in names}
         produced = {name.partition(".")[2] if "." in name else name for name in model.produced}
         for fact in rulebase.facts:

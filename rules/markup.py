@@ -18,7 +18,7 @@ from framework_advisor.probes.vocabulary import (DEVICE_LABELS, EXPERIENCE_LABEL
 
 if TYPE_CHECKING:
     from framework_advisor.probes.hardware import HardwareProfile
-    from framework_advisor.rules.recommendation import RankedFramework, Recommendation, Starter
+    from framework_advisor.rules.recommendation import RankedFramework, Recommendation, Starter, Summary
 
 # Markdown's inline punctuation; "_" only where it could open or close emphasis (x86_64 stays readable).
 _MARKDOWN_INLINE = re.compile(r"([\\`*\[\]|~#]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
@@ -49,9 +49,31 @@ def hardware_line(profile: HardwareProfile) -> str:
     return ", ".join(parts)
 
 
+# What a reason that did not count says (a stronger reason of its group counted instead): the CLI and the form
+# say the same.
+NOT_COUNTED = "not counted: a stronger reason of the same kind counts"
+
+
 def _reason_note(counted: bool, knockout: bool) -> str:
-    notes = ([] if counted else ["counted once in its group"]) + (["cannot run here"] if knockout else [])
+    notes = ([] if counted else [NOT_COUNTED]) + (["cannot run here"] if knockout else [])
     return f" ({'; '.join(notes)})" if notes else ""
+
+
+def summary_of(answer: Recommendation) -> Summary:
+    """The answer's headline, one line why and the runner-up sentence, which every front end shows first
+    (``Recommendation.summary``; it is optional in the contract, so an answer without one is headed by the name
+    of its first place)."""
+    if answer.summary is not None:
+        return answer.summary
+    from framework_advisor.rules.recommendation import Summary
+
+    return Summary(headline=f"Use {answer.ranking[0].name}", why="", runner_up="")
+
+
+def installed_here(answer: Recommendation) -> bool:
+    """Whether "installed" means anything: the versions installed are this machine's, so only when the answer's
+    hardware is this machine (not hardware the user described, nor a stored probe's machine)."""
+    return answer.hardware_source == "this-machine"
 
 
 def starter_command(item: RankedFramework) -> str:
@@ -96,13 +118,31 @@ def md_block(text: str, language: str = "") -> str:
 
 
 def _md_ranking_table(answer: Recommendation) -> list[str]:
-    lines = ["| Rank | Framework | Score | Supported | Device | Installed here |",
-             "| ---: | --- | ---: | --- | --- | --- |"]
+    here = installed_here(answer)  # the installed versions are this machine's: a column only for it
+    lines = ["| Rank | Framework | Score | Supported | Device |" + (" Installed here |" if here else ""),
+             "| ---: | --- | ---: | --- | --- |" + (" --- |" if here else "")]
     for item in answer.ranking:
-        installed = md_text(item.installed_version) if item.installed_version else "no"
-        device = md_text(DEVICE_LABELS.get(item.device, item.device))
-        lines.append(f"| {item.rank} | {md_text(item.name)} | {item.score:.2f} | {'yes' if item.supported else 'no'} "
-                     f"| {device} | {installed} |")
+        cells = [str(item.rank), md_text(item.name), f"{item.score:.2f}", "yes" if item.supported else "no",
+                 md_text(DEVICE_LABELS.get(item.device, item.device))]
+        if here:
+            cells.append(md_text(item.installed_version) if item.installed_version else "no")
+        lines.append(f"| {' | '.join(cells)} |")
+    return lines
+
+
+def _md_answer(answer: Recommendation) -> list[str]:
+    """The answer first: what to use, why, its install command, why not the runner-up, what would change."""
+    summary, first = summary_of(answer), answer.ranking[0]
+    lines = [f"# {md_text(summary.headline)}", ""]
+    if summary.why:
+        lines += [f"**Why:** {md_text(summary.why)}", ""]
+    if first.supported:
+        lines += ["Install:", "", md_block(first.install, "sh"), ""]
+    if summary.runner_up:
+        lines += [f"**Runner-up:** {md_text(summary.runner_up)}", ""]
+    if answer.what_would_change:
+        lines += ["What would change the answer:", ""]
+        lines += [f"- {md_text(change.message)}" for change in answer.what_would_change] + [""]
     return lines
 
 
@@ -126,20 +166,19 @@ def _md_framework(item: RankedFramework, with_code: bool) -> list[str]:
 
 
 def recommendation_markdown(answer: Recommendation) -> str:
-    """The whole answer as GitHub-flavoured Markdown: the ranking as a table, then every framework in rank
+    """The whole answer as GitHub-flavoured Markdown: the answer first (the headline as the title, why, the install
+    command, the runner-up sentence, what would change), the ranking as a table, then every framework in rank
     order with its reasons, install command and starter (the first one's program in full)."""
     source = _SOURCES.get(answer.hardware_source or "", "")
-    lines = [f"# {md_text(_heading(answer))}", "",
-             f"Hardware{f' ({source})' if source else ''}: {md_text(hardware_line(answer.hardware))}.", ""]
+    lines = _md_answer(answer) + [
+        f"{md_text(_heading(answer))}. Hardware{f' ({source})' if source else ''}: "
+        f"{md_text(hardware_line(answer.hardware))}.", ""]
     lines += _md_ranking_table(answer) + [""]
     if answer.confidence is not None:
         lines += [f"Confidence: {md_text(answer.confidence.label)}. {md_text(answer.confidence.message)}", ""]
     lines += [f"Measurements used: {md_text(_measurements_line(answer))}.", ""]
     for index, item in enumerate(answer.ranking):
         lines += _md_framework(item, with_code=index == 0)
-    if answer.what_would_change:
-        lines += ["## What would change the answer", ""]
-        lines += [f"- {md_text(change.message)}" for change in answer.what_would_change] + [""]
     if answer.unknown:
         lines += ["## Not known", ""]
         lines += [f"- {md_code(fact.fact)}: {md_text(fact.message)}" for fact in answer.unknown] + [""]
@@ -173,21 +212,31 @@ def _html_framework(item: RankedFramework, open_: bool) -> str:
 def recommendation_html(answer: Recommendation) -> str:
     """The answer as a self-contained HTML fragment (no script, no style sheet, no external resource)."""
     source = _SOURCES.get(answer.hardware_source or "", "")
+    here = installed_here(answer)
     rows = "".join(
         f"<tr><td>{item.rank}</td><td>{_h(item.name)}</td><td>{item.score:.2f}</td>"
         f"<td>{'yes' if item.supported else 'no'}</td><td>{_h(DEVICE_LABELS.get(item.device, item.device))}</td>"
-        f"<td>{_h(item.installed_version) if item.installed_version else 'no'}</td></tr>" for item in answer.ranking)
-    parts = [f'<div class="framework-advisor-recommendation"><h3>{_h(_heading(answer))}</h3>',
-             f"<p>Hardware{_h(f' ({source})' if source else '')}: {_h(hardware_line(answer.hardware))}.</p>",
-             "<table><thead><tr><th>Rank</th><th>Framework</th><th>Score</th><th>Supported</th><th>Device</th>"
-             f"<th>Installed here</th></tr></thead><tbody>{rows}</tbody></table>"]
+        + (f"<td>{_h(item.installed_version) if item.installed_version else 'no'}</td>" if here else "")
+        + "</tr>" for item in answer.ranking)
+    summary, first = summary_of(answer), answer.ranking[0]
+    parts = [f'<div class="framework-advisor-recommendation"><h3>{_h(summary.headline)}</h3>']
+    if summary.why:
+        parts.append(f"<p><strong>Why:</strong> {_h(summary.why)}</p>")
+    if first.supported:
+        parts.append(f"<p>Install:</p><pre><code>{_h(first.install)}</code></pre>")
+    if summary.runner_up:
+        parts.append(f"<p><strong>Runner-up:</strong> {_h(summary.runner_up)}</p>")
+    if answer.what_would_change:
+        changes = "".join(f"<li>{_h(change.message)}</li>" for change in answer.what_would_change)
+        parts.append(f"<p>What would change the answer:</p><ul>{changes}</ul>")
+    parts += [f"<p>{_h(_heading(answer))}. Hardware{_h(f' ({source})' if source else '')}: "
+              f"{_h(hardware_line(answer.hardware))}.</p>",
+              "<table><thead><tr><th>Rank</th><th>Framework</th><th>Score</th><th>Supported</th><th>Device</th>"
+              + ("<th>Installed here</th>" if here else "") + f"</tr></thead><tbody>{rows}</tbody></table>"]
     if answer.confidence is not None:
         parts.append(f"<p>Confidence: {_h(answer.confidence.label)}. {_h(answer.confidence.message)}</p>")
     parts.append(f"<p>Measurements used: {_h(_measurements_line(answer))}.</p>")
     parts += [_html_framework(item, open_=index == 0) for index, item in enumerate(answer.ranking)]
-    if answer.what_would_change:
-        changes = "".join(f"<li>{_h(change.message)}</li>" for change in answer.what_would_change)
-        parts.append(f"<p>What would change the answer:</p><ul>{changes}</ul>")
     if answer.unknown:
         unknown = "".join(f"<li><code>{_h(fact.fact)}</code>: {_h(fact.message)}</li>" for fact in answer.unknown)
         parts.append(f"<p>Not known:</p><ul>{unknown}</ul>")

@@ -16,7 +16,7 @@ from framework_advisor.probes.comparisons import ratio_text
 from framework_advisor.probes.report import DerivedFacts, FailedFramework, FrameworkRun, ProbeReport
 from framework_advisor.probes.vocabulary import BENCHMARK_LABELS
 from framework_advisor.rules.recommendation import Recommendation
-from framework_advisor.rules.markup import starter_command
+from framework_advisor.rules.markup import NOT_COUNTED, starter_command, summary_of
 from framework_advisor.rules.remedies import fix_for
 from framework_advisor.rules.rulebase import RuleBase
 
@@ -57,6 +57,16 @@ def print_hardware(profile: HardwareProfile) -> None:
 
 
 def print_recommendation(answer: Recommendation) -> None:
+    # The answer first, as the form and the Markdown give it: what to use and its install command, then why, and
+    # why not the runner-up.
+    summary, first = summary_of(answer), answer.ranking[0]
+    _console.print(Text(summary.headline, style="bold"))
+    if first.supported:
+        _console.print(Padding(Text(first.install), (0, 0, 0, 2)))
+    lines = [(label, text) for label, text in (("why", summary.why), ("runner-up", summary.runner_up)) if text]
+    if lines:
+        _console.print(_hanging(lines))
+    _console.print()
     table = Table(title=f"Frameworks for {', '.join(answer.goals)} ({answer.experience})")
     # "runs here" only of this machine; described hardware (or a stored probe's) is another machine
     runs = "runs here" if answer.hardware_source == "this-machine" else "supported"
@@ -71,18 +81,19 @@ def print_recommendation(answer: Recommendation) -> None:
         _console.print(answer.confidence.message, highlight=False, markup=False)
     measured = describe_measurements(answer.measurements) if answer.measurements is not None else "none"
     _console.print(f"Measurements used: {measured}.", style="dim", highlight=False, markup=False)
-    first = answer.ranking[0]
     _console.print(f"\n[bold]Why {first.name}[/bold]")
     _console.print(_hanging([(f"{reason.points:+.2f}", f"{reason.message} [{reason.rule}]"
-                                                       + ("" if reason.counted else " (counted once in its group)"))
+                                                       + ("" if reason.counted else f" ({NOT_COUNTED})"))
                              for reason in first.reasons]))
-    # Install commands hold brackets (mlx[cpu]) that rich would read as markup: headings only.
-    _console.print("\n[bold]Install[/bold]")
-    _console.print(Padding(Text(first.install), (0, 0, 0, 2)))
+    # The install command is in the headline above. Commands hold brackets (mlx[cpu]) that rich would read as
+    # markup: plain Text, markup in headings only.
     starter = first.starter
     _console.print("\n[bold]Start[/bold]")
     _console.print(Padding(Text(f"write the starter with {starter_command(first)}, then: {starter.run}"),
                            (0, 0, 0, 2)))
+    if answer.what_would_change:
+        _console.print("\n[bold]What would change the answer[/bold]")
+        _console.print(_hanging([("-", change.message) for change in answer.what_would_change]))
     _console.print(f"\nrule base {answer.rulebase.version}", style="dim")
 
 

@@ -1,9 +1,11 @@
 """The web form in a real browser: Debian's Chromium driven by Playwright (python, sync API).
 
-A person fills the form with the keyboard, submits, reads the ranking table and the bar chart of
-the measured benchmark figures, copies a starter, and probes "this machine" (a fast stand-in probe
-with canned reports) while watching its progress, and compares two stored probes side by side. Screenshots are
-saved under test-artifacts/.
+A person fills the form with the keyboard, submits, and reads the answer first (the headline, why, the install
+command, the runner-up sentence, what would change; focus moves there), the sources of the reasons (web pages
+as links), the ranking table and the bar chart of the measured benchmark figures; downloads and copies a starter;
+sees that nothing runs off a 390 px wide screen; probes "this machine" (a fast stand-in probe with canned
+reports) while watching its progress, and compares two stored probes side by side. Screenshots are saved under
+test-artifacts/browser/.
 
 No browser is downloaded: `make test` installs Debian's chromium when it runs as root on
 Debian/Ubuntu. Without it this test skips, saying how to get it; with CI=true it fails instead.
@@ -187,7 +189,7 @@ def page(served):
         page.on("console", lambda message: message.type == "error" and page.problems.append(f"console: {message.text}"))
         page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
         page.on("requestfailed", lambda request: page.problems.append(f"request failed: {request.url}"))
-        page.on("request", lambda request: request.url.startswith(base_url)
+        page.on("request", lambda request: request.url.startswith((base_url, f"blob:{base_url}"))
                 or page.problems.append(f"off-host request: {request.url}"))
         try:
             yield page
@@ -205,6 +207,58 @@ def _tab_until(page, predicate: str, limit: int = 15) -> None:
         if _focused(page, predicate):
             return
     raise AssertionError(f"Tab never reached an element where {predicate}")
+
+
+def _recommendation(base_url: str, body: dict) -> dict:
+    """The answer the form shows, as the API gives it."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"{base_url}/v1/recommendations", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+# Everything that runs past the viewport's right edge (outside a container that scrolls or clips it), a page
+# wider than the viewport, and each table's container: one that scrolls (overflow-x auto or scroll) and fits.
+OVERFLOW_CHECK = """() => {
+    const width = document.documentElement.clientWidth;
+    const problems = [];
+    const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+        (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
+    if (document.documentElement.scrollWidth > window.innerWidth) {
+        problems.push(`page scrollWidth ${document.documentElement.scrollWidth} > innerWidth ${window.innerWidth}`);
+    }
+    const clipped = (e) => {
+        for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+            const overflow = getComputedStyle(a).overflowX;
+            if (overflow !== 'visible' && a.getBoundingClientRect().right <= width + 0.5) return true;
+        }
+        return false;
+    };
+    for (const e of document.querySelectorAll('body *')) {
+        const box = e.getBoundingClientRect();
+        if (!box.width || !box.height || e.closest('.sr-only')) continue;
+        if ((box.right > width + 0.5 || box.left < -0.5) && !clipped(e)) {
+            problems.push(`${name(e)} spans ${Math.round(box.left)}-${Math.round(box.right)} of ${width}px`);
+        } else if (e.clientWidth && e.scrollWidth > e.clientWidth + 1 && box.left + e.scrollWidth > width + 0.5
+                   && getComputedStyle(e).overflowX === 'visible' && !clipped(e)) {
+            // a box that fits, with content that runs out of it (a word or a line that cannot wrap)
+            problems.push(`${name(e)} holds ${e.scrollWidth}px of content in ${e.clientWidth}px`);
+        }
+    }
+    for (const table of document.querySelectorAll('table')) {
+        const box = table.getBoundingClientRect();
+        if (!box.width) continue;
+        const wrap = table.parentElement;
+        const overflow = getComputedStyle(wrap).overflowX;
+        if (!['auto', 'scroll'].includes(overflow) || wrap.getBoundingClientRect().right > width + 0.5) {
+            problems.push(`${name(table)}: its container ${name(wrap)} (overflow-x ${overflow}) does not scroll it in ${width}px`);
+        }
+    }
+    return problems;
+}"""
 
 
 def _bar_labels(page) -> list[str]:
@@ -248,8 +302,55 @@ def test_a_person_gets_a_ranking_and_chart_and_probes_this_machine(page, served,
     assert rows.locator("td:first-child").all_inner_texts() == ["1", "2", "3", "4", "5"]
     assert sorted(rows.locator("th").all_inner_texts()) == ["JAX", "MLX", "NumPy", "PyTorch", "TensorFlow (Keras)"]
     expect(page.locator("#announce")).to_contain_text("Recommendation ready")
-    assert _focused(page, "e.id") == "submit", "focus stays on the button after submitting"
     expect(page.locator("#results")).to_contain_text(f"Measurements used: probe {seed_id}")
+
+    # The answer comes first: the headline, why, the install command, the runner-up sentence, as the JSON says them;
+    # keyboard focus moved to the headline.
+    answer = _recommendation(served[0], {"goals": ["research"], "experience": "expert"})
+    first_json, summary = answer["ranking"][0], answer["summary"]
+    assert _focused(page, "e.id") == "answer-headline", "focus moves to the answer"
+    headline = page.locator("#answer-headline")
+    expect(headline).to_have_text(summary["headline"])
+    assert page.evaluate("() => document.querySelector('#results').firstElementChild.id") == "answer"
+    expect(page.locator("#answer-why")).to_have_text(f"Why: {summary['why']}")
+    expect(page.locator("#answer .code-block.install code")).to_have_text(first_json["install"])
+    expect(page.locator("#runner-up")).to_have_text(f"Runner-up: {summary['runner_up']}")
+    expect(page.locator("#announce")).to_contain_text(summary["headline"])
+    changes = [change["message"] for change in answer["what_would_change"]]
+    expect(page.locator("#what-would-change li")).to_have_text(changes or [re.compile("No single change")])
+    # Human words for where the hardware came from, not the API's "this-machine"; installed or not: this machine.
+    expect(page.locator("#results")).to_contain_text("Hardware (this machine):")
+    expect(page.locator("#results")).not_to_contain_text("this-machine")
+
+    # Sources: seed articles as labelled text, web pages as links (JAX's reasons cite one).
+    first_section = page.locator(f"#fw-{first_json['framework']}")
+    seeds = [ref.removeprefix("seed:") for reason in first_json["reasons"] for ref in reason["refs"]
+             if ref.startswith("seed:")]
+    assert seeds, "the first place cites a seed article"
+    expect(first_section.locator(".sources li.seed-ref").first).to_contain_text(f"seed article {seeds[0]}")
+    assert first_section.locator(".sources a").count() == sum(
+        ref.startswith("https://") for reason in first_json["reasons"] for ref in reason["refs"])
+    jax_json = next(item for item in answer["ranking"] if item["framework"] == "jax")
+    urls = [ref for reason in jax_json["reasons"] for ref in reason["refs"] if ref.startswith("https://")]
+    assert urls, "JAX's reasons cite a web page"
+    page.locator("#ranking-table").get_by_role("link", name="JAX").click()
+    link = page.locator("#fw-jax .sources a").first
+    expect(link).to_be_visible()
+    expect(link).to_have_attribute("href", urls[0])
+    expect(link).to_have_text(urls[0].removeprefix("https://").rstrip("/"))
+
+    # Keyboard: from the headline, Tab reaches the install command's Copy, then the starter's Download; Enter
+    # downloads the program as the file it names, with the answer's code in it.
+    headline.focus()
+    page.keyboard.press("Tab")
+    assert _focused(page, "e.getAttribute('aria-label')") == f"Copy {first_json['name']} install command"
+    page.keyboard.press("Tab")
+    assert _focused(page, "e.className") == "download"
+    with page.expect_download() as download_info:
+        page.keyboard.press("Enter")
+    download = download_info.value
+    assert download.suggested_filename == first_json["starter"]["filename"]
+    assert Path(download.path()).read_text(encoding="utf-8") == first_json["starter"]["code"]
 
     # The chart: the seed probe's figures, one labelled bar per framework and benchmark.
     expect(page.locator("#chart")).to_have_attribute("data-probe-id", seed_id)
@@ -263,8 +364,14 @@ def test_a_person_gets_a_ranking_and_chart_and_probes_this_machine(page, served,
     assert widths["pytorch"] > widths["numpy"] > widths["mlx"] > 0
     expect(page.locator("#chart")).to_contain_text("JAX: not measured (crash: died from SIGSEGV)")
 
-    # Starter code with a copy button.
+    # A long starter is collapsed under a summary that says how long; opened, it has a Copy button.
     first = page.locator("details.framework[open]").first
+    program = first.locator("details.starter-code")
+    lines = len(first_json["starter"]["code"].rstrip("\n").split("\n"))
+    assert lines > 25, "the research starter is long enough to be collapsed"
+    expect(program).not_to_have_attribute("open", "")
+    expect(program.locator("summary")).to_have_text(f"Show the program ({lines} lines)")
+    program.locator("summary").click()
     copy = first.get_by_role("button", name=re.compile("starter code"))
     copy.click()
     expect(page.locator("#copy-status")).to_contain_text("Copied")
@@ -272,6 +379,28 @@ def test_a_person_gets_a_ranking_and_chart_and_probes_this_machine(page, served,
     assert copied == first.locator(".code-block code").nth(1).inner_text()
 
     page.screenshot(path=str(_artifact("form-ranking.png")), full_page=True)
+
+    # A phone (390 px wide): nothing runs off the screen, each table scrolls inside its own container.
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("#fw-jax")).to_have_attribute("open", "")  # its reasons and sources at that width too
+    assert page.evaluate(OVERFLOW_CHECK) == []
+    headline.scroll_into_view_if_needed()
+    page.screenshot(path=str(_artifact("form-390px.png")), full_page=True)
+    # The check sees a cut-off: a line that cannot wrap and a table outside any scrolling container.
+    page.evaluate("""() => {
+        const wide = document.createElement('p'); wide.id = 'too-wide'; wide.style.whiteSpace = 'nowrap';
+        wide.textContent = 'x'.repeat(300);
+        const table = document.querySelector('#ranking-table').cloneNode(true); table.id = 'bare-table';
+        table.style.minWidth = '600px';
+        document.querySelector('#results').append(wide, table);
+    }""")
+    found = page.evaluate(OVERFLOW_CHECK)
+    assert any("scrollWidth" in problem for problem in found), found
+    assert any("p#too-wide" in problem for problem in found), found
+    assert any("table#bare-table: its container" in problem for problem in found), found
+    page.evaluate("() => { document.querySelector('#too-wide').remove(); document.querySelector('#bare-table').remove(); }")
+    assert page.evaluate(OVERFLOW_CHECK) == []
+    page.set_viewport_size({"width": 1100, "height": 900})
 
     # "Probe this machine" (keyboard): live progress, then a new chart and an updated ranking.
     page.get_by_role("button", name="Probe this machine").focus()
@@ -316,7 +445,8 @@ def test_a_person_gets_a_ranking_and_chart_and_probes_this_machine(page, served,
     page.screenshot(path=str(_artifact("form-after-probe.png")), full_page=True)
     assert page.problems == []
     with capsys.disabled():
-        print(f"\nbrowser test screenshots in {ARTIFACTS}: form-ranking.png, chart.png, form-after-probe.png")
+        print(f"\nbrowser test screenshots in {ARTIFACTS}: form-ranking.png, form-390px.png, chart.png, "
+              "form-after-probe.png")
 
 
 def _artifact(name: str) -> Path:
@@ -337,6 +467,17 @@ def test_without_a_probe_the_chart_says_so_and_a_token_protected_probe_explains(
     expect(page.locator("#results")).to_contain_text("Measurements used: none.")
     expect(page.locator("#chart")).to_contain_text("This machine has no finished probe yet")
     expect(page.locator("#chart svg")).to_have_count(0)
+    expect(page.locator("#results .installed").first).to_contain_text(re.compile("installed here", re.I))
+
+    # Described hardware is another machine: the answer says so in words, and says nothing of what is installed.
+    page.get_by_role("radio", name="Describe hardware").check()
+    page.get_by_label("Operating system").select_option("windows")
+    page.get_by_role("button", name="Recommend a framework").click()
+    expect(page.locator("#results")).to_contain_text("Hardware (as you described it): Windows")
+    expect(page.locator("#answer-headline")).to_be_focused()
+    expect(page.locator("#results .installed")).to_have_count(0)
+    expect(page.locator("#results")).not_to_contain_text(re.compile("installed here", re.I))
+    expect(page.locator("#results")).not_to_contain_text("counted once in its group")
 
     page.get_by_role("button", name="Probe this machine").click()
     alert = page.locator("#probe-error")
@@ -413,4 +554,10 @@ def test_a_person_compares_two_stored_probes_side_by_side(page, served):
     expect(apart).to_contain_text("Only in A: MLX Matrix multiply (fp32) on CPU n=1024: 3.60 GFLOP/s")
     expect(page.locator("#compare-result")).to_contain_text("Noise: a change exceeds the noise when")
     page.locator("#compare").screenshot(path=str(_artifact("compare.png")))
+    # On a phone the eight-column table scrolls inside its container and nothing else runs off the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate(OVERFLOW_CHECK) == []
+    assert page.evaluate("() => { const w = document.querySelector('#diff-table').parentElement; "
+                         "return w.scrollWidth > w.clientWidth; }"), "the table is wider than the screen: it scrolls"
+    page.locator("#compare").screenshot(path=str(_artifact("compare-390px.png")))
     assert page.problems == []

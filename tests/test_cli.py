@@ -56,6 +56,38 @@ def test_recommend_human_output_names_the_first_place_and_its_install(tmp_path, 
     assert f"Why {first['name']}" in out and first["install"] in out
 
 
+H100_JSON = {"os": "linux", "arch": "x86_64", "cpu": {"model": "Xeon", "cores": 96}, "memory_gb": 2048,
+             "accelerators": [{"kind": "cuda", "name": "NVIDIA H100 80GB HBM3", "count": 8, "memory_gb": 80,
+                               "compute_capability": "9.0"}]}
+
+
+@pytest.mark.parametrize("hardware,goal,experience", [(WINDOWS_JSON, "learning", "beginner"),
+                                                      (H100_JSON, "research", "expert")])
+def test_recommend_table_starts_with_the_headline_and_the_install_command(tmp_path, capsys, hardware, goal,
+                                                                          experience):
+    path = tmp_path / "hw.json"
+    path.write_text(json.dumps(hardware))
+    argv = ("recommend", "--goal", goal, "--experience", experience, "--hardware", str(path))
+    code, out, _ = run_cli(capsys, *argv)
+    _, json_out, _ = run_cli(capsys, *argv, "--json")
+    answer = json.loads(json_out)
+    first, summary = answer["ranking"][0], answer["summary"]
+    assert code == 0
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert lines[0] == summary["headline"] and lines[0].startswith(f"Use {first['name']}")
+    # the install command next, indented (wrapped at 80 columns if it must), then why and the runner-up
+    why_at = next(index for index, line in enumerate(lines) if line.lstrip().startswith("why  "))
+    assert why_at > 1 and all(line.startswith("  ") for line in lines[1:why_at])
+    assert " ".join(" ".join(lines[1:why_at]).split()) == first["install"]
+    head = " ".join(" ".join(lines[why_at:lines.index("")]).split())
+    assert head == f"why {summary['why']} runner-up {summary['runner_up']}"
+    assert out.index("runner-up  ") < out.index("Frameworks for")  # all of it before the table
+    # a reason that did not count says so in words a reader follows
+    assert "counted once in its group" not in out
+    uncounted = [reason for reason in first["reasons"] if not reason["counted"]]
+    assert ("not counted: a stronger reason of the same kind counts" in " ".join(out.split())) == bool(uncounted)
+
+
 def test_hardware_json_is_a_valid_profile(capsys):
     code, out, _ = run_cli(capsys, "hardware", "--json")
     assert code == 0

@@ -120,7 +120,7 @@ def test_wrapped_reasons_hang_under_their_first_line(tmp_path, isolated_store):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     reasons = lines[next(i for i, line in enumerate(lines) if line.startswith("Why ")) + 1:
-                    lines.index("Install")]
+                    lines.index("Start")]
     reasons = [line for line in reasons if line.strip()]
     first = re.compile(r"^  [+-]\d+\.\d\d  \S")
     starts = [line for line in reasons if first.match(line)]

@@ -80,13 +80,19 @@ def rendered(markdown: str) -> _Html:
 def test_markdown_has_the_ranking_in_order_with_reasons_install_commands_and_the_first_starter():
     answer = framework_advisor.recommend(BODY["goals"], BODY["experience"], H100_SERVER)
     tokens = parse(answer.to_markdown())
-    assert headings(tokens, "h1") == [f"Frameworks for {GOAL_LABELS['research']}, {GOAL_LABELS['production']} (Expert)"]
+    # The answer first: the headline is the title, the first place's install command the first block.
+    assert headings(tokens, "h1") == [answer.summary.headline]
     assert [row[:3] for row in table_rows(tokens)] == [[str(item.rank), item.name, f"{item.score:.2f}"]
                                                        for item in answer.ranking]
     assert headings(tokens, "h2")[:5] == [f"{item.rank}. {item.name}" for item in answer.ranking]
-    assert fences(tokens, "sh") == [item.install + "\n" for item in answer.ranking]
+    assert fences(tokens, "sh") == [answer.ranking[0].install + "\n"] + [item.install + "\n" for item in answer.ranking]
     assert fences(tokens, "python") == [answer.ranking[0].starter.code.rstrip("\n") + "\n"]
     text = "".join(rendered(answer.to_markdown()).text)
+    before_table = text[:text.index("Frameworks for")]
+    assert f"Why: {answer.summary.why}" in before_table and f"Runner-up: {answer.summary.runner_up}" in before_table
+    assert answer.what_would_change and all(change.message in before_table for change in answer.what_would_change)
+    assert f"Frameworks for {GOAL_LABELS['research']}, {GOAL_LABELS['production']} (Expert)" in text
+    assert "Installed here" not in text, "installed versions are this machine's, not the described one's"
     for item in answer.ranking:
         section = text[text.index(f"{item.rank}. {item.name}"):]
         for reason in item.reasons:
@@ -111,10 +117,11 @@ def test_markdown_escapes_every_text_it_holds():
     markdown = answer.to_markdown()
     html = rendered(markdown)
     # Only the constructs the renderer writes: a hostile text made no link, emphasis, image or raw HTML.
-    assert html.tags <= {"h1", "h2", "p", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "code", "pre"}
+    assert html.tags <= {"h1", "h2", "p", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "code", "pre",
+                         "strong"}
     tokens = parse(markdown)
     rows = table_rows(tokens)
-    assert len(rows) == 5 and all(len(row) == 6 for row in rows)  # the "|" in a name split no cell
+    assert len(rows) == 5 and all(len(row) == 5 for row in rows)  # the "|" in a name split no cell
     assert rows[0][1] == HOSTILE
     assert headings(tokens, "h2")[0] == f"1. {HOSTILE}"
     assert fences(tokens, "python") == [answer.ranking[0].starter.code]  # the ``` inside did not close it
@@ -137,12 +144,13 @@ def test_recommend_format_md_prints_the_shared_markdown(tmp_path, capsys):
     code, markdown, _ = run_cli(capsys, *common, "--format", "md")
     assert code == 0
     _, as_json, _ = run_cli(capsys, *common, "--json")
-    assert markdown == Recommendation.model_validate_json(as_json).to_markdown()
+    as_answer = Recommendation.model_validate_json(as_json)
+    assert markdown == as_answer.to_markdown()
     assert markdown == framework_advisor.recommend(["research", "production"], "expert", path).to_markdown()
     assert run_cli(capsys, *common, "--format", "json")[1] == as_json  # --json is --format json
     code, table, _ = run_cli(capsys, *common, "--format", "table")
     assert code == 0 and table == run_cli(capsys, *common)[1]  # table is the default
-    assert "|" not in table.splitlines()[0] and "Install" in table
+    assert table.splitlines()[0] == as_answer.summary.headline and "Start" in table
 
 
 @pytest.mark.parametrize("extra,needle", [(("--format", "md", "--json"), "--json and --format md disagree"),

@@ -258,17 +258,80 @@ function renderReason(reason) {
   const li = el('li', { class: classes.join(' ') },
     el('span', { class: 'points', text: formatPoints(reason.points) }), ' ',
     el('span', { class: 'message', text: reason.message }));
-  if (reason.counted === false) li.append(' ', el('span', { class: 'note', text: '(counted once in its group)' }));
+  // The CLI and the Markdown say the same (rules/markup.py NOT_COUNTED).
+  if (reason.counted === false) li.append(' ', el('span', { class: 'note', text: '(not counted: a stronger reason of the same kind counts)' }));
   if (reason.knockout) li.append(' ', el('span', { class: 'badge', text: 'knockout' }));
   li.append(' ', el('code', { class: 'rule', text: reason.rule }));
+  const sources = renderSources(reason.refs);
+  if (sources) li.append(sources);
   return li;
 }
 
-function codeBlock(text, what) {
-  return el('div', { class: 'code-block' }, el('pre', {}, el('code', { text })), copyButton(() => text, what));
+/** A reason's refs as a reader can follow them: web pages as links, the seed articles and this machine's
+ * probe as plain text (a reader has no seed files to open). */
+function sourceItem(ref) {
+  const text = String(ref);
+  if (/^https?:\/\//i.test(text)) {
+    let label = text;
+    try {
+      const url = new URL(text);
+      label = (url.host + url.pathname).replace(/\/$/, '') + url.hash;
+    } catch { /* not a URL after all: shown as written */ }
+    return el('li', {}, el('a', { href: text, rel: 'noopener noreferrer', text: label }));
+  }
+  const seed = /^seed:\s*([^\s#"“]+)[\s#:—-]*(.*)$/.exec(text);
+  if (seed) {
+    const quote = seed[2].trim().replace(/^["“]|["”]$/g, '');
+    return el('li', { class: 'seed-ref' }, `seed article ${seed[1]}` + (quote ? `: “${quote}”` : ''));
+  }
+  if (text === 'probe:this-machine') return el('li', {}, 'measured on this machine (its probe)');
+  return el('li', { text });
 }
 
-function renderFramework(fw) {
+function renderSources(refs) {
+  if (!refs || !refs.length) return null;
+  return el('div', { class: 'sources' }, el('span', { class: 'sources-label', text: 'Sources:' }), ' ',
+    el('ul', { class: 'source-list' }, ...refs.map(sourceItem)));
+}
+
+function codeBlock(text, what, kind = '') {
+  return el('div', { class: kind ? `code-block ${kind}` : 'code-block' }, el('pre', {}, el('code', { text })),
+    copyButton(() => text, what));
+}
+
+// A starter longer than this is collapsed: its summary says how long it is; Copy and Download stay at hand.
+const LONG_STARTER_LINES = 25;
+
+/** Save a starter as the file it names: a Blob download, nothing leaves the page. */
+function downloadButton(starter, what) {
+  const button = el('button', { type: 'button', class: 'download', 'aria-label': `Download ${what} (${starter.filename})` },
+    `Download ${starter.filename}`);
+  button.addEventListener('click', () => {
+    const url = URL.createObjectURL(new Blob([starter.code], { type: 'text/x-python' }));
+    const link = el('a', { href: url, download: starter.filename, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    $('#copy-status').textContent = `Downloading ${starter.filename}.`;
+  });
+  return button;
+}
+
+function renderStarter(fw, name) {
+  const starter = fw.starter;
+  const lines = starter.code.replace(/\n$/, '').split('\n').length;
+  const block = codeBlock(starter.code, `${name} starter code`);
+  const nodes = [el('h3', { id: `starter-${fw.framework}` }, 'Starter: ', el('code', { text: starter.filename })),
+    el('p', { class: 'starter-actions' }, downloadButton(starter, `${name} starter`), ' ',
+      el('span', { class: 'run' }, 'Run: ', el('code', { text: starter.run })))];
+  nodes.push(lines > LONG_STARTER_LINES
+    ? el('details', { class: 'starter-code' }, el('summary', { text: `Show the program (${lines} lines)` }), block)
+    : block);
+  return nodes;
+}
+
+function renderFramework(fw, hardwareIsHere) {
   const name = fw.name || fw.framework;
   const summary = el('summary', {}, el('span', { text: `${fw.rank}. ${name}` }),
     el('span', { class: 'summary-score', text: ` score ${formatNumber(fw.score)}` }));
@@ -279,15 +342,14 @@ function renderFramework(fw) {
   if (!(fw.reasons || []).length) reasons.append(el('li', { text: 'No rule fired for this framework.' }));
   details.append(el('h3', { text: 'Reasons' }), reasons);
 
-  details.append(el('h3', { text: 'Install' }),
-    el('p', { class: 'installed', text: fw.installed_version ? `Installed here: ${fw.installed_version}` : 'Not installed here.' }),
-    codeBlock(fw.install, `${name} install command`));
-
-  if (fw.starter) {
-    details.append(el('h3', {}, 'Starter: ', el('code', { text: fw.starter.filename })),
-      codeBlock(fw.starter.code, `${name} starter code`),
-      el('p', { class: 'run' }, 'Run: ', el('code', { text: fw.starter.run })));
+  details.append(el('h3', { text: 'Install' }));
+  // Installed or not is a fact of this machine only: described hardware (or a stored probe's) is another one.
+  if (hardwareIsHere) {
+    details.append(el('p', { class: 'installed', text: fw.installed_version ? `Installed here: ${fw.installed_version}` : 'Not installed here.' }));
   }
+  details.append(codeBlock(fw.install, `${name} install command`, 'install'));
+
+  if (fw.starter) details.append(...renderStarter(fw, name));
   return details;
 }
 
@@ -859,25 +921,68 @@ async function onCompare() {
   }
 }
 
-function renderResults(data) {
+// Where the hardware of an answer came from (its hardware_source), as a person says it.
+const HARDWARE_SOURCES = { 'this-machine': 'this machine', request: 'as you described it', probe: 'a stored probe’s machine' };
+
+/** The answer's three lines: Recommendation.summary (optional in the contract: else the first place's name). */
+function answerSummary(data, first) {
+  return data.summary || { headline: `Use ${first.name || frameworkName(first.framework)}` };
+}
+
+/** The answer first: what to use, one line why, its install command and starter, and why not the runner-up. */
+function renderAnswer(data, first) {
+  const summary = answerSummary(data, first);
+  const name = first.name || frameworkName(first.framework);
+  const box = el('div', { class: 'answer', id: 'answer' },
+    el('p', { class: 'answer-kicker', text: 'Recommendation' }),
+    el('h2', { id: 'answer-headline', tabindex: '-1', text: summary.headline }));
+  if (summary.why) box.append(el('p', { class: 'answer-why', id: 'answer-why' }, el('strong', { text: 'Why: ' }), summary.why));
+  if (first.supported) {
+    box.append(el('p', { class: 'answer-label', text: 'Install' }), codeBlock(first.install, `${name} install command`, 'install'));
+    if (first.starter) {
+      box.append(el('p', { class: 'starter-actions' },
+        el('span', {}, 'Then start from ', el('code', { text: first.starter.filename }), ':'), ' ',
+        downloadButton(first.starter, `${name} starter`), ' ',
+        el('a', { href: `#fw-${first.framework}`, 'data-starter': 'true', text: 'read it below' })));
+    }
+  }
+  if (summary.runner_up) {
+    box.append(el('p', { class: 'runner-up', id: 'runner-up' }, el('strong', { text: 'Runner-up: ' }), summary.runner_up));
+  }
+  return box;
+}
+
+function renderChanges(changes) {
+  const list = el('ul', { class: 'changes', id: 'what-would-change' }, ...(changes || []).map((change) =>
+    el('li', { text: change.message })));
+  if (!(changes || []).length) list.append(el('li', { text: 'No single change that was tried puts another framework first.' }));
+  return [el('h3', { text: 'What would change the answer' }), list];
+}
+
+function renderResults(data, { focus = false } = {}) {
   const results = $('#results');
   const ranking = [...(data.ranking || [])].sort((a, b) => a.rank - b.rank);
-  results.replaceChildren(el('h2', { text: 'Recommendation' }));
+  const first = ranking[0];
+  results.replaceChildren();
+  if (first) results.append(renderAnswer(data, first));
   const confidence = renderConfidence(data.confidence);
   if (confidence) results.append(confidence);
+  results.append(...renderChanges(data.what_would_change));
   if (data.hardware) {
-    const source = data.hardware_source ? ` (${data.hardware_source})` : '';
-    results.append(el('p', { class: 'hw-used', text: `Hardware${source}: ${summariseHardware(data.hardware).join(' · ')}` }));
+    const source = HARDWARE_SOURCES[data.hardware_source];
+    results.append(el('p', { class: 'hw-used', text: `Hardware${source ? ` (${source})` : ''}: ${summariseHardware(data.hardware).join(' · ')}` }));
   }
   results.append(data.probe_id
     ? el('p', { class: 'hw-used' }, `Measurements used: probe ${data.probe_id} (`,
       el('a', { href: '#measurements', text: 'chart of its figures' }), `)${describeMeasurements(data.measurements)}.`)
     : el('p', { class: 'hw-used', text: 'Measurements used: none.' }));
-  results.append(renderRankingTable(ranking), ...ranking.map(renderFramework));
-  const first = ranking[0];
+  const here = data.hardware_source === 'this-machine';
+  results.append(renderRankingTable(ranking), ...ranking.map((fw) => renderFramework(fw, here)));
   if (first) {
-    $('#announce').textContent = `Recommendation ready: ${first.name || frameworkName(first.framework)} ranks first ` +
-      `of ${ranking.length}, with score ${formatNumber(first.score)}. The ranking table follows the form.`;
+    $('#announce').textContent = `Recommendation ready: ${answerSummary(data, first).headline}. ` +
+      `${first.name || frameworkName(first.framework)} ranks first of ${ranking.length}, with score ${formatNumber(first.score)}.`;
+    // Someone who asked reads the answer next: focus goes to its headline (a re-ask after a probe leaves focus be).
+    if (focus) $('#answer-headline').focus();
   }
   showProbeOfRecommendation(data);
   if (data.rulebase) {
@@ -897,7 +1002,7 @@ function setLoading(value) {
   $('#results').setAttribute('aria-busy', String(value));
 }
 
-async function sendRequest(body) {
+async function sendRequest(body, { focus = false } = {}) {
   lastRequest = body;
   let response;
   try {
@@ -916,7 +1021,7 @@ async function sendRequest(body) {
     showError('Unexpected response', 'The service answered with something that is not JSON.');
     return;
   }
-  renderResults(data);
+  renderResults(data, { focus });
 }
 
 async function onSubmit(event) {
@@ -929,7 +1034,7 @@ async function onSubmit(event) {
   clearError();
   setLoading(true);
   try {
-    await sendRequest(buildRequestBody(form));
+    await sendRequest(buildRequestBody(form), { focus: true });
   } finally {
     setLoading(false);
   }
@@ -961,8 +1066,12 @@ async function init() {
     if (!details) return;
     event.preventDefault();
     details.open = true;
-    details.querySelector('summary').focus();
-    details.scrollIntoView({ block: 'start' });
+    // "read it below" (the answer's starter link) opens the program too and goes to it.
+    const program = link.dataset.starter && details.querySelector('.starter-code');
+    if (program) program.open = true;
+    const target = (link.dataset.starter && details.querySelector('.starter-actions .download')) || details.querySelector('summary');
+    target.focus();
+    (target.closest('.starter-actions') || details).scrollIntoView({ block: 'start' });
   });
   syncHardwareMode();
   syncAcceleratorFields();

@@ -324,10 +324,14 @@ def test_a_person_gets_a_ranking_and_chart_and_probes_this_machine(page, served,
 
     # Sources: seed articles as labelled text, web pages as links (JAX's reasons cite one).
     first_section = page.locator(f"#fw-{first_json['framework']}")
-    seeds = [ref.removeprefix("seed:") for reason in first_json["reasons"] for ref in reason["refs"]
-             if ref.startswith("seed:")]
-    assert seeds, "the first place cites a seed article"
-    expect(first_section.locator(".sources li.seed-ref").first).to_contain_text(f"seed article {seeds[0]}")
+    seeded = next(reason for reason in first_json["reasons"] if any(ref.startswith("seed:") for ref in reason["refs"]))
+    seeds = [ref.removeprefix("seed:") for ref in seeded["refs"] if ref.startswith("seed:")]
+    # seed:<file> "the phrase it quotes": one line per article, its phrases quoted
+    seed_file = seeds[0].partition(" ")[0]
+    quotes = [f"“{seed.partition(' ')[2].strip(chr(34))}”" for seed in seeds
+              if seed.startswith(seed_file) and seed.partition(" ")[2]]
+    expect(first_section.locator(".sources li.seed-ref").first).to_have_text(
+        f"seed article {seed_file}" + (f": {' · '.join(quotes)}" if quotes else ""))
     assert first_section.locator(".sources a").count() == sum(
         ref.startswith("https://") for reason in first_json["reasons"] for ref in reason["refs"])
     jax_json = next(item for item in answer["ranking"] if item["framework"] == "jax")

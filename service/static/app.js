@@ -267,31 +267,33 @@ function renderReason(reason) {
   return li;
 }
 
-/** A reason's refs as a reader can follow them: web pages as links, the seed articles and this machine's
- * probe as plain text (a reader has no seed files to open). */
-function sourceItem(ref) {
-  const text = String(ref);
-  if (/^https?:\/\//i.test(text)) {
-    let label = text;
-    try {
-      const url = new URL(text);
-      label = (url.host + url.pathname).replace(/\/$/, '') + url.hash;
-    } catch { /* not a URL after all: shown as written */ }
-    return el('li', {}, el('a', { href: text, rel: 'noopener noreferrer', text: label }));
-  }
-  const seed = /^seed:\s*([^\s#"“]+)[\s#:—-]*(.*)$/.exec(text);
-  if (seed) {
-    const quote = seed[2].trim().replace(/^["“]|["”]$/g, '');
-    return el('li', { class: 'seed-ref' }, `seed article ${seed[1]}` + (quote ? `: “${quote}”` : ''));
-  }
-  if (text === 'probe:this-machine') return el('li', {}, 'measured on this machine (its probe)');
-  return el('li', { text });
-}
-
+/** A reason's refs as a reader can follow them: web pages first, as links; then the seed articles as plain
+ * text (a reader has no seed files to open), one line per article with the phrases quoted from it
+ * (refs read `seed:<file> "phrase"`); this machine's probe in words. */
 function renderSources(refs) {
   if (!refs || !refs.length) return null;
-  return el('div', { class: 'sources' }, el('span', { class: 'sources-label', text: 'Sources:' }), ' ',
-    el('ul', { class: 'source-list' }, ...refs.map(sourceItem)));
+  const links = [], seeds = new Map(), others = [];
+  for (const ref of refs.map(String)) {
+    const seed = /^seed:\s*([^\s"“]+)\s*(.*)$/.exec(ref);
+    if (/^https?:\/\//i.test(ref)) {
+      let label = ref;
+      try {
+        const url = new URL(ref);
+        label = (url.host + url.pathname).replace(/\/$/, '') + url.hash;
+      } catch { /* not a URL after all: shown as written */ }
+      links.push(el('li', {}, el('a', { href: ref, rel: 'noopener noreferrer', text: label })));
+    } else if (seed) {
+      if (!seeds.has(seed[1])) seeds.set(seed[1], []);
+      const quote = seed[2].trim().replace(/^["“]|["”]$/g, '');
+      if (quote) seeds.get(seed[1]).push(`“${quote}”`);
+    } else {
+      others.push(el('li', { text: ref === 'probe:this-machine' ? 'measured on this machine (its probe)' : ref }));
+    }
+  }
+  const seedItems = [...seeds].map(([file, quotes]) => el('li', { class: 'seed-ref' },
+    `seed article ${file}` + (quotes.length ? `: ${quotes.join(' · ')}` : '')));
+  return el('div', { class: 'sources' }, el('span', { class: 'sources-label', text: 'Sources:' }),
+    el('ul', { class: 'source-list' }, ...links, ...seedItems, ...others));
 }
 
 function codeBlock(text, what, kind = '') {

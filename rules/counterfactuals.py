@@ -1,7 +1,7 @@
 """What would change an answer, and what the answer did not know.
 
-``what_would_change`` lists single changes to the question that put another framework first: the user's
-own choices (experience, goals), then other hardware. ``unknown_facts`` lists the facts some rule tests
+``what_would_change`` lists at most three single changes to the question that put another framework first: the
+user's own choices (experience, goals), then, only for hardware the user described, other hardware. ``unknown_facts`` lists the facts some rule tests
 that this question did not supply, and how to supply them.
 """
 
@@ -12,12 +12,9 @@ from typing import Any
 
 from framework_advisor.probes.hardware import Accelerator, HardwareProfile
 from framework_advisor.probes.vocabulary import FRAMEWORK_NAMES
+from framework_advisor.rules.alternatives import BaseState, RuleIndex, index_for
 from framework_advisor.rules.recommendation import Change, UnknownFact
-from framework_advisor.rules.rulebase import RuleBase, iter_leaves
-
-# first_place(rulebase, hardware, goals, experience, measurements) -> framework id (rules.engine's)
-FirstPlace = Callable[..., str]
-
+from framework_advisor.rules.rulebase import RuleBase
 
 def _with(hardware: HardwareProfile, *accelerators: Accelerator, **changes: Any) -> HardwareProfile:
     return hardware.model_copy(update={"accelerators": list(accelerators), **changes})
@@ -39,36 +36,71 @@ _HARDWARE_ALTERNATIVES: tuple[tuple[str, Callable[[HardwareProfile], bool],
 )
 
 
+# At most this many changes are listed: the user's own choices first, then other hardware.
+MAX_CHANGES = 3
+
+
 def what_would_change(rulebase: RuleBase, goals: Sequence[str], experience: str, hardware: HardwareProfile,
-                      measurements: Mapping[str, Any] | None, first: str, first_place: FirstPlace
-                      ) -> tuple[Change, ...]:
-    """Single changes that put another framework first: the user's own choices, then the hardware."""
-    changes: list[Change] = []
+                      facts: Mapping[str, Any], evaluation: Any, first: str, *, hardware_described: bool,
+                      derive: Callable[[HardwareProfile], Mapping[str, Any]]) -> tuple[Change, ...]:
+    """At most three single changes that put another framework first: the user's own choices (experience, a
+    goal more or less), then, only when the user described the hardware (not this machine or a probe's),
+    other hardware. ``evaluation`` is the engine's Evaluation of ``facts``; ``derive(hardware)`` gives the
+    (unmeasured) facts of another machine for the same question.
 
-    def consider(kind: str, change: str, winner: str, message: str) -> None:
-        if winner != first:
-            changes.append(Change(kind=kind, change=change, first=winner, message=message))
-
-    for level in (e for e in rulebase.facts["experience"].values or [] if e != experience):
-        winner = first_place(rulebase, hardware, goals, level, measurements)
-        consider("user", f"experience: {level}", winner, f"As {level}, {FRAMEWORK_NAMES[winner]} would rank first.")
-    for goal in rulebase.facts["goals"].values or []:
-        if goal in goals:
-            if len(goals) == 1:
-                continue
-            winner = first_place(rulebase, hardware, [g for g in goals if g != goal], experience, measurements)
-            consider("user", f"without goal: {goal}", winner,
-                     f"Without {goal}, {FRAMEWORK_NAMES[winner]} would rank first.")
-        else:
-            winner = first_place(rulebase, hardware, [*goals, goal], experience, measurements)
-            consider("user", f"add goal: {goal}", winner, f"Adding {goal}, {FRAMEWORK_NAMES[winner]} would rank first.")
+    Each alternative re-evaluates only the rules it can reach (rules.alternatives); the user's alternatives
+    are shared by every question with the same goals, experience and signature of facts."""
+    index = index_for(rulebase)
+    state = BaseState(index, facts, evaluation.certainty, evaluation.scores, evaluation.knocked_out, first)
+    key = (index.signature(facts), frozenset(goals), experience)
+    user = index.user_changes.get(key)
+    if user is None:
+        user = _user_changes(rulebase, index, state, goals, experience, MAX_CHANGES)
+        index.user_changes.put(key, user)
+    changes = list(user[:MAX_CHANGES])
+    if not hardware_described:
+        return tuple(changes)
     for label, applies, alter in _HARDWARE_ALTERNATIVES:
-        if applies(hardware):
-            # Measurements belong to this machine; another machine starts unmeasured.
-            winner = first_place(rulebase, alter(hardware), goals, experience, None)
-            consider("hardware", f"on a machine with {label}", winner,
-                     f"On a machine with {label}, {FRAMEWORK_NAMES[winner]} would rank first.")
+        if len(changes) >= MAX_CHANGES:
+            break
+        if not applies(hardware):
+            continue
+        other = derive(alter(hardware))  # measurements belong to this machine; another machine starts unmeasured
+        winner = state.first_after(other, index.affected_by_leaves(facts, other, state.truths))
+        if winner != first:
+            changes.append(Change(kind="hardware", change=f"on a machine with {label}", first=winner,
+                                  message=f"On a machine with {label}, {FRAMEWORK_NAMES[winner]} would rank first."))
     return tuple(changes)
+
+
+def _user_changes(rulebase: RuleBase, index: RuleIndex, state: BaseState, goals: Sequence[str], experience: str,
+                  limit: int) -> tuple[Change, ...]:
+    """The first ``limit`` single changes of the user's own answers that put another framework first, in the
+    order shown: experience, then each goal (dropped when the question has it and another, else added)."""
+    changes: list[Change] = []
+    facts, first, chosen = state.facts, state.first, frozenset(goals)
+    for level in (e for e in rulebase.facts["experience"].values or [] if e != experience):
+        affected = {*index.by_level.get(experience, ()), *index.by_level.get(level, ())}
+        winner = state.first_after({**facts, "experience": level}, affected, same_builds=True)
+        if winner != first:
+            changes.append(Change(kind="user", change=f"experience: {level}", first=winner,
+                                  message=f"As {level}, {FRAMEWORK_NAMES[winner]} would rank first."))
+    for goal in rulebase.facts["goals"].values or []:
+        if len(changes) >= limit:
+            break
+        if goal in chosen and len(chosen) == 1:
+            continue
+        other = chosen - {goal} if goal in chosen else chosen | {goal}
+        winner = state.first_after({**facts, "goals": other}, index.by_goal.get(goal, ()), same_builds=True)
+        if winner == first:
+            continue
+        if goal in chosen:
+            changes.append(Change(kind="user", change=f"without goal: {goal}", first=winner,
+                                  message=f"Without {goal}, {FRAMEWORK_NAMES[winner]} would rank first."))
+        else:
+            changes.append(Change(kind="user", change=f"add goal: {goal}", first=winner,
+                                  message=f"Adding {goal}, {FRAMEWORK_NAMES[winner]} would rank first."))
+    return tuple(changes[:limit])
 
 
 def unknown_facts(rulebase: RuleBase, facts: Mapping[str, Any]) -> tuple[UnknownFact, ...]:
@@ -78,10 +110,8 @@ def unknown_facts(rulebase: RuleBase, facts: Mapping[str, Any]) -> tuple[Unknown
         unknown.append(UnknownFact(fact="measurements", message=(
             "No probe of this machine: run `framework-advisor probe` (or POST /v1/probes) to measure each "
             "framework here; measured speed and accelerator use then enter the answer.")))
-    tested = {leaf.fact for rule in rulebase.rules for leaf in iter_leaves(rule.when)}
-    for fact in sorted(tested):
-        spec = rulebase.fact_spec(fact)
-        if spec is not None and spec.source == "probe" and not spec.per_framework and fact not in facts:
-            unknown.append(UnknownFact(fact=fact, message=f"{spec.description} is not known for this hardware; "
+    for fact, description in index_for(rulebase).probe_facts:
+        if fact not in facts:
+            unknown.append(UnknownFact(fact=fact, message=f"{description} is not known for this hardware; "
                                                          f"rules that test it did not fire."))
     return tuple(unknown)

@@ -16,15 +16,18 @@ from typing import Any
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.report import DerivedFacts
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, FRAMEWORK_NAMES
+from framework_advisor.rules.capacity import capacity_facts
 from framework_advisor.rules.catalog import (best_device, install_command, platform_knockout, render_starter,
                                              starter_goal)
+from framework_advisor.rules.alternatives import index_for
 from framework_advisor.rules.counterfactuals import unknown_facts, what_would_change
 from framework_advisor.probes.worker.records import UnusedAccelerator
-from framework_advisor.rules.recommendation import Confidence, RankedFramework, Reason, Recommendation, RulebaseVersion
+from framework_advisor.rules.recommendation import (Confidence, RankedFramework, Reason, Recommendation, RulebaseVersion,
+                                                    Starter)
 from framework_advisor.rules.remedies import fix_for
 from framework_advisor.rules.rulebase import FRAMEWORK_PLACEHOLDER, MESSAGE_PLACEHOLDER, RuleBase, iter_leaves
 from framework_advisor.rules.schema import AllOf, AnyOf, Leaf, NotOf, Rule
-from framework_advisor.rules.summary import DEVICE_WORDS, summarize
+from framework_advisor.rules.summary import device_words, summarize
 
 Measurements = Mapping[str, DerivedFacts]
 
@@ -51,6 +54,7 @@ def derive_facts(rulebase: RuleBase, hardware: HardwareProfile, goals: Sequence[
         if device is not None:
             facts[f"{framework_id}.device"] = device
             facts[f"{framework_id}.uses_accelerator"] = device != "cpu"
+            facts.update(capacity_facts(framework_id, entry, device, hardware))
     return facts
 
 
@@ -117,8 +121,8 @@ def render_message(template: str, facts: Mapping[str, Any], framework_id: str | 
             return "unknown"
         if match.group(2) is not None and isinstance(value, (int, float)):
             return f"{value:.{int(match.group(2))}f}"
-        if name.endswith(".device") and value in DEVICE_WORDS:
-            return DEVICE_WORDS[value][0]
+        if name.endswith(".device") and isinstance(value, str):
+            return device_words(value)
         return FRAMEWORK_NAMES.get(value, value) if isinstance(value, str) else str(_json_value(value))
 
     return MESSAGE_PLACEHOLDER.sub(fill, template)
@@ -139,22 +143,70 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 Predicate = Callable[[Mapping[str, Any]], bool]
 
 
+_UNKNOWN = object()  # what a missing fact reads as inside a compiled leaf
+
+
+def _compile_leaf(fact: str, op: str, expected: Any) -> Predicate:
+    """One leaf as one function: the comparison written out (as _COMPARISONS states it), no call per leaf.
+    An unknown fact satisfies no comparison."""
+    missing = _UNKNOWN
+    if op == "eq":
+        return lambda facts: (value := facts.get(fact, missing)) is not missing and value == expected
+    if op == "ne":
+        return lambda facts: (value := facts.get(fact, missing)) is not missing and value != expected
+    if op == "lt":
+        return lambda facts: (value := facts.get(fact, missing)) is not missing and value < expected
+    if op == "lte":
+        return lambda facts: (value := facts.get(fact, missing)) is not missing and value <= expected
+    if op == "gt":
+        return lambda facts: (value := facts.get(fact, missing)) is not missing and value > expected
+    if op == "gte":
+        return lambda facts: (value := facts.get(fact, missing)) is not missing and value >= expected
+    if op == "in":
+        return lambda facts: (value := facts.get(fact, missing)) is not missing and value in expected
+    if op == "not_in":
+        return lambda facts: (value := facts.get(fact, missing)) is not missing and value not in expected
+    if op == "contains":
+        return lambda facts: (value := facts.get(fact, missing)) is not missing and expected in value
+    if op == "contains_any":
+        return lambda facts: (value := facts.get(fact, missing)) is not missing and not value.isdisjoint(expected)
+    compare = _COMPARISONS[op]  # the schema allows no other operator
+    return lambda facts: fact in facts and compare(facts[fact], expected)
+
+
+def _all(parts: list[Predicate]) -> Predicate:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda facts: first(facts) and second(facts)
+    if len(parts) == 3:
+        first, second, third = parts
+        return lambda facts: first(facts) and second(facts) and third(facts)
+    return lambda facts: all(part(facts) for part in parts)
+
+
+def _any(parts: list[Predicate]) -> Predicate:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda facts: first(facts) or second(facts)
+    return lambda facts: any(part(facts) for part in parts)
+
+
 def compile_condition(condition: Any) -> Predicate:
-    """A condition tree as one function of the facts (the operator of each leaf looked up once, not per call)."""
+    """A condition tree as one function of the facts (each leaf's comparison chosen once, not per call)."""
     if isinstance(condition, Leaf):
         fact, expected = condition.fact, condition.value
         if condition.op == "exists":
             present = expected is not False
             return lambda facts: (fact in facts) == present
-        compare = _COMPARISONS[condition.op]  # the schema allows no other operator
-        # An unknown fact satisfies no comparison.
-        return lambda facts: fact in facts and compare(facts[fact], expected)
+        return _compile_leaf(fact, condition.op, expected)
     if isinstance(condition, AllOf):
-        parts = [compile_condition(child) for child in condition.all]
-        return lambda facts: all(part(facts) for part in parts)
+        return _all([compile_condition(child) for child in condition.all])
     if isinstance(condition, AnyOf):
-        parts = [compile_condition(child) for child in condition.any]
-        return lambda facts: any(part(facts) for part in parts)
+        return _any([compile_condition(child) for child in condition.any])
     if isinstance(condition, NotOf):
         inner = compile_condition(condition.not_)
         return lambda facts: not inner(facts)
@@ -182,9 +234,18 @@ def _json_value(value: Any) -> Any:
     return sorted(value) if isinstance(value, frozenset) else value
 
 
-def _matched_facts(rule: Rule, facts: Mapping[str, Any]) -> dict[str, Any]:
-    names = [leaf.fact for leaf in iter_leaves(rule.when)] + ([rule.certainty_from] if rule.certainty_from else [])
-    return {name: _json_value(facts[name]) for name in names if name in facts}
+def _matched_facts(rulebase: RuleBase, rule: Rule, facts: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _json_value(facts[name]) for name in index_for(rulebase).reads[rule.id] if name in facts}
+
+
+def _starter(rulebase: RuleBase, framework_id: str, device: str, goal: str | None) -> Starter:
+    """render_starter, made once per rule base, framework, device and goal (a pure function of those)."""
+    memo = index_for(rulebase).memo
+    key = ("starter", framework_id, device, goal)
+    starter = memo.get(key)
+    if starter is None:
+        starter = memo[key] = render_starter(rulebase, framework_id, device, goal)
+    return starter
 
 
 def _counted(fired: list[tuple[Rule, float]]) -> set[int]:
@@ -239,8 +300,9 @@ class Evaluation:
         if f"{framework_id}.device" not in self.facts:
             reasons.append(platform_knockout(framework_id, rulebase.frameworks[framework_id], hardware))
         for rule in self.knockouts[framework_id]:
-            reasons.append(self._reason(rule, framework_id, 0.0, counted=True, knockout=True))
-        scored = [self._reason(rule, framework_id, points, counted=i in self.counted[framework_id], knockout=False)
+            reasons.append(self._reason(rulebase, rule, framework_id, 0.0, counted=True, knockout=True))
+        scored = [self._reason(rulebase, rule, framework_id, points, counted=i in self.counted[framework_id],
+                               knockout=False)
                   for i, (rule, points) in enumerate(self.fired[framework_id])]
         scored.sort(key=lambda r: (not r.counted, -abs(r.points), r.rule))
         if not reasons and not scored:
@@ -260,12 +322,14 @@ class Evaluation:
                       matched={"goals": _json_value(self.facts["goals"]), "experience": self.facts["experience"]},
                       refs=tuple(dict.fromkeys([*default.refs, entry.docs])))
 
-    def _reason(self, rule: Rule, framework_id: str, points: float, counted: bool, knockout: bool) -> Reason:
-        return Reason(rule=rule.id, message=render_message(rule.message_for(framework_id), self.facts, framework_id),
-                      points=points,
-                      certainty=self.certainty.get(rule.id, rule.certainty), group=rule.group,
-                      counted=counted, knockout=knockout,
-                      matched=_matched_facts(rule, self.facts), refs=tuple(rule.refs))
+    def _reason(self, rulebase: RuleBase, rule: Rule, framework_id: str, points: float, counted: bool,
+                knockout: bool) -> Reason:
+        # Built from validated rules by the engine itself: constructed, not validated again.
+        return Reason.model_construct(
+            rule=rule.id, message=render_message(rule.message_for(framework_id), self.facts, framework_id),
+            points=points, certainty=self.certainty.get(rule.id, rule.certainty), group=rule.group,
+            counted=counted, knockout=knockout, matched=_matched_facts(rulebase, rule, self.facts),
+            refs=tuple(rule.refs))
 
 
 def first_place(rulebase: RuleBase, hardware: HardwareProfile, goals: Sequence[str], experience: str,
@@ -295,8 +359,10 @@ def _confidence(rulebase: RuleBase, ranking: list[RankedFramework]) -> Confidenc
 
 def recommend(rulebase: RuleBase, goals: Sequence[str], experience: str, hardware: HardwareProfile,
               installed_versions: Mapping[str, str | None] | None = None,
-              measurements: Measurements | None = None) -> Recommendation:
+              measurements: Measurements | None = None, *, hardware_described: bool = True) -> Recommendation:
     """Rank all frameworks on ``hardware``; ``measurements`` are a probe's derived facts for it, if any.
+    ``hardware_described``: the user described the hardware (else it is this machine or a probe's), so other
+    hardware may be suggested among the changes that would put another framework first.
 
     Each framework's starter is the one for ``starter_goal(goals)``: the first goal with a family other
     than "basics" (research + production gets the deploy starter), else the basics starter."""
@@ -313,12 +379,14 @@ def recommend(rulebase: RuleBase, goals: Sequence[str], experience: str, hardwar
             reasons=evaluation.reasons(rulebase, framework_id, hardware),
             install=install_command(entry, hardware, device),
             installed_version=(installed_versions or {}).get(framework_id),
-            starter=render_starter(rulebase, framework_id, device or "cpu", goal)))
+            starter=_starter(rulebase, framework_id, device or "cpu", goal)))
     return Recommendation(
         ranking=tuple(ranking), hardware=hardware, goals=tuple(goals), experience=experience,
         confidence=_confidence(rulebase, ranking),
         summary=summarize(ranking, hardware, rulebase.meta.confidence.low),
-        what_would_change=what_would_change(rulebase, goals, experience, hardware, measurements,
-                                            ranking[0].framework, first_place),
+        what_would_change=what_would_change(
+            rulebase, goals, experience, hardware, facts, evaluation, ranking[0].framework,
+            hardware_described=hardware_described,
+            derive=lambda other: facts_for(rulebase, other, goals, experience, None)),
         unknown=unknown_facts(rulebase, facts),
         rulebase=RulebaseVersion(version=rulebase.version, sha256=rulebase.sha256))

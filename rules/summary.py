@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from framework_advisor.probes.hardware import HardwareProfile
+from framework_advisor.probes.vocabulary import device_label
 from framework_advisor.rules.recommendation import RankedFramework, Reason, Summary
 
 # "Use PyTorch on the NVIDIA CUDA GPU": the device words, singular and plural (by the accelerators' count);
@@ -25,10 +26,15 @@ DEVICE_WORDS: dict[str, tuple[str, str]] = {
 _NAMED = 2
 
 
+def device_words(device: str, plural: bool = False) -> str:
+    """'the NVIDIA CUDA GPU': a device in words (the vocabulary's label for a device this table lacks)."""
+    label = device_label(device)
+    one, many = DEVICE_WORDS.get(device, (f"the {label}", f"the {label}s"))
+    return many if plural else one
+
+
 def _device_words(device: str, hardware: HardwareProfile) -> str:
-    one, many = DEVICE_WORDS.get(device, (device, device))
-    count = sum(a.count for a in hardware.accelerators if a.kind == device)
-    return many if count > 1 else one
+    return device_words(device, sum(a.count for a in hardware.accelerators if a.kind == device) > 1)
 
 
 def headline(first: RankedFramework, hardware: HardwareProfile) -> str:

@@ -70,6 +70,6 @@ def answer(rulebase: RuleBase, question: Question) -> Recommendation:
     if question.probes:
         measurements, used = pooled_measurements([StoredProbe(probe.id, probe.report) for probe in question.probes])
     recommendation = recommend(rulebase, question.goals, question.experience, question.hardware,
-                               question.installed, measurements)
+                               question.installed, measurements, hardware_described=question.source == "request")
     return recommendation.model_copy(update={"hardware_source": question.source, "measurements": used,
                                              "probe_id": question.probes[0].id if question.probes else None})

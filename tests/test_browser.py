@@ -458,7 +458,7 @@ def _artifact(name: str) -> Path:
     return ARTIFACTS / name
 
 
-@pytest.mark.parametrize("served", [{"token": "s3cret"}], indirect=True)
+@pytest.mark.parametrize("served", [{"token": "browser-test-token-0123456789abcdef"}], indirect=True)
 def test_without_a_probe_the_chart_says_so_and_a_token_protected_probe_explains(page):
     from playwright.sync_api import expect
 

@@ -48,7 +48,7 @@ def test_python_dash_m_framework_advisor_is_the_command_line():
 
 # --- the light install: ranges in the metadata, pins in constraints.txt ---------------------------------
 
-FRAMEWORK_DISTRIBUTIONS = {"numpy", "torch", "jax", "jaxlib", "optax", "mlx", "tensorflow", "tensorflow-cpu"}
+FRAMEWORK_DISTRIBUTIONS = {"numpy", "torch", "jax", "jaxlib", "optax", "flax", "mlx", "tensorflow", "tensorflow-cpu"}
 
 
 def _requirements(entries):

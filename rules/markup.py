@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from framework_advisor.probes.vocabulary import (DEVICE_LABELS, EXPERIENCE_LABELS, GOAL_LABELS, OS_LABELS)
 
 if TYPE_CHECKING:
     from framework_advisor.probes.hardware import HardwareProfile
-    from framework_advisor.rules.recommendation import RankedFramework, Recommendation, Starter, Summary
+    from framework_advisor.rules.recommendation import RankedFramework, Reason, Recommendation, Starter, Summary
 
 # Markdown's inline punctuation; "_" only where it could open or close emphasis (x86_64 stays readable).
 _MARKDOWN_INLINE = re.compile(r"([\\`*\[\]|~#]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
@@ -52,6 +53,15 @@ def hardware_line(profile: HardwareProfile) -> str:
 # What a reason that did not count says (a stronger reason of its group counted instead): the CLI and the form
 # say the same.
 NOT_COUNTED = "not counted: a stronger reason of the same kind counts"
+
+
+def folded_line(reasons: Sequence[Reason]) -> str | None:
+    """The reasons that did not count (a stronger reason of their group did), folded into one short line of rule
+    ids and points: their text is not printed again (the JSON keeps it, with ``counted: false``)."""
+    folded = [reason for reason in reasons if not reason.counted]
+    if not folded:
+        return None
+    return f"also ({NOT_COUNTED}): " + ", ".join(f"{reason.rule} {reason.points:+.2f}" for reason in folded)
 
 
 def _reason_note(counted: bool, knockout: bool) -> str:
@@ -153,7 +163,10 @@ def _md_framework(item: RankedFramework, with_code: bool) -> list[str]:
     if item.reasons:
         lines += ["Why:", ""]
         lines += [f"- {reason.points:+.2f} {md_text(reason.message)} ({md_code(reason.rule)})"
-                  f"{_reason_note(reason.counted, reason.knockout)}" for reason in item.reasons]
+                  f"{_reason_note(reason.counted, reason.knockout)}" for reason in item.reasons if reason.counted]
+        folded = folded_line(item.reasons)
+        if folded:
+            lines.append(f"- {md_text(folded)}")
         lines.append("")
     lines += ["Install:", "", md_block(item.install, "sh"), ""]
     starter: Starter = item.starter
@@ -197,7 +210,10 @@ def _html_framework(item: RankedFramework, open_: bool) -> str:
     where = "" if item.supported else ", cannot run on this hardware"
     reasons = "".join(
         f"<li><code>{reason.points:+.2f}</code> {_h(reason.message)} <code>{_h(reason.rule)}</code>"
-        f"{_h(_reason_note(reason.counted, reason.knockout))}</li>" for reason in item.reasons)
+        f"{_h(_reason_note(reason.counted, reason.knockout))}</li>" for reason in item.reasons if reason.counted)
+    folded = folded_line(item.reasons)
+    if folded:
+        reasons += f'<li class="folded">{_h(folded)}</li>'
     starter = item.starter
     return (f"<details{' open' if open_ else ''}><summary><strong>{item.rank}. {_h(item.name)}</strong> "
             f"score {item.score:.2f} on {_h(DEVICE_LABELS.get(item.device, item.device))}{where}</summary>"

@@ -16,7 +16,7 @@ from framework_advisor.probes.comparisons import ratio_text
 from framework_advisor.probes.report import DerivedFacts, FailedFramework, FrameworkRun, ProbeReport
 from framework_advisor.probes.vocabulary import BENCHMARK_LABELS
 from framework_advisor.rules.recommendation import Recommendation
-from framework_advisor.rules.markup import NOT_COUNTED, starter_command, summary_of
+from framework_advisor.rules.markup import folded_line, starter_command, summary_of
 from framework_advisor.rules.remedies import fix_for
 from framework_advisor.rules.rulebase import RuleBase
 
@@ -82,9 +82,10 @@ def print_recommendation(answer: Recommendation) -> None:
     measured = describe_measurements(answer.measurements) if answer.measurements is not None else "none"
     _console.print(f"Measurements used: {measured}.", style="dim", highlight=False, markup=False)
     _console.print(f"\n[bold]Why {first.name}[/bold]")
-    _console.print(_hanging([(f"{reason.points:+.2f}", f"{reason.message} [{reason.rule}]"
-                                                       + ("" if reason.counted else f" ({NOT_COUNTED})"))
-                             for reason in first.reasons]))
+    folded = folded_line(first.reasons)  # reasons that did not count: one short line, not their text again
+    _console.print(_hanging([(f"{reason.points:+.2f}", f"{reason.message} [{reason.rule}]")
+                             for reason in first.reasons if reason.counted]
+                            + ([("", folded)] if folded else [])))
     # The install command is in the headline above. Commands hold brackets (mlx[cpu]) that rich would read as
     # markup: plain Text, markup in headings only.
     starter = first.starter

@@ -324,7 +324,8 @@ def test_a_person_gets_a_ranking_and_chart_and_probes_this_machine(page, served,
 
     # Sources: seed articles as labelled text, web pages as links (JAX's reasons cite one).
     first_section = page.locator(f"#fw-{first_json['framework']}")
-    seeded = next(reason for reason in first_json["reasons"] if any(ref.startswith("seed:") for ref in reason["refs"]))
+    shown = [reason for reason in first_json["reasons"] if reason["counted"]]  # folded ones show no sources
+    seeded = next(reason for reason in shown if any(ref.startswith("seed:") for ref in reason["refs"]))
     seeds = [ref.removeprefix("seed:") for ref in seeded["refs"] if ref.startswith("seed:")]
     # seed:<file> "the phrase it quotes": one line per article, its phrases quoted
     seed_file = seeds[0].partition(" ")[0]
@@ -333,7 +334,13 @@ def test_a_person_gets_a_ranking_and_chart_and_probes_this_machine(page, served,
     expect(first_section.locator(".sources li.seed-ref").first).to_have_text(
         f"seed article {seed_file}" + (f": {' · '.join(quotes)}" if quotes else ""))
     assert first_section.locator(".sources a").count() == sum(
-        ref.startswith("https://") for reason in first_json["reasons"] for ref in reason["refs"])
+        ref.startswith("https://") for reason in shown for ref in reason["refs"])
+    folded = [reason for reason in first_json["reasons"] if not reason["counted"]]
+    if folded:  # one short line of rule ids and points, not the text again
+        expect(first_section.locator("li.folded")).to_have_count(1)
+        for reason in folded:
+            expect(first_section.locator("li.folded")).to_contain_text(reason["rule"])
+            expect(first_section.locator(".reasons")).not_to_contain_text(reason["message"])
     jax_json = next(item for item in answer["ranking"] if item["framework"] == "jax")
     urls = [ref for reason in jax_json["reasons"] for ref in reason["refs"] if ref.startswith("https://")]
     assert urls, "JAX's reasons cite a web page"

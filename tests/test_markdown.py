@@ -96,7 +96,12 @@ def test_markdown_has_the_ranking_in_order_with_reasons_install_commands_and_the
     for item in answer.ranking:
         section = text[text.index(f"{item.rank}. {item.name}"):]
         for reason in item.reasons:
-            assert f"{reason.points:+.2f} {' '.join(reason.message.split())} ({reason.rule})" in section
+            if reason.counted:
+                assert f"{reason.points:+.2f} {' '.join(reason.message.split())} ({reason.rule})" in section
+            else:  # folded: one short line of rule ids and points, not the text again
+                assert " ".join(reason.message.split()) not in section.split("\n## ")[0]
+                assert f"{reason.rule} {reason.points:+.2f}" in section and "also (not counted" in section
+    assert any(not reason.counted for item in answer.ranking for reason in item.reasons), "a folded reason to show"
     assert answer.confidence.message in text
     assert answer.rulebase.version in text
 

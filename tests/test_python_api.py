@@ -273,4 +273,6 @@ def test_the_html_holds_the_ranking_in_order_with_reasons_and_install_commands()
     assert positions == sorted(positions)
     for item in answer.ranking:
         assert item.install in text
-        assert all(reason.message in text for reason in item.reasons)
+        assert all(reason.message in text for reason in item.reasons if reason.counted)
+        # A reason that did not count is folded into one line of rule ids and points, not its text again.
+        assert all(f"{reason.rule} {reason.points:+.2f}" in text for reason in item.reasons if not reason.counted)

@@ -340,7 +340,13 @@ function renderFramework(fw, hardwareIsHere) {
   if (!fw.supported) summary.append(' ', el('span', { class: 'badge', text: 'not supported' }));
   const details = el('details', { id: `fw-${fw.framework}`, class: fw.supported ? 'framework' : 'framework unsupported', open: fw.rank === 1 }, summary);
 
-  const reasons = el('ul', { class: 'reasons' }, ...(fw.reasons || []).map(renderReason));
+  const reasons = el('ul', { class: 'reasons' }, ...(fw.reasons || []).filter((r) => r.counted !== false).map(renderReason));
+  // Reasons that did not count are folded into one short line, as in the CLI and the Markdown (rules/markup.py folded_line).
+  const folded = (fw.reasons || []).filter((r) => r.counted === false);
+  if (folded.length) {
+    reasons.append(el('li', { class: 'reason folded' }, 'also (not counted: a stronger reason of the same kind counts): ',
+      ...folded.flatMap((r, i) => [i ? ', ' : '', el('code', { class: 'rule', text: r.rule }), ` ${formatPoints(r.points)}`])));
+  }
   if (!(fw.reasons || []).length) reasons.append(el('li', { text: 'No rule fired for this framework.' }));
   details.append(el('h3', { text: 'Reasons' }), reasons);
 

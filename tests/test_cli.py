@@ -78,7 +78,7 @@ def test_recommend_table_starts_with_the_headline_and_the_install_command(tmp_pa
     # the install command next, indented (wrapped at 80 columns if it must), then why and the runner-up
     why_at = next(index for index, line in enumerate(lines) if line.lstrip().startswith("why  "))
     assert why_at > 1 and all(line.startswith("  ") for line in lines[1:why_at])
-    assert " ".join(" ".join(lines[1:why_at]).split()) == first["install"]
+    assert " ".join(" ".join(lines[1:why_at]).split()) == " ".join(first["install"].split())
     head = " ".join(" ".join(lines[why_at:lines.index("")]).split())
     assert head == f"why {summary['why']} runner-up {summary['runner_up']}"
     assert out.index("runner-up  ") < out.index("Frameworks for")  # all of it before the table

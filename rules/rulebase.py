@@ -48,7 +48,7 @@ MAX_FILES_PER_DIR = 200
 # Placeholders a rule message may hold: {fact} or {fact:.Nf}; filled from facts only. {framework} is the
 # name of the framework the reason is shown under and {framework.<fact>} that framework's own
 # per-framework fact ({framework.device}).
-MESSAGE_PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)?)(?::\.(\d)f)?\}")
+MESSAGE_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)(?::\.(\d)f)?\}")
 FRAMEWORK_PLACEHOLDER = "framework"
 # The one assignment in each starter the service rewrites to the framework's own name for the device.
 STARTER_DEVICE_ASSIGNMENT = re.compile(r'^DEVICE = "cpu"', re.MULTILINE)

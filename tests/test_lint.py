@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from framework_advisor.rules.lint import Finding, format_report, lint
+from framework_advisor.rules.lint.seeds import normalise, parse_seed_ref, quote_occurs, read_claims
 from framework_advisor.rules.schema import rule_file_json_schema
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "rules" / "rule-file.schema.json"
@@ -31,12 +32,20 @@ def _rule(rule_id: str, when: str, then: str, refs: str = "[https://example.org/
 
 @pytest.fixture()
 def seeds(tmp_path, base_copy):
-    """A seeds folder holding exactly the files the shipped base cites."""
+    """A seeds folder holding exactly the files the shipped base cites, each holding the phrases the base's rules
+    and its CLAIMS.md quote from it (the real seeds live outside the checkout)."""
     folder = tmp_path / "seeds"
     folder.mkdir()
+    phrases: dict[str, list[str]] = {}
     for path in base_copy.glob("*.yaml"):
-        for name in re.findall(r"seed:([\w.-]+)", path.read_text(encoding="utf-8")):
-            (folder / name).write_text("seed\n")
+        for name, quote in re.findall(r'seed:([\w.-]+)(?: "([^"]+)")?', path.read_text(encoding="utf-8")):
+            phrases.setdefault(name, []).append(quote)
+    claims = read_claims(base_copy / "CLAIMS.md")
+    for name, quotes in phrases.items():
+        quotes += [quote for claim in claims.for_seed(name[:3]) for quote in claim.quotes]
+        # "..." stands for omitted words: the parts around it, in order, are what the seed must hold.
+        (folder / name).write_text("seed\n" + "\n".join(q.replace("...", "\n") for q in quotes if q) + "\n",
+                                   encoding="utf-8")
     return folder
 
 
@@ -396,3 +405,131 @@ def test_a_message_that_names_no_framework_is_a_warning(base_copy, seeds):
     found = [f for f in findings if f.code == "message-subject"]
     assert len(found) == 1 and found[0].severity == "warning", format_report(findings)
     assert "does not name JAX" in found[0].message
+
+
+
+# --- seed quotes, CLAIMS.md, speed claims (issue 12, points 6 and 7) -------------------------------------------
+
+SEED_001 = "001_5893397b5c09f579.txt"
+CORE_ML_CLAIM = "MLX로 학습한 모델을 CoreML모델로 변환하는 기능이 없습니다."
+
+
+def test_seed_references_and_quotes_are_parsed_and_matched():
+    assert parse_seed_ref(f'seed:{SEED_001} "{CORE_ML_CLAIM}"') == (SEED_001, CORE_ML_CLAIM)
+    assert parse_seed_ref(f"seed:{SEED_001}") == (SEED_001, None)
+    assert parse_seed_ref(f'seed:{SEED_001} "unclosed') is None
+    assert parse_seed_ref(f"seed:{SEED_001} unquoted words") is None
+    seed = "다만 [[CoreML]], SwiftUI 등등 처럼 Apple 플랫폼 개발을 위한\n공식 SDK 프레임워크는 **아닙니다**."
+    assert normalise(seed).startswith("다만 CoreML, SwiftUI")
+    assert quote_occurs("다만 CoreML, SwiftUI 등등 처럼 ... 공식 SDK 프레임워크는 아닙니다.", seed)
+    assert quote_occurs("Apple 플랫폼 개발을 위한 공식 SDK", seed)  # a line break is a space
+    assert not quote_occurs("공식 SDK 프레임워크는 아닙니다. ... 다만 CoreML", seed)  # parts in order
+    assert not quote_occurs("MLX는 공식 SDK", seed)
+
+
+def _planted_seed_rule(refs: str, rule_id: str = "planted-seed-claim") -> str:
+    return (f"rules:\n  - id: {rule_id}\n    when: {{fact: goals, op: contains, value: research}}\n"
+            f"    then: {{points: {{mlx: -0.1}}}}\n    message: MLX is planted by the linter tests.\n"
+            f"    refs:\n{refs}    reviewed: 2026-11-01\n")
+
+
+def test_a_rule_quotes_the_seed_claim_it_encodes(base_copy, seeds):
+    claims = base_copy / "CLAIMS.md"
+    text = claims.read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| 001-8 |"))
+    claims.write_text(text.replace(row, row[:-2] + ", `planted-seed-claim` |"), encoding="utf-8")
+    planted = base_copy / "planted.yaml"
+    planted.write_text(_planted_seed_rule(
+        f"      - 'seed:{SEED_001} \"{CORE_ML_CLAIM}\"'\n"         # line 7: a claim row of CLAIMS.md naming the rule
+        f"      - 'seed:{SEED_001} \"MLX exports to Core ML.\"'\n"  # line 8: not in the seed
+        f"      - seed:{SEED_001}\n"                               # line 9: no quote
+        f"      - https://example.org/planted\n"), encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    assert not _at(findings, "seed-quote", planted, 7) and not _at(findings, "claims-unmapped", planted, 7)
+    wrong = _at(findings, "seed-quote", planted, 8)
+    assert wrong and wrong[0].severity == "error" and "MLX exports to Core ML." in wrong[0].message, format_report(findings)
+    unquoted = _at(findings, "seed-unquoted", planted, 9)
+    assert unquoted and unquoted[0].severity == "warning", format_report(findings)
+    assert not [f for f in findings if f.code == "seed-only"], format_report(findings)
+
+
+def test_a_rule_that_cites_only_seeds_and_an_unmapped_claim(base_copy, seeds):
+    planted = base_copy / "planted.yaml"
+    planted.write_text(_planted_seed_rule(f"      - 'seed:{SEED_001} \"{CORE_ML_CLAIM}\"'\n"), encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    only = [f for f in findings if f.code == "seed-only"]
+    assert len(only) == 1 and "planted-seed-claim" in only[0].message and only[0].severity == "warning"
+    unmapped = _at(findings, "claims-unmapped", planted, 7)
+    assert unmapped and unmapped[0].severity == "error" and "never names the rule" in unmapped[0].message, \
+        format_report(findings)
+
+
+def test_a_quote_that_is_no_claim_row(base_copy, seeds):
+    claims = base_copy / "CLAIMS.md"
+    text = claims.read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| 001-8 |"))
+    claims.write_text(text.replace(row, row[:-2] + ", `planted-seed-claim` |"), encoding="utf-8")
+    (seeds / SEED_001).write_text((seeds / SEED_001).read_text(encoding="utf-8") + "Core ML 모델\n", encoding="utf-8")
+    planted = base_copy / "planted.yaml"
+    planted.write_text(_planted_seed_rule(f"      - 'seed:{SEED_001} \"Core ML 모델\"'\n      - https://example.org/p\n"),
+                       encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    found = _at(findings, "claims-unmapped", planted, 7)
+    assert found and "no claim row" in found[0].message, format_report(findings)
+
+
+def test_claims_md_is_checked_against_the_seeds_and_the_rules(base_copy, seeds):
+    claims = base_copy / "CLAIMS.md"
+    text = claims.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("| 001-8 |"))
+    lines[row] = lines[row].replace("`apple-on-device-coreml-via-pytorch`", "`apple-on-device-coreml-via-jax`")
+    quote_row = next(i for i, line in enumerate(lines) if line.startswith("| 001-2 |"))
+    lines[quote_row] = lines[quote_row].replace("Machine Learning eXperimentation", "Machine Learning Experiments")
+    claims.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    unknown = [f for f in findings if f.code == "claims-unknown-rule"]
+    assert len(unknown) == 1 and unknown[0].location.endswith(f"CLAIMS.md:{row + 1}:1"), format_report(findings)
+    assert "apple-on-device-coreml-via-jax" in unknown[0].message
+    bad_quote = [f for f in findings if f.code == "claims-quote"]
+    assert len(bad_quote) == 1 and bad_quote[0].location.endswith(f"CLAIMS.md:{quote_row + 1}:1"), format_report(findings)
+    # The rule the row no longer names cites that seed with that row's quote.
+    unmapped = [f for f in findings if f.code == "claims-unmapped" and "apple-on-device-coreml-via-pytorch" in f.message]
+    assert unmapped and unmapped[0].severity == "error", format_report(findings)
+
+
+def test_claims_md_review_date_ages_like_a_rule(base_copy, seeds):
+    import datetime
+
+    findings = _lint(base_copy, seeds, today=datetime.date(2031, 1, 1))
+    stale = [f for f in findings if f.code == "stale-review" and "CLAIMS.md" in f.location]
+    assert len(stale) == 1 and "CLAIMS.md" in stale[0].message, format_report(findings)
+    assert [f for f in findings if f.code == "stale-review" and "default reason" in f.message]
+
+
+def test_the_shipped_rules_quote_their_seed_claims_and_link_public_sources():
+    """With the real seeds: every seed-citing rule quotes what it encodes, the quotes are in the seeds, CLAIMS.md
+    maps them, and each such rule links a public source too."""
+    from framework_advisor.rules.lint import SEEDS_DIR
+
+    if not SEEDS_DIR.is_dir():
+        pytest.skip(f"no seeds folder at {SEEDS_DIR}")
+    codes = ("seed-quote", "seed-unquoted", "seed-only", "claims-quote", "claims-unknown-rule", "claims-unmapped")
+    findings = [f for f in lint() if f.code in codes]
+    assert not findings, format_report(findings)
+
+
+@pytest.mark.parametrize("message,flagged", [
+    ("MLX is the fastest framework on Apple silicon.", True),
+    ("On this Mac JAX may be faster than PyTorch for large arrays.", True),
+    ("MLX is expected to be among the fastest frameworks on Apple silicon; a probe confirms it.", False),
+    ("PyTorch has the largest community, so you get unstuck fastest.", False),
+])
+def test_a_speed_claim_without_a_measurement_is_a_warning(base_copy, seeds, message, flagged):
+    planted = base_copy / "planted.yaml"
+    planted.write_text("rules:\n" + _rule("planted-speed", "{fact: apple_silicon, op: eq, value: true}",
+                                          "{points: {mlx: 0.1}}").replace(
+        "A rule planted by the linter tests.", message), encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    found = _at(findings, "speed-claim", planted, 5)
+    assert bool(found) == flagged, format_report(findings)

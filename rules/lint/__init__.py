@@ -29,7 +29,7 @@ import datetime
 from collections.abc import Sequence
 from pathlib import Path
 
-from framework_advisor.rules.lint.checks import Linter
+from framework_advisor.rules.lint.checks import Linter, scenario_names
 from framework_advisor.rules.lint.findings import Finding, format_report, sort_key
 from framework_advisor.rules.lint.worlds import WorldModel
 from framework_advisor.rules.rulebase import BASE_DIR, GOLDEN_FILE
@@ -61,8 +61,11 @@ def lint(extra_dirs: Sequence[Path] = (), base_dir: Path = BASE_DIR, golden_file
         linter.check_pairs(rulebase, model, kinds)
         linter.check_knocked_out_points(rulebase, model, kinds)
         linter.check_coverage(rulebase, model, kinds)
+        linter.check_speed_claims(rulebase)
+        linter.check_default_reason(rulebase)
         if golden_file is None and GOLDEN_FILE.is_file():
             golden_file = GOLDEN_FILE
+        linter.check_claims(rulebase, Path(base_dir), scenario_names(golden_file))
         if golden_file is not None:
             if Path(golden_file).is_file():
                 linter.check_golden(rulebase, Path(golden_file), kinds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, framework_name
 from framework_advisor.probes.access import CAUSES
 from framework_advisor.rules.engine import holds, recommend
 from framework_advisor.rules.lint.findings import Finding, sort_key
+from framework_advisor.rules.lint.seeds import parse_seed_ref, quote_occurs, read_claims, same_quote, seed_number
 from framework_advisor.rules.lint.locations import RuleFileIndex, condition_nodes, describe
 from framework_advisor.rules.lint.worlds import Truth, WorldModel, facts_of, sample_worlds
 from framework_advisor.rules.rulebase import (
@@ -32,6 +34,23 @@ from framework_advisor.rules.safe_yaml import Location, RuleFileError, load_rule
 from framework_advisor.rules.schema import AllOf, AnyOf, NotOf, Rule
 
 STALE_AFTER_DAYS = 365
+# A sentence that says a framework is fast or slow ("MLX is the fastest", "JAX may be faster"), and the words that
+# make it an expectation instead.
+SPEED_CLAIM = re.compile(r"\b(?:is|are|be|runs?|ran|trains?|performs?)\s+(?:[\w-]+\s+){0,3}?"
+                         r"(?:fastest|faster|slowest|slower|quickest|quicker)\b", re.IGNORECASE)
+EXPECTATION = re.compile(r"\bexpect", re.IGNORECASE)
+
+
+def scenario_names(golden_file: Path | None) -> set[str]:
+    """The names of the golden scenarios (CLAIMS.md may cite them), or none when the file cannot be read."""
+    if golden_file is None or not Path(golden_file).is_file():
+        return set()
+    try:
+        data = load_rule_yaml(Path(golden_file), _display_name(Path(golden_file)))
+    except RuleFileError:
+        return set()  # check_golden reports it
+    scenarios = data.get("scenarios") if isinstance(data, dict) else None
+    return {s["name"] for s in scenarios or [] if isinstance(s, dict) and isinstance(s.get("name"), str)}
 
 
 class Linter:
@@ -40,6 +59,12 @@ class Linter:
         self.index = RuleFileIndex()
         self.today = today
         self.seeds_dir = seeds_dir
+        self._seed_texts: dict[str, str] = {}
+
+    def seed_text(self, seed: str) -> str:
+        if seed not in self._seed_texts:
+            self._seed_texts[seed] = (self.seeds_dir / seed).read_text(encoding="utf-8", errors="replace")
+        return self._seed_texts[seed]
 
     def add(self, severity: str, code: str, location: Any, message: str) -> None:
         finding = Finding(severity, code, str(location), message)
@@ -97,19 +122,36 @@ class Linter:
 
             for position, ref in enumerate(item.refs):
                 if ref.startswith("seed:"):
+                    parsed = parse_seed_ref(ref)
+                    if parsed is None:
+                        self.add("warning", "ref-format", at("refs", position),
+                                 f'{kind} {name!r}: reference {ref!r} is not seed:<file> or seed:<file> "<phrase>"')
+                        continue
+                    seed, quote = parsed
+                    if kind == "rule" and quote is None:
+                        self.add("warning", "seed-unquoted", at("refs", position),
+                                 f'rule {name!r}: reference {ref!r} quotes nothing: cite the claim the rule encodes, '
+                                 f'seed:<file> "<a short verbatim phrase>", so a user can check it')
                     if not seeds_present:
                         if not warned_absent:
                             self.add("warning", "seeds-absent", at("refs", position),
                                      f"seed references not checked: no seeds folder at {self.seeds_dir}")
                             warned_absent = True
                         continue
-                    seed = ref[len("seed:"):]
                     if not seed or "/" in seed or "\\" in seed or not (self.seeds_dir / seed).is_file():
                         self.add("error", "missing-seed", at("refs", position),
                                  f"{kind} {name!r}: reference {ref!r} names no file in {self.seeds_dir}")
+                    elif quote is not None and not quote_occurs(quote, self.seed_text(seed)):
+                        self.add("error", "seed-quote", at("refs", position),
+                                 f"{kind} {name!r}: the phrase {quote!r} does not occur in seed {seed} (quotes are "
+                                 f"verbatim; ... marks omitted words)")
                 elif not (ref.startswith(("https://", "http://")) or ref == "probe:this-machine"):
                     self.add("warning", "ref-format", at("refs", position),
                              f"{kind} {name!r}: reference {ref!r} is not seed:<file>, a URL or probe:this-machine")
+            if kind == "rule" and any(ref.startswith("seed:") for ref in item.refs) \
+                    and not any(ref.startswith(("https://", "http://")) for ref in item.refs):
+                self.add("warning", "seed-only", at("refs"),
+                         f"rule {name!r} cites only seed articles, which users do not have: link a public source too")
             if not hasattr(item, "reviewed"):
                 continue  # add-on rows are reviewed with their framework's entry
             age = (self.today - item.reviewed).days
@@ -146,6 +188,104 @@ class Linter:
                     self.add("error", "message-subject", where,
                              f"rule {rule.id!r}: {how}; give each framework its own text ('messages') or write "
                              f"{{framework}} for the framework it is shown under")
+
+    def check_claims(self, rulebase: RuleBase, base_dir: Path, scenario_names: set[str]) -> None:
+        """CLAIMS.md (beside the base's rule files) stays the complete map of seed claims: every quote is in its
+        seed, every rule id it names exists, every base rule that cites a seed is named in that seed's section,
+        and every quote a rule cites is a claim row there that names the rule. Its review date ages like a rule's."""
+        path = Path(base_dir) / "CLAIMS.md"
+        if not path.is_file():
+            return
+        claims = read_claims(path)
+        display = _display_name(path)
+
+        def at(line: int) -> str:
+            return f"{display}:{line}:1"
+
+        if claims.reviewed is None:
+            self.add("warning", "stale-review", at(1), "CLAIMS.md has no 'Reviewed YYYY-MM-DD.' line")
+        else:
+            date, line = claims.reviewed
+            self.age_warning(at(line), "CLAIMS.md (the seeds' claims against the rules)",
+                             datetime.date.fromisoformat(date))
+        seeds = {seed_number(p.name): p.name for p in sorted(self.seeds_dir.glob("*.txt"))} \
+            if self.seeds_dir.is_dir() else {}
+        for claim in claims.claims:
+            seed = seeds.get(claim.seed)
+            for quote in claim.quotes:
+                if seed is not None and not quote_occurs(quote, self.seed_text(seed)):
+                    self.add("error", "claims-quote", at(claim.line),
+                             f"CLAIMS.md {claim.claim_id}: the quote {quote!r} does not occur in seed {seed}")
+        not_rules = (set(rulebase.facts["goals"].values or []) | set(rulebase.facts["experience"].values or [])
+                     | {rule.group for rule in rulebase.rules if rule.group} | scenario_names | set(FRAMEWORK_IDS))
+        rule_ids = {rule.id for rule in rulebase.rules}
+        named = [(claim.line, claim.claim_id, claim.encoded_by) for claim in claims.claims]
+        named += [(line, f"line {line}", names) for line, names in claims.other_rows]
+        for line, row, names in named:
+            for name in names:
+                if re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)+", name) and name not in not_rules | rule_ids:
+                    self.add("error", "claims-unknown-rule", at(line),
+                             f"CLAIMS.md {row} names {name!r}, which is no rule, group, goal or scenario")
+        base_files = f"{_display_name(Path(base_dir))}/"
+        for rule in rulebase.rules:
+            location = rulebase.rule_locations.get(rule.id)
+            if location is None or not str(location.file).startswith(base_files):
+                continue  # rules of extra directories are not the base's claims
+            for position, ref in enumerate(rule.refs):
+                parsed = parse_seed_ref(ref) if ref.startswith("seed:") else None
+                if parsed is None:
+                    continue
+                seed, quote = parsed
+                section = claims.for_seed(seed_number(seed))
+                where = self.index.rule_at(rulebase, rule.id, "refs", position)
+                if not any(rule.id in claim.encoded_by for claim in section):
+                    self.add("error", "claims-unmapped", where,
+                             f"rule {rule.id!r} cites seed {seed}, but CLAIMS.md's section for it never names the rule: "
+                             f"add it to the row of the claim it encodes")
+                elif quote is not None:
+                    rows = [claim for claim in section if any(same_quote(quote, q) for q in claim.quotes)]
+                    if not rows:
+                        self.add("error", "claims-unmapped", where,
+                                 f"rule {rule.id!r} quotes {quote!r} from seed {seed}, which is no claim row of CLAIMS.md: "
+                                 f"quote a row's phrase, or add the claim")
+                    elif not any(rule.id in claim.encoded_by for claim in rows):
+                        self.add("error", "claims-unmapped", where,
+                                 f"rule {rule.id!r} quotes CLAIMS.md {rows[0].claim_id}, whose row does not name the rule")
+
+    def age_warning(self, where: str, what: str, reviewed: datetime.date) -> None:
+        """stale-review after STALE_AFTER_DAYS, future-review for a date to come."""
+        age = (self.today - reviewed).days
+        if age > STALE_AFTER_DAYS:
+            self.add("warning", "stale-review", where, f"{what} was last reviewed {reviewed} ({age} days ago): check its claims")
+        elif age < 0:
+            self.add("warning", "future-review", where, f"{what} has a review date in the future ({reviewed})")
+
+    def check_default_reason(self, rulebase: RuleBase) -> None:
+        """The rule base's default reason is dated like a rule."""
+        default = getattr(rulebase.meta, "default_reason", None)
+        reviewed = getattr(default, "reviewed", None)
+        if reviewed is not None:
+            self.age_warning(self.index.table_at("rulebase") or f"{BASE_DIR}:1:1",
+                             f"the default reason {default.id!r}", reviewed)
+
+    def check_speed_claims(self, rulebase: RuleBase) -> None:
+        """Speed is measured, not asserted: a rule that reads no measurement and asserts that a framework is fast or
+        slow ("MLX is the fastest") states it as an expectation that a probe confirms or refutes."""
+        for rule in rulebase.rules:
+            measured = any((spec := rulebase.fact_spec(leaf.fact)) is not None and spec.source == "benchmark"
+                           for leaf in iter_leaves(rule.when)) or "probe:this-machine" in rule.refs
+            if measured:
+                continue
+            for key, text in self._message_texts(rule):
+                if SPEED_CLAIM.search(text) and not EXPECTATION.search(text):
+                    self.add("warning", "speed-claim", self.index.rule_at(rulebase, rule.id, *key),
+                             f"rule {rule.id!r} asserts speed without a measurement ({SPEED_CLAIM.search(text).group(0)!r}): "
+                             f"say it as an expectation a probe confirms or refutes, or test the probe's facts")
+
+    @staticmethod
+    def _message_texts(rule: Rule) -> list[tuple[tuple[str, ...], str]]:
+        texts = [(("message",), rule.message)] if rule.message else []
+        return texts + [(("messages", framework_id), text) for framework_id, text in (rule.messages or {}).items()]
 
     def check_catalog(self, rulebase: RuleBase) -> None:
         for framework_id, entry in rulebase.frameworks.items():

@@ -19,6 +19,16 @@ from framework_advisor.rules.rulebase import RuleBase, iter_leaves
 from framework_advisor.rules.schema import FactSpec
 
 MISSING = object()  # only used as a domain marker: a missing fact is left out of the world
+# Hardware facts that follow the accelerators' count, or their memory (by name; per-framework facts without
+# their framework): the worlds put count and memory at these facts' thresholds too.
+COUNT_FACTS = ("accelerator_count", "idle_accelerators", "device_count")
+MEMORY_FACTS = ("accelerator_memory_gb",)
+
+
+def _cuts(wanted: Iterable[str], thresholds: Mapping[str, set[float]], names: Sequence[str]) -> set[float] | None:
+    """The thresholds of the wanted facts among ``names``; None when none of them is wanted."""
+    chosen = [fact for fact in wanted if fact.rpartition(".")[2] in names]
+    return set().union(*(thresholds.get(fact, set()) for fact in chosen)) if chosen else None
 
 
 def number_points(thresholds: Iterable[float], spec: FactSpec | None, floor: float | None = None) -> list[float]:
@@ -66,7 +76,7 @@ class WorldModel:
         full_keys: set[str] = set()
         for os_name, arch, kinds in self.machines:
             minimal_keys |= set(derive_facts(rulebase, self._hardware(os_name, arch, kinds), [], "beginner"))
-            full = self._hardware(os_name, arch, kinds, cpu=True)
+            full = self._hardware(os_name, arch, kinds, memory=1, cpu=True)  # memory: the capacity facts
             full_keys |= set(derive_facts(rulebase, full, [], "beginner"))
         self.user_facts = {"goals", "experience"}
         self.hardware_facts = minimal_keys - self.user_facts
@@ -81,6 +91,7 @@ class WorldModel:
         self.benchmark_facts = set(measured_facts(sample)) | {"probed"}
         self.produced = self.hardware_facts | self.optional_facts | self.user_facts | self.benchmark_facts
         self._cache: dict[tuple, list[dict[str, Any]]] = {}
+        self._machine_facts: dict[tuple, dict[str, Any]] = {}
 
     @staticmethod
     def _plausible(os_name: str, arch: str, kinds: tuple[str, ...]) -> bool:
@@ -99,6 +110,15 @@ class WorldModel:
                              for i, kind in enumerate(kinds))
         extra = {"memory_gb": 1, "cpu": Cpu.model_construct(model="x", cores=1)} if cpu else {}
         return HardwareProfile.model_construct(os=os_name, arch=arch, accelerators=accelerators, **extra)
+
+    def _derived(self, os_name: str, arch: str, kinds: tuple[str, ...], count: float | None,
+                 memory: float) -> dict[str, Any]:
+        """The engine's hardware facts of one machine, derived once (every check asks for the same machines)."""
+        key = (os_name, arch, kinds, count, memory)
+        if key not in self._machine_facts:
+            self._machine_facts[key] = derive_facts(self.rulebase, self._hardware(os_name, arch, kinds, count, memory),
+                                                    [], "beginner")
+        return self._machine_facts[key]
 
     def spec(self, fact: str) -> FactSpec | None:
         return self.rulebase.fact_spec(fact)
@@ -141,18 +161,21 @@ class WorldModel:
         if not wanted:
             return [{}]
         count_spec, memory_spec = self.spec("accelerator_count"), self.spec("accelerator_memory_gb")
+        # Facts that follow the accelerators' count or memory (idle devices, devices used) sweep them too, at
+        # their own thresholds.
+        count_cuts = _cuts(wanted, thresholds, COUNT_FACTS)
+        memory_cuts = _cuts(wanted, thresholds, MEMORY_FACTS)
         seen: dict[frozenset, dict[str, Any]] = {}
         for os_name, arch, kinds in self.machines:
             counts: list[float | None] = [None]
             memories: list[float] = [0]
-            if kinds and "accelerator_count" in wanted:
-                counts = list(number_points(thresholds.get("accelerator_count", ()), count_spec, floor=len(kinds)))
-            if kinds and "accelerator_memory_gb" in wanted:
-                memories = list(number_points(thresholds.get("accelerator_memory_gb", ()), memory_spec, floor=0))
+            if kinds and count_cuts is not None:
+                counts = list(number_points(count_cuts, count_spec, floor=len(kinds)))
+            if kinds and memory_cuts is not None:
+                memories = list(number_points(memory_cuts, memory_spec, floor=0))
             for count in counts:
                 for memory in memories:
-                    derived = derive_facts(self.rulebase, self._hardware(os_name, arch, kinds, count, memory), [],
-                                           "beginner")
+                    derived = self._derived(os_name, arch, kinds, count, memory)
                     piece = {fact: derived[fact] for fact in wanted if fact in derived}
                     seen.setdefault(frozenset(piece.items()), piece)
         return list(seen.values())

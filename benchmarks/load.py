@@ -10,7 +10,9 @@ Targets (issue 6): ratio >= 0.5; p99 of recommendations < 50 ms at 32 connection
 (socket errors, timeouts and non-2xx answers); the workers' memory flat over the 60 s run.
 Exit status 0 when every target is met, 1 otherwise, 2 when wrk is missing (`make load` installs it).
 
-Run: .venv/bin/python benchmarks/load.py [--duration 10] [--rss-seconds 60] [--connections 32]
+Run: .venv/bin/python benchmarks/load.py [--duration 10] [--rss-seconds 60] [--connections 32] [--interleave 5]
+--interleave ROUNDS runs /healthz and every-body-different recommendations in turn, ROUNDS times, and prints the
+median ratio of their throughputs with its range (issue 12's target: >= 0.5), so both share the same minutes.
 wrk shares the machine's cores with the server: compare rows, not absolutes, and note the load average.
 """
 
@@ -20,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,12 +78,13 @@ def _lua_mixed() -> str:
             'prefix .. (i % 1000 + 1) .. suffix)\nend\n' + _LUA_DONE)
 
 
-def _lua_distinct() -> str:
-    """Every request a different hardware profile (memory_gb counts up): no answer is ever repeated."""
+def _lua_distinct(first: int = 0) -> str:
+    """Every request a different hardware profile (memory_gb counts up from ``first``): no answer is ever
+    repeated."""
     marker = 987654321
     prefix, suffix = json.dumps({**RECOMMENDATION, "hardware": {**RECOMMENDATION["hardware"],
                                                                 "memory_gb": marker}}).split(str(marker))
-    return (f'local prefix = {json.dumps(prefix)}\nlocal suffix = {json.dumps(suffix)}\nlocal n = 0\n'
+    return (f'local prefix = {json.dumps(prefix)}\nlocal suffix = {json.dumps(suffix)}\nlocal n = {int(first)}\n'
             'request = function()\n  n = n + 1\n'
             '  return wrk.format("POST", "/v1/recommendations", {["Content-Type"] = "application/json"}, '
             'prefix .. n .. suffix)\nend\n' + _LUA_DONE)
@@ -118,6 +122,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1: leave the cores "
                                                                     "to the server)")
+    parser.add_argument("--interleave", type=int, default=0, metavar="ROUNDS", help=(
+        "also run GET /healthz and every-body-different recommendations in turn ROUNDS times and print the "
+        "median throughput ratio with its range (a noisy machine: both share the same minutes)"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed: `make load` installs it (apt-get install wrk, as root on Debian/Ubuntu)",
@@ -150,6 +157,26 @@ def main() -> int:
               f"{r['max_us'] / 1000:8.2f} {r['requests']:9d} {r['errors']:7d}   uncached: for reference")
         if r["errors"]:
             failures.append(f"distinct recommendations: {r['errors']} errors")
+        if args.interleave:
+            rounds = []
+            served = r["requests"]  # bodies already sent: every later one is new too
+            for _ in range(args.interleave):
+                health = run_wrk(base_url, "/healthz", _lua_for("GET", None), args.duration, args.connections,
+                                 args.wrk_threads)
+                distinct = run_wrk(base_url, "/v1/recommendations", _lua_distinct(served), args.duration,
+                                   args.connections, args.wrk_threads)
+                served += distinct["requests"] + 1
+                rounds.append((health, distinct))
+                print(f"  interleaved: healthz {health['rps']:.0f} req/s (p99 {health['p99_us'] / 1000:.1f} ms), "
+                      f"every body different {distinct['rps']:.0f} req/s (p99 {distinct['p99_us'] / 1000:.1f} ms, "
+                      f"{distinct['errors']} errors)")
+            ratios = sorted(d["rps"] / h["rps"] for h, d in rounds)
+            for label, values in (("healthz req/s", [h["rps"] for h, _ in rounds]),
+                                  ("every body different req/s", [d["rps"] for _, d in rounds]),
+                                  ("every body different p99 ms", [d["p99_us"] / 1000 for _, d in rounds])):
+                print(f"  {label}: median {statistics.median(values):.1f} (range {min(values):.1f}-{max(values):.1f})")
+            print(f"every body different / healthz throughput, interleaved: median {statistics.median(ratios):.2f} "
+                  f"(range {ratios[0]:.2f}-{ratios[-1]:.2f} over {len(ratios)} rounds; target >= 0.5)")
         ratio = results["POST /v1/recommendations"]["rps"] / results["GET /healthz"]["rps"]
         p99 = results["POST /v1/recommendations"]["p99_us"] / 1000
         print(f"recommendations / healthz throughput: {ratio:.2f} (target >= 0.5)")

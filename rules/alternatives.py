@@ -4,14 +4,15 @@ rules that change can reach, and sharing the answers across questions whose fact
 A change to one answer (add the goal ``learning``, experience ``beginner`` instead of ``expert``) can only
 change the rules with a leaf that reads that value: ``goals contains learning``, ``experience in [beginner,
 ...]``. Every other rule fires or not as in the question's own evaluation, so an alternative costs the
-handful of rules it can reach, and a framework whose rules did not change keeps its score. Another machine
-(a hardware alternative) reaches the rules that read a fact whose value differs.
+handful of rules it can reach, and a framework whose rules did not change keeps its score.
 
 The outcome of an evaluation (which rules fire, with what certainty, which frameworks have a build) depends on
 the facts only through which condition leaves hold, the numbers that scale certainties and which frameworks
 have a device: the *signature* of the facts. Two questions with the same goals, experience and signature (a
 machine with 64 GB and one with 96 GB, when no rule tests a threshold between them) have the same
-alternatives, so those are cached by signature (bounded, least recently used first), per rule base.
+alternatives, so those are cached by signature (bounded, least recently used first), per rule base. Another
+kind of machine (rules.counterfactuals) is judged as that kind, with nothing of this machine but its OS and
+architecture, so its first place is cached by the alternative, the OS, the architecture, goals and experience.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ Predicate = Callable[[Mapping[str, Any]], bool]
 # Facts the question itself sets: their values enter cache keys exactly, not through the signature.
 USER_FACTS = ("goals", "experience")
 CACHE_SIZE = 4096
-_ABSENT = object()
 _ORDER = {framework_id: position for position, framework_id in enumerate(FRAMEWORK_IDS)}
 
 
@@ -85,19 +85,18 @@ class RuleIndex:
     priors: dict[str, float]
     by_goal: dict[str, tuple[int, ...]]
     by_level: dict[str, tuple[int, ...]]
-    by_fact: dict[str, tuple[int, ...]]
     scoring: dict[str, tuple[tuple[int, float, str], ...]]  # framework -> (position, points, group key)
     members: dict[tuple[str, str], tuple[tuple[int, float], ...]]  # (framework, group key) -> (position, points)
     leaves: tuple[Predicate, ...]  # every distinct leaf over a fact the question does not set
     certainty_facts: tuple[str, ...]
     tested_facts: tuple[str, ...]  # every fact a condition reads, sorted
     positions: dict[str, int]  # rule id -> position
-    fact_leaves: dict[str, tuple[tuple[int, Predicate, tuple[int, ...]], ...]]  # fact -> (leaf id, leaf, rules)
-    by_certainty_fact: dict[str, tuple[int, ...]]  # fact -> rules whose certainty it scales
     probe_facts: tuple[tuple[str, str], ...]  # machine facts a condition reads: (fact, description)
     reads: dict[str, tuple[str, ...]]  # rule id -> the facts it reads (its leaves', then certainty_from), in order
     memo: dict[Hashable, Any] = field(default_factory=dict)  # pure functions of the rule base, memoised (starters)
     user_changes: BoundedCache = field(default_factory=BoundedCache)
+    other_machines: BoundedCache = field(default_factory=BoundedCache)
+    reasons: BoundedCache = field(default_factory=lambda: BoundedCache(2 * CACHE_SIZE))  # the engine's, by inputs
 
     @classmethod
     def build(cls, rulebase: RuleBase, compiled: list[tuple[Rule, Predicate]], compile_leaf: Callable[[Leaf], Predicate]
@@ -107,16 +106,11 @@ class RuleIndex:
         levels = rulebase.facts["experience"].values or []
         by_goal: dict[str, list[int]] = {goal: [] for goal in goals}
         by_level: dict[str, list[int]] = {level: [] for level in levels}
-        by_fact: dict[str, list[int]] = {}
         scoring: dict[str, list[tuple[int, float, str]]] = {framework_id: [] for framework_id in FRAMEWORK_IDS}
         leaves: dict[tuple[str, str, str], Predicate] = {}
-        leaf_rules: dict[tuple[str, str, str], list[int]] = {}
         certainty_facts: list[str] = []
-        by_certainty_fact: dict[str, list[int]] = {}
         for position, rule in enumerate(rules):
-            read = set()
             for leaf in iter_leaves(rule.when):
-                read.add(leaf.fact)
                 if leaf.fact == "goals":
                     for goal in goals:
                         if _mentions(leaf, goal):
@@ -126,32 +120,21 @@ class RuleIndex:
                         if _mentions(leaf, level):
                             by_level[level].append(position)
                 else:
-                    key = (leaf.fact, leaf.op, repr(leaf.value))
-                    leaves.setdefault(key, compile_leaf(leaf))
-                    leaf_rules.setdefault(key, []).append(position)
+                    leaves.setdefault((leaf.fact, leaf.op, repr(leaf.value)), compile_leaf(leaf))
             if rule.certainty_from is not None:
-                read.add(rule.certainty_from)
-                by_certainty_fact.setdefault(rule.certainty_from, []).append(position)
                 if rule.certainty_from not in certainty_facts:
                     certainty_facts.append(rule.certainty_from)
-            for fact in read:
-                by_fact.setdefault(fact, []).append(position)
             for framework_id, points in (rule.then.points or {}).items():
                 scoring[framework_id].append((position, points, rule.group or f"rule:{rule.id}"))
         members: dict[tuple[str, str], list[tuple[int, float]]] = {}
         for framework_id, rows in scoring.items():
             for position, points, group in rows:
                 members.setdefault((framework_id, group), []).append((position, points))
-        fact_leaves: dict[str, list[tuple[int, Predicate, tuple[int, ...]]]] = {}
-        for leaf_id, (key, predicate) in enumerate(leaves.items()):
-            fact_leaves.setdefault(key[0], []).append((leaf_id, predicate, tuple(dict.fromkeys(leaf_rules[key]))))
         tested = sorted({leaf.fact for rule in rules for leaf in iter_leaves(rule.when)})
         probe_facts = tuple((fact, spec.description) for fact in tested
                             if (spec := rulebase.fact_spec(fact)) is not None and spec.source == "probe"
                             and not spec.per_framework)
         return cls(rules=rules, predicates=[predicate for _, predicate in compiled],
-                   fact_leaves={fact: tuple(rows) for fact, rows in fact_leaves.items()},
-                   by_certainty_fact={fact: tuple(p) for fact, p in by_certainty_fact.items()},
                    probe_facts=probe_facts,
                    reads={rule.id: tuple([leaf.fact for leaf in iter_leaves(rule.when)]
                                          + ([rule.certainty_from] if rule.certainty_from else [])) for rule in rules},
@@ -159,7 +142,6 @@ class RuleIndex:
                    priors={f: rulebase.frameworks[f].prior for f in FRAMEWORK_IDS},
                    by_goal={goal: tuple(dict.fromkeys(p)) for goal, p in by_goal.items()},
                    by_level={level: tuple(dict.fromkeys(p)) for level, p in by_level.items()},
-                   by_fact={fact: tuple(p) for fact, p in by_fact.items()},
                    scoring={f: tuple(rows) for f, rows in scoring.items()},
                    leaves=tuple(leaves.values()), certainty_facts=tuple(certainty_facts),
                    tested_facts=tuple(tested),
@@ -172,6 +154,27 @@ class RuleIndex:
                 tuple(facts.get(name) for name in self.certainty_facts),
                 tuple(f"{framework_id}.device" in facts for framework_id in FRAMEWORK_IDS))
 
+    def first_place(self, facts: Mapping[str, Any]) -> str:
+        """The first place for a whole set of facts (every rule evaluated; the engine's model, without the
+        explanations)."""
+        fired: dict[int, float | None] = {}
+        for position in range(len(self.rules)):
+            certainty = self.certainty_if_fires(position, facts)
+            if certainty is not None:
+                fired[position] = certainty
+        knocked_out = {f for f in FRAMEWORK_IDS if f"{f}.device" not in facts}
+        groups: set[tuple[str, str]] = set()
+        for position in fired:
+            rule = self.rules[position]
+            if rule.then.knockout:
+                knocked_out.update(rule.then.knockout)
+            for framework_id in rule.then.points or ():
+                groups.add((framework_id, rule.group or f"rule:{rule.id}"))
+        scores = dict(self.priors)
+        for framework_id, group in groups:
+            scores[framework_id] += _group_points(self, framework_id, group, fired)
+        return min(FRAMEWORK_IDS, key=lambda f: (f in knocked_out, -round(scores[f], 3), _ORDER[f]))
+
     def certainty_if_fires(self, position: int, facts: Mapping[str, Any]) -> float | None:
         """The rule's certainty in these facts when it fires, else None (as the engine's Evaluation computes it)."""
         if not self.predicates[position](facts):
@@ -181,29 +184,6 @@ class RuleIndex:
             return rule.certainty
         scale = facts.get(rule.certainty_from)
         return None if scale is None else round(rule.certainty * scale, 6)
-
-    def affected_by_facts(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> set[int]:
-        """The rules that read a fact whose value differs between two sets of facts."""
-        changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
-        return {position for name in changed for position in self.by_fact.get(name, ())}
-
-    def affected_by_leaves(self, before: Mapping[str, Any], after: Mapping[str, Any], truths: dict[int, bool]
-                           ) -> set[int]:
-        """The rules with a leaf that holds in one set of facts and not in the other, or whose certainty reads
-        a fact that differs (goals and experience must be the same in both). ``truths`` caches the leaves'
-        truth in ``before``."""
-        affected: set[int] = set()
-        for name in before.keys() | after.keys():
-            if before.get(name, _ABSENT) == after.get(name, _ABSENT):
-                continue
-            for leaf_id, leaf, positions in self.fact_leaves.get(name, ()):
-                was = truths.get(leaf_id)
-                if was is None:
-                    was = truths[leaf_id] = leaf(before)
-                if leaf(after) != was:
-                    affected.update(positions)
-            affected.update(self.by_certainty_fact.get(name, ()))
-        return affected
 
 
 class BaseState:
@@ -221,7 +201,6 @@ class BaseState:
         self.first = first
         self.builds = tuple(f"{f}.device" in facts for f in FRAMEWORK_IDS)
         self._groups: dict[tuple[str, str], float] = {}  # (framework, group) -> its counted points here
-        self.truths: dict[int, bool] = {}  # leaf id -> whether it holds in these facts (filled as needed)
 
     def first_after(self, facts: Mapping[str, Any], affected: Iterable[int], same_builds: bool = False) -> str:
         """The first place with ``facts`` instead of the question's, re-evaluating only the ``affected`` rules

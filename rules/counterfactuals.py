@@ -17,11 +17,16 @@ from framework_advisor.rules.recommendation import Change, UnknownFact
 from framework_advisor.rules.rulebase import RuleBase
 
 def _with(hardware: HardwareProfile, *accelerators: Accelerator, **changes: Any) -> HardwareProfile:
-    return hardware.model_copy(update={"accelerators": list(accelerators), **changes})
+    """A machine of another kind: its OS and architecture (this machine's unless the alternative sets them) and its
+    accelerators, nothing else stated (memory, CPU). It is judged as that kind of machine, not as this one with
+    another card, so its first place depends on the alternative, the OS, the architecture and the question only,
+    and is shared by every question that has those."""
+    return HardwareProfile.model_construct(os=changes.get("os", hardware.os), arch=changes.get("arch", hardware.arch),
+                                           accelerators=list(accelerators))
 
 
 # Hardware alternatives, each a machine that can exist (Apple GPUs only on arm64 macOS, TPUs only on
-# Linux x86_64 hosts): (label, applies to this hardware, the altered hardware).
+# Linux x86_64 hosts): (label, applies to this hardware, the other machine).
 _HARDWARE_ALTERNATIVES: tuple[tuple[str, Callable[[HardwareProfile], bool],
                                     Callable[[HardwareProfile], HardwareProfile]], ...] = (
     ("an NVIDIA GPU", lambda hw: hw.os in ("linux", "windows") and "cuda" not in hw.accelerator_kinds(),
@@ -42,14 +47,15 @@ MAX_CHANGES = 3
 
 def what_would_change(rulebase: RuleBase, goals: Sequence[str], experience: str, hardware: HardwareProfile,
                       facts: Mapping[str, Any], evaluation: Any, first: str, *, hardware_described: bool,
-                      derive: Callable[[HardwareProfile], Mapping[str, Any]]) -> tuple[Change, ...]:
+                      machine_facts: Callable[[HardwareProfile], Mapping[str, Any]]) -> tuple[Change, ...]:
     """At most three single changes that put another framework first: the user's own choices (experience, a
     goal more or less), then, only when the user described the hardware (not this machine or a probe's),
-    other hardware. ``evaluation`` is the engine's Evaluation of ``facts``; ``derive(hardware)`` gives the
-    (unmeasured) facts of another machine for the same question.
+    other kinds of machine. ``evaluation`` is the engine's Evaluation of ``facts``; ``machine_facts(hardware)``
+    gives another machine's (unmeasured) facts, to which the question's goals and experience are added.
 
-    Each alternative re-evaluates only the rules it can reach (rules.alternatives); the user's alternatives
-    are shared by every question with the same goals, experience and signature of facts."""
+    Each of the user's alternatives re-evaluates only the rules it can reach (rules.alternatives), and they are
+    shared by every question with the same goals, experience and signature of facts; another kind of machine's
+    first place is shared by every question with the same goals, experience, OS and architecture."""
     index = index_for(rulebase)
     state = BaseState(index, facts, evaluation.certainty, evaluation.scores, evaluation.knocked_out, first)
     key = (index.signature(facts), frozenset(goals), experience)
@@ -65,8 +71,15 @@ def what_would_change(rulebase: RuleBase, goals: Sequence[str], experience: str,
             break
         if not applies(hardware):
             continue
-        other = derive(alter(hardware))  # measurements belong to this machine; another machine starts unmeasured
-        winner = state.first_after(other, index.affected_by_leaves(facts, other, state.truths))
+        other_key = (label, hardware.os, hardware.arch, key[1], experience)  # all that the other machine's answer reads
+        winner = index.other_machines.get(other_key)
+        if winner is None:
+            machine_key = ("machine", label, hardware.os, hardware.arch)
+            other = index.memo.get(machine_key)
+            if other is None:  # measurements belong to this machine; another machine starts unmeasured
+                other = index.memo[machine_key] = dict(machine_facts(alter(hardware)))
+            winner = index.first_place({**other, "goals": key[1], "experience": experience})
+            index.other_machines.put(other_key, winner)
         if winner != first:
             changes.append(Change(kind="hardware", change=f"on a machine with {label}", first=winner,
                                   message=f"On a machine with {label}, {FRAMEWORK_NAMES[winner]} would rank first."))

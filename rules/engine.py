@@ -16,7 +16,6 @@ from typing import Any
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.report import DerivedFacts
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, FRAMEWORK_NAMES
-from framework_advisor.rules.capacity import capacity_facts
 from framework_advisor.rules.catalog import (best_device, install_command, platform_knockout, render_starter,
                                              starter_goal)
 from framework_advisor.rules.alternatives import index_for
@@ -54,7 +53,6 @@ def derive_facts(rulebase: RuleBase, hardware: HardwareProfile, goals: Sequence[
         if device is not None:
             facts[f"{framework_id}.device"] = device
             facts[f"{framework_id}.uses_accelerator"] = device != "cpu"
-            facts.update(capacity_facts(framework_id, entry, device, hardware))
     return facts
 
 
@@ -238,6 +236,20 @@ def _matched_facts(rulebase: RuleBase, rule: Rule, facts: Mapping[str, Any]) -> 
     return {name: _json_value(facts[name]) for name in index_for(rulebase).reads[rule.id] if name in facts}
 
 
+def _reason_inputs(index: Any, rule: Rule, framework_id: str) -> tuple[str, ...]:
+    """The facts a rule's reason under a framework is made from: those its conditions read and those its
+    message quotes (``{framework.x}`` as that framework's own)."""
+    key = ("reason-inputs", rule.id, framework_id)
+    names = index.memo.get(key)
+    if names is None:
+        quoted = []
+        for match in MESSAGE_PLACEHOLDER.finditer(rule.message_for(framework_id)):
+            head, _, rest = match.group(1).partition(".")
+            quoted.append(f"{framework_id}.{rest}" if head == FRAMEWORK_PLACEHOLDER and rest else match.group(1))
+        names = index.memo[key] = tuple(dict.fromkeys([*index.reads[rule.id], *quoted]))
+    return names
+
+
 def _starter(rulebase: RuleBase, framework_id: str, device: str, goal: str | None) -> Starter:
     """render_starter, made once per rule base, framework, device and goal (a pure function of those)."""
     memo = index_for(rulebase).memo
@@ -324,12 +336,25 @@ class Evaluation:
 
     def _reason(self, rulebase: RuleBase, rule: Rule, framework_id: str, points: float, counted: bool,
                 knockout: bool) -> Reason:
-        # Built from validated rules by the engine itself: constructed, not validated again.
-        return Reason.model_construct(
-            rule=rule.id, message=render_message(rule.message_for(framework_id), self.facts, framework_id),
-            points=points, certainty=self.certainty.get(rule.id, rule.certainty), group=rule.group,
-            counted=counted, knockout=knockout, matched=_matched_facts(rulebase, rule, self.facts),
-            refs=tuple(rule.refs))
+        # A reason is a pure function of its rule, framework, points and the facts its conditions and message read:
+        # made once for each of those (Reasons are immutable, so answers share them).
+        index = index_for(rulebase)
+        certainty = self.certainty.get(rule.id, rule.certainty)
+        facts = self.facts
+        key = (rule.id, framework_id, points, certainty, counted, knockout,
+               tuple(facts.get(name) for name in _reason_inputs(index, rule, framework_id)))
+        try:
+            reason = index.reasons.get(key)
+        except TypeError:  # a fact value that cannot be a key (none does today): made each time
+            reason, key = None, None
+        if reason is None:
+            reason = Reason(
+                rule=rule.id, message=render_message(rule.message_for(framework_id), facts, framework_id),
+                points=points, certainty=certainty, group=rule.group, counted=counted, knockout=knockout,
+                matched=_matched_facts(rulebase, rule, facts), refs=tuple(rule.refs))
+            if key is not None:
+                index.reasons.put(key, reason)
+        return reason
 
 
 def first_place(rulebase: RuleBase, hardware: HardwareProfile, goals: Sequence[str], experience: str,
@@ -387,6 +412,6 @@ def recommend(rulebase: RuleBase, goals: Sequence[str], experience: str, hardwar
         what_would_change=what_would_change(
             rulebase, goals, experience, hardware, facts, evaluation, ranking[0].framework,
             hardware_described=hardware_described,
-            derive=lambda other: facts_for(rulebase, other, goals, experience, None)),
+            machine_facts=lambda other: facts_for(rulebase, other, goals, experience, None)),
         unknown=unknown_facts(rulebase, facts),
         rulebase=RulebaseVersion(version=rulebase.version, sha256=rulebase.sha256))

@@ -16,6 +16,7 @@ import yaml
 
 from framework_advisor.probes.vocabulary import EXPERIENCE_LEVELS, FRAMEWORK_IDS, GOALS
 from tests.conftest import recommend_json as recommend
+from framework_advisor.rules.mentions import mentions
 from framework_advisor.rules.rulebase import GOLDEN_FILE
 
 SCENARIO_FILE = GOLDEN_FILE
@@ -45,11 +46,12 @@ def test_scenario_file_is_well_formed():
         assert set(scenario["goals"]) <= set(GOALS), scenario["name"]
         assert scenario["experience"] in EXPERIENCE_LEVELS, scenario["name"]
         expect = scenario["expect"]
-        assert set(expect) <= {"first", "first_any_of", "not_first", "unsupported", "runner_up"}, scenario["name"]
+        assert set(expect) <= {"first", "first_any_of", "not_first", "unsupported", "runner_up", "reasons"}, \
+            scenario["name"]
         assert ("first" in expect) != ("first_any_of" in expect), f"{scenario['name']}: give first or first_any_of"
         named = [expect.get("first")] + list(expect.get("first_any_of", [])) + list(expect.get("not_first", []))
         named.append(expect.get("runner_up", {}).get("framework"))
-        named += list(expect.get("unsupported", []))
+        named += list(expect.get("unsupported", [])) + list(expect.get("reasons", {}))
         assert set(filter(None, named)) <= set(FRAMEWORK_IDS), scenario["name"]
 
 
@@ -87,6 +89,17 @@ def test_golden_scenario(rulebase, scenario):
             f"{context}: {sentence}")
         for rule in expect["runner_up"].get("rules", []):
             assert f"{rule} (" in sentence, f"{context}: the runner-up sentence does not name {rule}: {sentence}"
+    for framework, rules in expect.get("reasons", {}).items():
+        shown = {reason["rule"] for reason in by_framework[framework]["reasons"]}
+        assert set(rules) <= shown, f"{context}: {framework} lacks reasons {sorted(set(rules) - shown)}"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[scenario["name"] for scenario in SCENARIOS])
+def test_every_supported_framework_has_a_reason_that_names_it(rulebase, scenario):
+    for item in _run(rulebase, scenario)["ranking"]:
+        if item["supported"]:
+            named = [reason["rule"] for reason in item["reasons"] if item["framework"] in mentions(reason["message"])]
+            assert named, f"{scenario['name']}: no reason under {item['framework']} names it: {item['reasons']}"
 
 
 # --- order independence ----------------------------------------------------------------------------------
@@ -133,6 +146,9 @@ HARDWARE_CLASSES = {
                                        "memory_gb": 192, "cores": 304}]},
     "linux-arm64-cpu": {"os": "linux", "arch": "arm64", "cpu": _cpu("AWS Graviton3", 16), "memory_gb": 64,
                         "accelerators": []},
+    "apple-silicon-128gb": {"os": "darwin", "arch": "arm64", "cpu": _cpu("Apple M4 Max", 16), "memory_gb": 128,
+                            "accelerators": [{"kind": "apple-gpu", "name": "Apple M4 Max GPU", "count": 1,
+                                              "memory_gb": 128, "cores": 40}]},
 }
 
 GOAL_SETS = [[goal] for goal in GOALS] + [
@@ -168,6 +184,19 @@ def test_sweep_ranks_all_five_and_unsupported_last(sweep):
 def test_sweep_puts_every_framework_first_somewhere(sweep):
     firsts = {result["ranking"][0]["framework"] for result in sweep.values()}
     assert firsts == set(FRAMEWORK_IDS), f"never first: {set(FRAMEWORK_IDS) - firsts}"
+
+
+def test_sweep_never_puts_first_a_framework_that_leaves_several_accelerators_idle(sweep):
+    """On a machine with several accelerator devices, the first choice uses them whatever the experience: a
+    framework on the CPU there cannot win on ecosystem points (issue 12, point 5). Goals about shipping to phones
+    or Apple devices are left out: there the route to the device decides, and small models train on a CPU."""
+    for (hw_name, goals, experience), result in sweep.items():
+        if sum(a.get("count", 1) for a in HARDWARE_CLASSES[hw_name]["accelerators"]) < 2:
+            continue
+        if {"mobile-edge", "apple-on-device"} & set(goals):
+            continue
+        first = result["ranking"][0]
+        assert first["device"] != "cpu", (hw_name, goals, experience, _summary(result))
 
 
 @pytest.mark.parametrize("hw_name", ["windows-x86_64", "intel-mac"])

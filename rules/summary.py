@@ -64,7 +64,10 @@ def _why(first: RankedFramework) -> str:
 def _named(items: list[tuple[float, str]]) -> str:
     parts = [text for _, text in items[:_NAMED]]
     if len(items) > _NAMED:
-        parts.append(f"{len(items) - _NAMED} more")
+        rest = items[_NAMED:]
+        worth = sum(points for points, _ in rest)
+        parts.append(f"{len(rest)} more rule{'s' if len(rest) > 1 else ''} worth {worth:.3g} "
+                     f"point{'' if worth == 1 else 's'}")
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 

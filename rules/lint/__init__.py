@@ -13,7 +13,11 @@ a loading error becomes one error finding here. The linter then looks for what l
   together and push a framework opposite ways (contradiction), and points for a framework that a
   knock-out always removes wherever the rule fires;
 - coverage: goal and experience values no rule responds to, declared facts nothing uses, and, with
-  a golden scenario file, rules no scenario fires and frameworks no scenario ranks first.
+  a golden scenario file, rules no scenario fires and frameworks no scenario ranks first;
+- sources: a ``seed:<file> "<phrase>"`` ref whose phrase is not in the seed, a rule's seed ref without a
+  quote or without a public source beside it, and CLAIMS.md against the seeds and the rules (its quotes are
+  in the seeds, the rules it names exist, every base rule citing a seed is in its row) (``rules/lint/seeds.py``);
+  a rule that asserts speed without a measurement; CLAIMS.md's and the default reason's review dates.
 
 The logic checks do not compare strings: they evaluate condition trees with the engine's own
 ``holds`` over every *world* that matters to the facts a rule mentions (a small symbolic evaluator,

@@ -121,7 +121,8 @@ class Recommendation(Strict):
     summary: Optional[Summary] = Field(None, description=(
         "The headline: what to use, one line why, and what separates the first place from the second."))
     what_would_change: tuple[Change, ...] = Field((), description=(
-        "Single changes that would put another framework first; the user's choices first, then hardware."))
+        "At most three single changes that would put another framework first: the user's own answers first "
+        "(experience, a goal more or less), then, only for hardware the request described, other kinds of machine."))
     unknown: tuple[UnknownFact, ...] = Field((), description=(
         "Facts the rule base would use that this answer did not have, and how to supply them."))
     hardware_source: Optional[Literal["request", "this-machine", "probe"]] = None

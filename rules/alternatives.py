@@ -81,18 +81,16 @@ class RuleIndex:
     """A rule base's rules indexed for alternatives: who reads what, who scores whom (built once per rule base)."""
 
     rules: list[Rule]
-    predicates: list[Predicate]
     priors: dict[str, float]
     by_goal: dict[str, tuple[int, ...]]
     by_level: dict[str, tuple[int, ...]]
-    scoring: dict[str, tuple[tuple[int, float, str], ...]]  # framework -> (position, points, group key)
     members: dict[tuple[str, str], tuple[tuple[int, float], ...]]  # (framework, group key) -> (position, points)
     leaves: tuple[Predicate, ...]  # every distinct leaf over a fact the question does not set
     certainty_facts: tuple[str, ...]
-    tested_facts: tuple[str, ...]  # every fact a condition reads, sorted
     positions: dict[str, int]  # rule id -> position
     probe_facts: tuple[tuple[str, str], ...]  # machine facts a condition reads: (fact, description)
     reads: dict[str, tuple[str, ...]]  # rule id -> the facts it reads (its leaves', then certainty_from), in order
+    plan: tuple[tuple[Predicate, float, str | None], ...]  # by position: (condition, certainty, certainty_from)
     memo: dict[Hashable, Any] = field(default_factory=dict)  # pure functions of the rule base, memoised (starters)
     user_changes: BoundedCache = field(default_factory=BoundedCache)
     other_machines: BoundedCache = field(default_factory=BoundedCache)
@@ -134,7 +132,8 @@ class RuleIndex:
         probe_facts = tuple((fact, spec.description) for fact in tested
                             if (spec := rulebase.fact_spec(fact)) is not None and spec.source == "probe"
                             and not spec.per_framework)
-        return cls(rules=rules, predicates=[predicate for _, predicate in compiled],
+        return cls(rules=rules,
+                   plan=tuple((predicate, rule.certainty, rule.certainty_from) for rule, predicate in compiled),
                    probe_facts=probe_facts,
                    reads={rule.id: tuple([leaf.fact for leaf in iter_leaves(rule.when)]
                                          + ([rule.certainty_from] if rule.certainty_from else [])) for rule in rules},
@@ -142,9 +141,7 @@ class RuleIndex:
                    priors={f: rulebase.frameworks[f].prior for f in FRAMEWORK_IDS},
                    by_goal={goal: tuple(dict.fromkeys(p)) for goal, p in by_goal.items()},
                    by_level={level: tuple(dict.fromkeys(p)) for level, p in by_level.items()},
-                   scoring={f: tuple(rows) for f, rows in scoring.items()},
                    leaves=tuple(leaves.values()), certainty_facts=tuple(certainty_facts),
-                   tested_facts=tuple(tested),
                    positions={rule.id: position for position, rule in enumerate(rules)})
 
     def signature(self, facts: Mapping[str, Any]) -> tuple:
@@ -157,11 +154,7 @@ class RuleIndex:
     def first_place(self, facts: Mapping[str, Any]) -> str:
         """The first place for a whole set of facts (every rule evaluated; the engine's model, without the
         explanations)."""
-        fired: dict[int, float | None] = {}
-        for position in range(len(self.rules)):
-            certainty = self.certainty_if_fires(position, facts)
-            if certainty is not None:
-                fired[position] = certainty
+        fired = self.fired_in(facts)
         knocked_out = {f for f in FRAMEWORK_IDS if f"{f}.device" not in facts}
         groups: set[tuple[str, str]] = set()
         for position in fired:
@@ -177,13 +170,26 @@ class RuleIndex:
 
     def certainty_if_fires(self, position: int, facts: Mapping[str, Any]) -> float | None:
         """The rule's certainty in these facts when it fires, else None (as the engine's Evaluation computes it)."""
-        if not self.predicates[position](facts):
+        predicate, certainty, scaled_by = self.plan[position]
+        if not predicate(facts):
             return None
-        rule = self.rules[position]
-        if rule.certainty_from is None:
-            return rule.certainty
-        scale = facts.get(rule.certainty_from)
-        return None if scale is None else round(rule.certainty * scale, 6)
+        if scaled_by is None:
+            return certainty
+        scale = facts.get(scaled_by)
+        return None if scale is None else round(certainty * scale, 6)
+
+    def fired_in(self, facts: Mapping[str, Any], positions: Iterable[int] | None = None) -> dict[int, float]:
+        """The certainty of each rule (of ``positions``, else all) that fires in these facts, by position."""
+        plan = self.plan
+        fired: dict[int, float] = {}
+        for position in range(len(plan)) if positions is None else positions:
+            predicate, certainty, scaled_by = plan[position]
+            if predicate(facts):
+                if scaled_by is None:
+                    fired[position] = certainty
+                elif (scale := facts.get(scaled_by)) is not None:
+                    fired[position] = round(certainty * scale, 6)
+        return fired
 
 
 class BaseState:
@@ -208,11 +214,8 @@ class BaseState:
         with a build are known to be the same (the machine did not change)."""
         index = self.index
         fired = self.fired
-        changed: dict[int, float | None] = {}
-        for position in affected:
-            now = index.certainty_if_fires(position, facts)
-            if now != fired.get(position):
-                changed[position] = now
+        now = index.fired_in(facts, affected)
+        changed: dict[int, float | None] = {p: now.get(p) for p in affected if now.get(p) != fired.get(p)}
         builds = self.builds if same_builds else tuple(f"{f}.device" in facts for f in FRAMEWORK_IDS)
         same_builds = builds == self.builds
         if not changed and same_builds:

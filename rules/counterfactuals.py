@@ -1,8 +1,8 @@
 """What would change an answer, and what the answer did not know.
 
 ``what_would_change`` lists at most three single changes to the question that put another framework first: the
-user's own choices (experience, goals), then, only for hardware the user described, other hardware. ``unknown_facts`` lists the facts some rule tests
-that this question did not supply, and how to supply them.
+user's own choices (experience, goals), then, only for hardware the user described, other kinds of machine.
+``unknown_facts`` lists the facts some rule tests that this question did not supply, and how to supply them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from framework_advisor.probes.vocabulary import FRAMEWORK_NAMES
 from framework_advisor.rules.alternatives import BaseState, RuleIndex, index_for
 from framework_advisor.rules.recommendation import Change, UnknownFact
 from framework_advisor.rules.rulebase import RuleBase
+
 
 def _with(hardware: HardwareProfile, *accelerators: Accelerator, **changes: Any) -> HardwareProfile:
     """A machine of another kind: its OS and architecture (this machine's unless the alternative sets them) and its

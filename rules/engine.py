@@ -16,7 +16,6 @@ from typing import Any
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.report import DerivedFacts
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, FRAMEWORK_NAMES
-from framework_advisor.rules.capacity import capacity_facts
 from framework_advisor.rules.catalog import (best_device, install_command, platform_knockout, render_starter,
                                              starter_goal)
 from framework_advisor.rules.alternatives import index_for
@@ -25,7 +24,7 @@ from framework_advisor.probes.worker.records import UnusedAccelerator
 from framework_advisor.rules.recommendation import (Confidence, RankedFramework, Reason, Recommendation, RulebaseVersion,
                                                     Starter)
 from framework_advisor.rules.remedies import fix_for
-from framework_advisor.rules.rulebase import FRAMEWORK_PLACEHOLDER, MESSAGE_PLACEHOLDER, RuleBase, iter_leaves
+from framework_advisor.rules.rulebase import FRAMEWORK_PLACEHOLDER, MESSAGE_PLACEHOLDER, RuleBase
 from framework_advisor.rules.schema import AllOf, AnyOf, Leaf, NotOf, Rule
 from framework_advisor.rules.summary import device_words, summarize
 
@@ -54,7 +53,6 @@ def derive_facts(rulebase: RuleBase, hardware: HardwareProfile, goals: Sequence[
         if device is not None:
             facts[f"{framework_id}.device"] = device
             facts[f"{framework_id}.uses_accelerator"] = device != "cpu"
-            facts.update(capacity_facts(framework_id, entry, device, hardware))
     return facts
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.report import DerivedFacts
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, FRAMEWORK_NAMES
+from framework_advisor.rules.capacity import capacity_facts
 from framework_advisor.rules.catalog import (best_device, install_command, platform_knockout, render_starter,
                                              starter_goal)
 from framework_advisor.rules.alternatives import index_for
@@ -53,6 +54,7 @@ def derive_facts(rulebase: RuleBase, hardware: HardwareProfile, goals: Sequence[
         if device is not None:
             facts[f"{framework_id}.device"] = device
             facts[f"{framework_id}.uses_accelerator"] = device != "cpu"
+            facts.update(capacity_facts(framework_id, entry, device, hardware))
     return facts
 
 

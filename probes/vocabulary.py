@@ -38,6 +38,7 @@ ACCELERATOR_LABELS: dict[str, str] = {
     "rocm": "AMD ROCm",
     "tpu": "Google TPU",
     "apple-gpu": "Apple GPU",
+    "gaudi": "Intel Gaudi",
     "intel-xpu": "Intel XPU",
 }
 DEVICE_LABELS: dict[str, str] = {"cpu": "CPU", **ACCELERATOR_LABELS}

@@ -4,43 +4,130 @@ use, the install command there, the knock-out when it has no build there, and it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.vocabulary import DEVICES, FRAMEWORK_IDS, GOALS, OS_LABELS
 from framework_advisor.rules.recommendation import Reason, Starter
 from framework_advisor.rules.rulebase import STARTER_DEVICE_ASSIGNMENT, RuleBase
-from framework_advisor.rules.schema import GOAL_FAMILIES, Addon, FrameworkEntry, InstallCommand, Platform
+from framework_advisor.rules.schema import (GOAL_FAMILIES, VERSION_PARTS, Addon, FrameworkEntry, InstallCommand,
+                                            Platform, version_key)
+
+# A compute capability or driver the machine does not state is taken to be current: above every bound.
+CURRENT = (10**6,) * VERSION_PARTS
+# How a command says what it assumed, by condition.
+_DRIVER_WORDS = {"cuda": "NVIDIA driver", "rocm": "ROCm"}
+
+
+@dataclass(frozen=True)
+class DeviceFacts:
+    """What install conditions test about the machine's accelerators of one kind (None: not stated). With several
+    accelerators of the kind, the oldest decides: the build must run on each."""
+
+    compute_capability: tuple[int, ...] | None = None
+    driver: tuple[int, ...] | None = None
+    integrated: bool | None = None
+
+    @classmethod
+    def of(cls, hardware: HardwareProfile, device: str) -> DeviceFacts:
+        accelerators = [a for a in hardware.accelerators if a.kind == device]
+        capabilities = [key for a in accelerators if (key := version_key(a.compute_capability)) is not None]
+        drivers = [key for a in accelerators if (key := version_key(a.driver)) is not None]
+        stated = [a.integrated for a in accelerators if a.integrated is not None]
+        return cls(min(capabilities, default=None), min(drivers, default=None), any(stated) if stated else None)
+
+
+def _within(value: tuple[int, ...] | None, low: str | None, high: str | None) -> bool:
+    value = CURRENT if value is None else value
+    return (low is None or value >= version_key(low)) and (high is None or value < version_key(high))
+
+
+def row_holds(row: InstallCommand, facts: DeviceFacts) -> bool:
+    """Whether the row's conditions hold for these facts (an unstated value is current; unstated integrated is
+    discrete)."""
+    return (_within(facts.compute_capability, row.min_compute_capability, row.below_compute_capability)
+            and _within(facts.driver, row.min_driver, row.below_driver)
+            and (row.integrated is None or row.integrated == bool(facts.integrated)))
+
+
+def assumptions(row: InstallCommand, facts: DeviceFacts) -> list[str]:
+    """The row's lower bounds that hold only because the machine does not state the value."""
+    assumed = []
+    if facts.compute_capability is None and row.min_compute_capability is not None:
+        assumed.append(f"compute capability >= {row.min_compute_capability}")
+    if facts.driver is None and row.min_driver is not None:
+        assumed.append(f"{_DRIVER_WORDS.get(row.device, 'driver')} >= {row.min_driver}")
+    return assumed
 
 
 def platform_for(entry: FrameworkEntry, os_name: str, arch: str) -> Platform | None:
     return next((p for p in entry.platforms if os_name in p.os and arch in p.arch), None)
 
 
+def matching_row(entry: FrameworkEntry, device: str, hardware: HardwareProfile) -> InstallCommand | None:
+    """The framework's install row for ``device`` on this machine (a no_build row included), by OS, architecture
+    and the conditions on the machine's accelerators of that kind."""
+    facts = DeviceFacts.of(hardware, device)
+    return next((row for row in entry.install if row.device == device and hardware.os in row.os
+                 and hardware.arch in row.arch and row_holds(row, facts)), None)
+
+
 def best_device(entry: FrameworkEntry, hardware: HardwareProfile) -> str | None:
-    """The device the framework would use on this hardware; None when it has no build there."""
+    """The device the framework would use on this hardware; None when it has no build there. A device whose install
+    row says no_build (a GPU too old for every current build, a driver too old) is passed over for the next one."""
     platform = platform_for(entry, hardware.os, hardware.arch)
     if platform is None:
         return None
     present = hardware.accelerator_kinds()
-    return next((d for d in platform.devices if d == "cpu" or d in present), platform.devices[-1])
+    for device in platform.devices:
+        if device == "cpu":
+            return device
+        if device in present:
+            row = matching_row(entry, device, hardware)
+            if row is None or not row.no_build:
+                return device
+    return platform.devices[-1]
 
 
-def install_row(entry: FrameworkEntry, device: str, os_name: str, arch: str,
+def passed_over(entry: FrameworkEntry, hardware: HardwareProfile) -> list[InstallCommand]:
+    """The no_build rows of the machine's accelerators that best_device passed over, in platform order."""
+    platform = platform_for(entry, hardware.os, hardware.arch)
+    present = hardware.accelerator_kinds()
+    rows = [matching_row(entry, device, hardware) for device in (platform.devices if platform else ())
+            if device in present]
+    return [row for row in rows if row is not None and row.no_build]
+
+
+def install_row(entry: FrameworkEntry, device: str, hardware: HardwareProfile,
                 with_addons: bool = False) -> InstallCommand | Addon | None:
-    """The catalog's row that installs the framework for ``device`` on this OS and architecture: its own
-    install rows first (the ones the install advice shows), then, ``with_addons``, an add-on."""
-    rows = (*entry.install, *entry.addons) if with_addons else entry.install
-    return next((row for row in rows if row.device == device and os_name in row.os and arch in row.arch), None)
+    """The catalog's row that installs the framework for ``device`` on this machine: its own install rows first
+    (the ones the install advice shows), then, ``with_addons``, an add-on. None where a row says no_build."""
+    row = matching_row(entry, device, hardware)
+    if row is not None:
+        return None if row.no_build else row
+    if with_addons:
+        return next((addon for addon in entry.addons if addon.device == device and hardware.os in addon.os
+                     and hardware.arch in addon.arch), None)
+    return None
 
 
 def install_command(entry: FrameworkEntry, hardware: HardwareProfile, device: str | None) -> str:
+    """The command for ``device`` (the CPU's where the catalog has none for it), followed, as a shell comment, by
+    why an accelerator was passed over (its no_build note), the row's own note and what the row assumed that the
+    machine did not state."""
     if device is None:
         return f"# {entry.name} has no build for {OS_LABELS[hardware.os]} {hardware.arch}"
-    row = install_row(entry, device, hardware.os, hardware.arch) or install_row(entry, "cpu", hardware.os,
-                                                                                 hardware.arch)
+    row = install_row(entry, device, hardware) or install_row(entry, "cpu", hardware)
     if row is None:
         return f"# no install command recorded for {entry.name} on {OS_LABELS[hardware.os]} {hardware.arch}"
-    return row.command
+    comments = [skipped.note for skipped in passed_over(entry, hardware) if skipped.note]
+    if row.note:
+        comments.append(row.note)
+    if isinstance(row, InstallCommand) and row.device == device:
+        assumed = assumptions(row, DeviceFacts.of(hardware, device))
+        if assumed:
+            comments.append(f"assumes {' and '.join(assumed)} (not stated)")
+    return row.command + (f"  # {'; '.join(comments)}" if comments else "")
 
 
 def platform_knockout(framework_id: str, entry: FrameworkEntry, hardware: HardwareProfile) -> Reason:

@@ -159,7 +159,7 @@ def verdict_for(rulebase: RuleBase, report: ProbeReport, access: HostAccess, pac
     has_build = platform is not None and kind in platform.devices
     no_build = [("no-build", "")]
     if result is None:
-        if not has_build or install_row(entry, kind, hardware.os, hardware.arch) is None:
+        if not has_build or install_row(entry, kind, hardware) is None:
             return _verdict(rulebase, hardware, framework_id, kind, no_build, "no-build", None)
         # Under Rosetta the install would bring x86_64 wheels: the interpreter is the first thing to fix.
         rosetta = [cause for cause in host_causes(kind, access) if cause[0] == "rosetta"]

@@ -32,7 +32,7 @@ def remedy_text(rulebase: RuleBase, framework_id: str, kind: str, cause: str, ha
     install command for the device there. Without a remedy for the cause (the linter reports that) it is the
     bare install command; it is empty only when neither exists."""
     entry = rulebase.frameworks[framework_id]
-    row = install_row(entry, kind, hardware.os, hardware.arch, with_addons=True)
+    row = install_row(entry, kind, hardware, with_addons=True)
     remedy = rulebase.remedies.get(cause)
     if remedy is None:
         return install_text(row) if row is not None else ""

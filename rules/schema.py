@@ -235,15 +235,98 @@ class Platform(_Strict):
     arch: list[Arch] = Field(min_length=1)
     devices: list[Device] = Field(min_length=1)
     note: str | None = None
+    refs: list[Reference] = Field(default_factory=list, description="Where the note's claim comes from.")
+    reviewed: datetime.date | None = Field(default=None, description="When the note was last checked.")
+
+    @model_validator(mode="after")
+    def _dated(self) -> Platform:
+        if bool(self.refs) != (self.reviewed is not None):
+            raise ValueError("'refs' and 'reviewed' go together: give both or neither")
+        return self
+
+
+VersionText = Annotated[str, Field(pattern=r"^[0-9]{1,4}(\.[0-9]{1,4}){0,3}$")]
+VERSION_PARTS = 4
+
+
+def version_key(text: str | None) -> tuple[int, ...] | None:
+    """A version as numbers to compare, padded to VERSION_PARTS ("580" == "580.0"); the leading dotted number of a
+    driver string ("560.35.03", "7.2.0-56"); None when there is none ("i915", "macOS 14.5")."""
+    match = re.match(r"\s*v?([0-9]+(?:\.[0-9]+)*)", text or "")
+    if match is None:
+        return None
+    parts = tuple(int(part) for part in match.group(1).split(".")[:VERSION_PARTS])
+    return parts + (0,) * (VERSION_PARTS - len(parts))
+
+
+# The conditions an install row may set, by the fact of the machine's accelerators they test: (lower, upper) bounds.
+INSTALL_BOUNDS = {"compute_capability": ("min_compute_capability", "below_compute_capability"),
+                  "driver": ("min_driver", "below_driver")}
 
 
 class InstallCommand(_Strict):
+    """How to install the framework for one device on some operating systems and architectures.
+
+    Rows for the same device, OS and architecture are told apart by optional conditions on the machine's
+    accelerators of that kind: a compute capability range and a driver range, each [min, below) (inclusive lower,
+    exclusive upper bound), and integrated or discrete. The linter requires such rows to cover every combination
+    exactly once. A value the machine does not state is taken to be current (above every bound; discrete when
+    ``integrated`` is not given), and the command then says what it assumed. ``no_build: true`` says the framework
+    has no build for such a device at all: the engine uses the next device of the platform (the CPU) and the CPU
+    command is shown with this row's ``note``."""
+
     device: Device
     os: list[Os] = Field(min_length=1)
     arch: list[Arch] = Field(default_factory=lambda: list(ARCHITECTURES), min_length=1)
-    command: str = Field(min_length=5)
+    min_compute_capability: VersionText | None = Field(default=None, description=(
+        "cuda rows only: the row holds for GPUs of this compute capability or newer (7.5: Turing)."))
+    below_compute_capability: VersionText | None = Field(default=None, description=(
+        "cuda rows only: the row holds for GPUs older than this compute capability (7.5: Pascal and Volta)."))
+    min_driver: VersionText | None = Field(default=None, description=(
+        "The row holds from this driver version on: the accelerator's 'driver' (the NVIDIA driver for cuda, the "
+        "ROCm release for rocm)."))
+    below_driver: VersionText | None = Field(default=None, description="The row holds below this driver version.")
+    integrated: bool | None = Field(default=None, description=(
+        "true: only integrated GPUs (NVIDIA Jetson); false: only discrete ones; absent: either."))
+    no_build: bool = Field(default=False, description=(
+        "No build of the framework uses such a device: the engine takes the platform's next device (the CPU) and "
+        "shows the CPU command with this row's note, which says why and what would change it. No 'command' then."))
+    command: str | None = Field(default=None, min_length=5, description="Required unless no_build.")
     note: str | None = Field(default=None, min_length=3, description=(
-        "A caveat that goes with the command (shown after it as a shell comment in fixes)."))
+        "A caveat that goes with the command (shown after it as a shell comment)."))
+    refs: list[Reference] = Field(default_factory=list, description=(
+        "Where the row's facts come from; required for rows with conditions or no_build."))
+    reviewed: datetime.date | None = Field(default=None, description=(
+        "When the row was last checked; required with refs (the linter warns after 365 days)."))
+
+    @model_validator(mode="after")
+    def _conditions_fit(self) -> InstallCommand:
+        if (self.conditional or self.no_build) and not self.refs:
+            raise ValueError("a row with conditions or no_build needs 'refs' (where its facts come from)")
+        if bool(self.refs) != (self.reviewed is not None):
+            raise ValueError("'refs' and 'reviewed' go together: give both or neither")
+        if self.no_build:
+            if self.command is not None:
+                raise ValueError("a no_build row has no 'command' (the CPU row's is shown, with this row's note)")
+            if self.note is None:
+                raise ValueError("a no_build row needs a 'note' that says why there is no build and what to do")
+        elif self.command is None:
+            raise ValueError("an install row needs a 'command' (or no_build: true)")
+        if self.device != "cuda" and (self.min_compute_capability or self.below_compute_capability):
+            raise ValueError("compute capability conditions apply to cuda rows only")
+        if self.device == "cpu" and (self.min_driver or self.below_driver or self.integrated is not None
+                                     or self.no_build):
+            raise ValueError("driver, integrated and no_build apply to accelerator rows, not to cpu rows")
+        for low_name, high_name in INSTALL_BOUNDS.values():
+            low, high = getattr(self, low_name), getattr(self, high_name)
+            if low is not None and high is not None and version_key(low) >= version_key(high):
+                raise ValueError(f"{low_name} ({low}) must be below {high_name} ({high})")
+        return self
+
+    @property
+    def conditional(self) -> bool:
+        return self.integrated is not None or any(getattr(self, name) is not None
+                                                  for bounds in INSTALL_BOUNDS.values() for name in bounds)
 
 
 class Addon(_Strict):

@@ -20,6 +20,7 @@ DEVICE_WORDS: dict[str, tuple[str, str]] = {
     "rocm": ("the AMD ROCm GPU", "the AMD ROCm GPUs"),
     "tpu": ("the Google TPU", "the Google TPUs"),
     "apple-gpu": ("the Apple GPU", "the Apple GPUs"),
+    "gaudi": ("the Intel Gaudi accelerator", "the Intel Gaudi accelerators"),
     "intel-xpu": ("the Intel XPU", "the Intel XPUs"),
 }
 # At most this many rules are named on each side of the runner-up sentence.

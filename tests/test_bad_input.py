@@ -38,6 +38,50 @@ def test_wrong_type_deep_in_the_hardware(client):
                    "/hardware/accelerators/0/count", "integer")
 
 
+@pytest.mark.parametrize("hardware,pointer,needle", [
+    ({"os": "darwin", "arch": "x86_64", "accelerators": [{"kind": "apple-gpu", "name": "Apple GPU"}]},
+     "/hardware/accelerators/0/kind", "an Intel Mac (darwin x86_64) has none"),
+    ({"os": "linux", "arch": "arm64", "accelerators": [{"kind": "apple-gpu", "name": "Apple M2 GPU"}]},
+     "/hardware/accelerators/0/kind", "only in an Apple-silicon Mac"),
+    ({"os": "windows", "arch": "x86_64", "accelerators": [{"kind": "cuda", "name": "RTX 4090"},
+                                                          {"kind": "tpu", "name": "TPU v4"}]},
+     "/hardware/accelerators/1/kind", "Cloud TPUs are attached to Linux hosts"),
+    ({"os": "darwin", "arch": "arm64", "accelerators": [{"kind": "cuda", "name": "RTX 4090"}]},
+     "/hardware/accelerators/0/kind", "macOS has no NVIDIA CUDA support"),
+    ({"os": "windows", "arch": "x86_64", "accelerators": [{"kind": "gaudi", "name": "Gaudi 3"}]},
+     "/hardware/accelerators/0/kind", "Linux x86_64 servers"),
+    ({"os": "linux", "arch": "x86_64", "accelerators": [{"kind": "cuda", "name": "RTX 4090", "integrated": True}]},
+     "/hardware/accelerators/0/integrated", "on Arm systems"),
+])
+def test_a_machine_that_cannot_exist_is_refused_with_why(client, hardware, pointer, needle):
+    body = assert_problem(client.post("/v1/recommendations", json={**GOOD, "hardware": hardware}), 422, pointer, needle)
+    assert [error["pointer"] for error in body["errors"]] == [pointer]
+    assert needle in body["detail"]  # the detail line says why too, for clients that show only it
+
+
+def test_a_hardware_file_of_a_machine_that_cannot_exist_is_one_line_at_its_accelerator(tmp_path):
+    from framework_advisor.cli_input import HardwareFileError, load_hardware_file
+
+    path = tmp_path / "hw.yaml"
+    path.write_text("os: darwin\narch: x86_64\naccelerators:\n  - kind: apple-gpu\n    name: Apple GPU\n")
+    with pytest.raises(HardwareFileError) as refused:
+        load_hardware_file(path)
+    assert refused.value.problems == [f"{path}:4:5: /accelerators/0/kind: an Apple GPU exists only in an "
+                                      "Apple-silicon Mac (darwin arm64); an Intel Mac (darwin x86_64) has none that "
+                                      "a framework can use: describe it with no accelerators"]
+
+
+def test_machines_that_do_exist_are_not_refused(client):
+    for hardware in ({"os": "linux", "arch": "arm64", "accelerators": [
+                         {"kind": "cuda", "name": "Jetson AGX Orin", "compute_capability": "8.7", "integrated": True}]},
+                     {"os": "windows", "arch": "arm64", "accelerators": []},
+                     {"os": "windows", "arch": "x86_64", "accelerators": [{"kind": "rocm", "name": "RX 7900 XTX"}]},
+                     {"os": "linux", "arch": "x86_64", "accelerators": [{"kind": "gaudi", "name": "Gaudi 3", "count": 8}]},
+                     {"os": "darwin", "arch": "x86_64", "accelerators": []}):
+        response = client.post("/v1/recommendations", json={**GOOD, "hardware": hardware})
+        assert response.status_code == 200, (hardware, response.get_data(as_text=True))
+
+
 def test_missing_field(client):
     assert_problem(client.post("/v1/recommendations", json={"goals": ["learning"]}), 422, "experience", "required")
 

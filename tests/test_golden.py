@@ -46,11 +46,12 @@ def test_scenario_file_is_well_formed():
         assert set(scenario["goals"]) <= set(GOALS), scenario["name"]
         assert scenario["experience"] in EXPERIENCE_LEVELS, scenario["name"]
         expect = scenario["expect"]
-        assert set(expect) <= {"first", "first_any_of", "not_first", "unsupported", "runner_up", "reasons"}, \
-            scenario["name"]
+        assert set(expect) <= {"first", "first_any_of", "not_first", "unsupported", "runner_up", "reasons", "install",
+                               "install_excludes"}, scenario["name"]
         assert ("first" in expect) != ("first_any_of" in expect), f"{scenario['name']}: give first or first_any_of"
         named = [expect.get("first")] + list(expect.get("first_any_of", [])) + list(expect.get("not_first", []))
         named.append(expect.get("runner_up", {}).get("framework"))
+        named += list(expect.get("install", {})) + list(expect.get("install_excludes", {}))
         named += list(expect.get("unsupported", [])) + list(expect.get("reasons", {}))
         assert set(filter(None, named)) <= set(FRAMEWORK_IDS), scenario["name"]
 
@@ -81,6 +82,10 @@ def test_golden_scenario(rulebase, scenario):
     for framework in expect.get("unsupported", []):
         assert by_framework[framework]["supported"] is False, context
         assert any(reason["knockout"] for reason in by_framework[framework]["reasons"]), context
+    for framework, text in expect.get("install", {}).items():
+        assert text in by_framework[framework]["install"], f"{context}: {framework} installs with {by_framework[framework]['install']!r}"
+    for framework, text in expect.get("install_excludes", {}).items():
+        assert text not in by_framework[framework]["install"], f"{context}: {framework}: {by_framework[framework]['install']!r}"
     if "runner_up" in expect:  # why not the runner-up: the sentence names it and the rules that separate them
         supported = [item for item in ranking if item["supported"]]
         sentence = result["summary"]["runner_up"]
@@ -100,6 +105,49 @@ def test_every_supported_framework_has_a_reason_that_names_it(rulebase, scenario
         if item["supported"]:
             named = [reason["rule"] for reason in item["reasons"] if item["framework"] in mentions(reason["message"])]
             assert named, f"{scenario['name']}: no reason under {item['framework']} names it: {item['reasons']}"
+
+
+def _machine_classes(hardware) -> set[str]:
+    """The classes of machine whose install command depends on more than the OS (issue 12, points 4 and 6)."""
+    classes = set()
+    for accelerator in hardware.get("accelerators", []):
+        capability = tuple(int(part) for part in accelerator.get("compute_capability", "99.0").split("."))
+        driver = int(accelerator.get("driver", "999").split(".")[0])
+        if accelerator["kind"] == "cuda":
+            if accelerator.get("integrated"):
+                classes.add("jetson")
+            elif capability < (7, 0):
+                classes.add("pascal-or-older")
+            elif capability < (7, 5):
+                classes.add("volta")
+            elif capability < (8, 0):
+                classes.add("turing-old-driver" if driver < 580 else "turing-new-driver")
+            elif capability >= (10, 0):
+                classes.add("blackwell")
+        elif accelerator["kind"] == "rocm" and hardware["os"] == "windows":
+            classes.add("rocm-windows")
+        elif accelerator["kind"] in ("gaudi", "tpu"):
+            classes.add(accelerator["kind"])
+        elif accelerator["kind"] == "apple-gpu":
+            classes.add("apple-silicon")
+    if (hardware["os"], hardware["arch"]) == ("windows", "arm64"):
+        classes.add("windows-on-arm")
+    if (hardware["os"], hardware["arch"]) == ("darwin", "x86_64"):
+        classes.add("intel-mac")
+    return classes
+
+
+def test_every_class_of_machine_whose_install_differs_has_a_scenario_that_checks_the_command():
+    checked = set()
+    for scenario in SCENARIOS:
+        install = scenario["expect"].get("install", {})
+        for machine_class in _machine_classes(scenario["hardware"]):
+            if machine_class in ("apple-silicon", "tpu") and "tensorflow" not in install:
+                continue  # point 6: TensorFlow's Mac (CPU only) and Cloud TPU builds
+            if install:
+                checked.add(machine_class)
+    assert checked >= {"pascal-or-older", "volta", "turing-old-driver", "turing-new-driver", "blackwell", "jetson",
+                       "windows-on-arm", "rocm-windows", "gaudi", "intel-mac", "apple-silicon", "tpu"}, checked
 
 
 # --- order independence ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import pytest
 
 from framework_advisor.probes import system as probe_system
 from framework_advisor.probes.inventory import ROSETTA_WARNING, gfx_arch, take_inventory
-from hardware_fixtures import FIXTURES, FailingNvml, RecordedCommands, copy_root, fixture_machine
+from hardware_fixtures import FIXTURES, FailingNvml, RecordedCommands, RecordedNvml, copy_root, fixture_machine
 from framework_advisor.probes.system import NvmlSnapshot, NvmlUnavailable, PynvmlAdapter, System, run_subprocess
 from tests import openapi_schemas
 from tests.conftest import HEAVY_MODULES
@@ -65,8 +65,8 @@ def test_the_contract_check_is_not_vacuous():
 
 
 def test_fixture_set_is_the_documented_one():
-    assert ALL_FIXTURES == ["apple-m2-max", "apple-m2-max-rosetta", "arm-neoverse-v2", "h100-sxm-8x",
-                            "mi300x-8x", "tpu-v4-8"]
+    assert ALL_FIXTURES == ["apple-m2-max", "apple-m2-max-rosetta", "arm-neoverse-v2", "gaudi3-8x", "h100-sxm-8x",
+                            "jetson-agx-orin", "mi300x-8x", "tpu-v4-8"]
 
 
 # --- NVIDIA -----------------------------------------------------------------------------------------
@@ -264,10 +264,116 @@ def test_kfd_topology_without_dev_kfd_points_at_container_flags(tmp_path):
                                    "pass --device=/dev/kfd --device=/dev/dri"]
 
 
+def test_the_rocm_release_is_the_driver_the_catalog_compares(tmp_path):
+    # The ROCm release (/opt/rocm/.info/version, "version-build") decides the JAX plugin; the amdgpu kernel
+    # module's own version numbers something else and is only provenance.
+    root = copy_root("mi300x-8x", tmp_path)
+    (root / "opt/rocm/.info").mkdir(parents=True)
+    (root / "opt/rocm/.info/version").write_text("7.2.0-56\n")
+    (root / "sys/module/amdgpu").mkdir(parents=True)
+    (root / "sys/module/amdgpu/version").write_text("6.16.6\n")
+    profile = inventory(fixture_machine("mi300x-8x", root=root))
+
+    assert profile["accelerators"] == [{**MI300X, "driver": "7.2.0"}]
+    assert profile["provenance"]["accelerators.rocm.driver"] == "ROCm release from /opt/rocm/.info/version"
+    assert "6.16.6" in profile["provenance"]["accelerators.rocm.amdgpu"]
+
+
+def test_rocm_path_names_the_rocm_release_to_read(tmp_path):
+    root = copy_root("mi300x-8x", tmp_path)
+    (root / "opt/rocm-6.4.1/.info").mkdir(parents=True)
+    (root / "opt/rocm-6.4.1/.info/version").write_text("6.4.1-120\n")
+    profile = inventory(fixture_machine("mi300x-8x", root=root, environ={"ROCM_PATH": "/opt/rocm-6.4.1"}))
+    assert profile["accelerators"][0]["driver"] == "6.4.1"
+
+
+def test_without_a_system_rocm_the_release_is_not_stated():
+    assert "driver" not in inventory(fixture_machine("mi300x-8x"))["accelerators"][0]
+
+
 @pytest.mark.parametrize(("target_version", "arch"), [(90402, "gfx942"), (90010, "gfx90a"), (110000, "gfx1100"),
                                                       (90008, "gfx908"), (0, None), (None, None)])
 def test_gfx_target_version_decodes_to_the_gfx_arch(target_version, arch):
     assert gfx_arch(target_version) == arch
+
+
+# --- NVIDIA Jetson (SYNTHESIZED: jetson-agx-orin) -----------------------------------------------------------
+
+
+ORIN = {"kind": "cuda", "name": "NVIDIA Jetson AGX Orin Developer Kit", "count": 1, "compute_capability": "8.7",
+        "integrated": True, "source": "/proc/device-tree/compatible"}
+
+
+def test_jetson_orin_is_an_integrated_gpu_found_in_the_device_tree():
+    nvml = FailingNvml()
+    profile = inventory(fixture_machine("jetson-agx-orin", nvml=nvml))
+
+    assert nvml.calls == 0  # no /dev/nvidia*, no PCI GPU: NVML is not loaded
+    assert profile["os"] == "linux" and profile["arch"] == "arm64"
+    assert profile["accelerators"] == [ORIN]
+    assert profile["warnings"] == []
+    assert profile["provenance"]["accelerators.cuda.integrated"] == (
+        "Jetson: SoC nvidia,tegra234 from /proc/device-tree/compatible; L4T R36.4.3 from /etc/nv_tegra_release; "
+        "compute capability from the SoC (fixed table)")
+    assert profile["cpu"]["model"] == "Arm Cortex-A78AE"
+
+
+def test_a_jetson_without_its_device_tree_still_counts_from_the_l4t_release(tmp_path):
+    root = copy_root("jetson-agx-orin", tmp_path)
+    shutil.rmtree(root / "proc/device-tree")
+    profile = inventory(fixture_machine("jetson-agx-orin", root=root))
+    assert profile["accelerators"] == [{"kind": "cuda", "name": "NVIDIA Jetson", "count": 1, "integrated": True,
+                                        "source": "/etc/nv_tegra_release"}]
+
+
+def test_a_jetson_that_nvml_sees_keeps_its_nvml_entry_and_is_marked_integrated(tmp_path):
+    # JetPack 7 (Thor) has NVML and /dev/nvidia*: the NVML entry stays, the device tree adds integrated.
+    root = copy_root("jetson-agx-orin", tmp_path)
+    (root / "proc/device-tree/compatible").write_bytes(b"nvidia,p3834-0008\0nvidia,tegra264\0")
+    (root / "dev").mkdir()
+    (root / "dev/nvidia0").write_text("")
+    nvml = RecordedNvml({"driver_version": "580.00", "nvml_version": "13.580.00", "binding": "fake",
+                         "devices": [{"name": "NVIDIA Thor", "memory_bytes": None, "compute_capability": [11, 0]}]})
+    profile = inventory(fixture_machine("jetson-agx-orin", root=root, nvml=nvml))
+    assert profile["accelerators"] == [{"kind": "cuda", "name": "NVIDIA Thor", "count": 1, "compute_capability": "11.0",
+                                        "driver": "580.00", "integrated": True, "source": "NVML"}]
+
+
+# --- Intel Gaudi (SYNTHESIZED: gaudi3-8x) --------------------------------------------------------------------
+
+
+GAUDI3 = {"kind": "gaudi", "name": "Intel Gaudi 3", "count": 8, "memory_gb": 128.0, "driver": "1.23.0-695119e",
+          "source": "PCI vendor 0x1da3"}
+
+
+def test_gaudi3_server_from_pci_ids_and_the_habanalabs_driver():
+    profile = inventory(fixture_machine("gaudi3-8x"))
+
+    assert profile["accelerators"] == [GAUDI3]
+    assert profile["warnings"] == []
+    assert "/sys/module/habanalabs/version" in profile["provenance"]["accelerators.gaudi"]
+
+
+def test_gaudi_on_the_pci_bus_without_device_nodes_says_the_driver_is_not_loaded(tmp_path):
+    root = copy_root("gaudi3-8x", tmp_path)
+    shutil.rmtree(root / "dev/accel")
+    shutil.rmtree(root / "sys/module")
+    profile = inventory(fixture_machine("gaudi3-8x", root=root))
+
+    assert profile["accelerators"] == [{key: value for key, value in GAUDI3.items() if key != "driver"}]
+    assert profile["warnings"] == ["Intel Gaudi on the PCI bus but no /dev/accel/accel* or /dev/hl* device: the "
+                                   "habanalabs driver is not loaded (install habanalabs-dkms), or a container lacks "
+                                   "the devices"]
+
+
+def test_gaudi_device_nodes_this_user_cannot_open_are_named():
+    class NoDeviceAccess(System):
+        def can_read_write(self, relative: str) -> bool:
+            return False
+
+    profile = inventory(fixture_machine("gaudi3-8x", system_class=NoDeviceAccess))
+    assert profile["warnings"] == ["Gaudi device /dev/accel/accel0, /dev/accel/accel1, /dev/accel/accel2, "
+                                   "/dev/accel/accel3 is not readable and writable by this user"]
 
 
 # --- CPU-only Arm server, Intel XPU, Windows, odd platforms -----------------------------------------------

@@ -240,10 +240,77 @@ def test_planted_install_overlap_and_stale_review(base_copy, seeds):
     row = '      - {device: cpu, os: [linux, darwin, windows], command: "pip install numpy"}\n'
     assert row in text
     text = text.replace(row, row + row.replace("pip install numpy", "pip install numpy-again"))
-    frameworks.write_text(text.replace("reviewed: 2026-11-22", "reviewed: 2024-01-02", 1), encoding="utf-8")
+    frameworks.write_text(text.replace("reviewed: 2026-12-02", "reviewed: 2024-01-02", 1), encoding="utf-8")
     findings = _lint(base_copy, seeds)
     assert [f for f in findings if f.code == "install-overlap" and "numpy" in f.message and f.severity == "error"]
     assert [f for f in findings if f.code == "stale-review" and "pytorch" in f.message], format_report(findings)
+
+
+# --- install rows chosen by compute capability, driver and integrated ----------------------------------------
+
+KEPLER_ROW = """      - device: cuda
+        os: [linux, windows]
+        arch: [x86_64]
+        below_compute_capability: "5.0"
+        no_build: true
+"""
+
+
+def test_install_rows_with_conditions_must_cover_every_machine(base_copy, seeds):
+    frameworks = base_copy / "frameworks.yaml"
+    text = frameworks.read_text(encoding="utf-8")
+    assert KEPLER_ROW in text
+    frameworks.write_text(text.replace(KEPLER_ROW, KEPLER_ROW.replace('"5.0"', '"3.0"')), encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    gaps = [f for f in findings if f.code == "install-gap"]
+    assert len(gaps) == 2 and all(f.severity == "error" for f in gaps), format_report(findings)  # linux, windows
+    assert "no install row for cuda on linux/x86_64 holds for compute capability 3.0, driver 0.0, discrete, and 4 " \
+           "more combinations" in gaps[0].message, gaps[0].message
+
+
+def test_install_rows_whose_conditions_overlap(base_copy, seeds):
+    frameworks = base_copy / "frameworks.yaml"
+    text = frameworks.read_text(encoding="utf-8")
+    frameworks.write_text(text.replace(KEPLER_ROW, KEPLER_ROW.replace('"5.0"', '"6.0"')), encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    overlaps = [f for f in findings if f.code == "install-overlap"]
+    assert overlaps and all("pytorch" in f.message and "compute capability 5.0" in f.message for f in overlaps), \
+        format_report(findings)
+
+
+@pytest.mark.parametrize("row,needle", [
+    ("{device: cuda, os: [linux], no_build: true, command: 'pip install x', note: why not, refs: [https://e.org], "
+     "reviewed: 2026-11-01}", "a no_build row has no 'command'"),
+    ("{device: cuda, os: [linux], no_build: true, refs: [https://e.org], reviewed: 2026-11-01}",
+     "a no_build row needs a 'note'"),
+    ("{device: cpu, os: [linux], min_driver: '580', command: 'pip install x', refs: [https://e.org], "
+     "reviewed: 2026-11-01}", "apply to accelerator rows"),
+    ("{device: rocm, os: [linux], min_compute_capability: '7.5', command: 'pip install x', refs: [https://e.org], "
+     "reviewed: 2026-11-01}", "cuda rows only"),
+    ("{device: cuda, os: [linux], min_driver: '580', command: 'pip install x'}", "needs 'refs'"),
+    ("{device: cuda, os: [linux], min_driver: '580', below_driver: '525', command: 'pip install x', "
+     "refs: [https://e.org], reviewed: 2026-11-01}", "min_driver (580) must be below below_driver (525)"),
+    ("{device: cuda, os: [linux], command: 'pip install x', refs: [https://e.org]}", "'refs' and 'reviewed' go together"),
+])
+def test_install_row_conditions_are_checked_when_loading(base_copy, seeds, row, needle):
+    frameworks = base_copy / "frameworks.yaml"
+    text = frameworks.read_text(encoding="utf-8")
+    anchor = '      - {device: cpu, os: [linux, darwin, windows], command: "pip install numpy"}\n'
+    frameworks.write_text(text.replace(anchor, anchor + f"      - {row}\n"), encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    loads = [f for f in findings if f.code == "load"]
+    assert loads and needle in loads[0].message, format_report(findings)
+
+
+def test_a_stale_install_row_is_reported_with_its_framework(base_copy, seeds):
+    frameworks = base_copy / "frameworks.yaml"
+    text = frameworks.read_text(encoding="utf-8")
+    stale = KEPLER_ROW + text.split(KEPLER_ROW, 1)[1].split("reviewed: 2026-12-02", 1)[0] + "reviewed: 2024-01-02"
+    frameworks.write_text(text.replace(KEPLER_ROW + stale[len(KEPLER_ROW):].replace("2024-01-02", "2026-12-02"),
+                                       stale, 1), encoding="utf-8")
+    findings = _lint(base_copy, seeds)
+    found = [f for f in findings if f.code == "stale-review" and "install row 'pytorch install" in f.message]
+    assert len(found) == 1, format_report(findings)
 
 
 def test_planted_unreferenced_fact(base_copy, seeds):
@@ -288,9 +355,9 @@ def test_add_on_rows_are_not_install_rows(base_copy, seeds):
     frameworks = base_copy / "frameworks.yaml"
     text = frameworks.read_text(encoding="utf-8")
     as_install_row = text.replace(
-        '    install:\n      - {device: cpu, os: [linux, windows], command: "pip install torch --index-url',
+        '    install:\n      - {device: cpu, os: [linux], command: "pip install torch --index-url',
         '    install:\n      - {device: tpu, os: [linux], command: "pip install torch torch_xla"}\n'
-        '      - {device: cpu, os: [linux, windows], command: "pip install torch --index-url', 1)
+        '      - {device: cpu, os: [linux], command: "pip install torch --index-url', 1)
     assert as_install_row != text
     frameworks.write_text(as_install_row, encoding="utf-8")
     findings = _lint(base_copy, seeds)
@@ -307,18 +374,23 @@ def test_planted_add_on_problems(base_copy, seeds):
     planted = (
         "      - {device: tpu, os: [linux], arch: [x86_64], addon: again, command: 'pip install again', refs: [https://example.org/a]}\n"
         "      - {device: cuda, os: [linux], addon: own-device, command: 'pip install cuda-thing', refs: [https://example.org/b]}\n"
-        "      - {device: rocm, os: [windows], arch: [arm64], addon: nowhere, command: 'pip install nowhere', refs: [https://example.org/c]}\n"
         "      - {device: tpu, os: [windows], addon: bad-ref, command: 'pip install bad-ref', refs: [somewhere]}\n")
-    frameworks.write_text(text.replace(anchor, anchor + planted), encoding="utf-8")
+    # PyTorch builds for every OS and architecture; TensorFlow has none for Windows on Arm.
+    tf_anchor = "    addons:                          # devices reached only through another vendor's build, a plugin or WSL2\n"
+    nowhere = ("      - {device: rocm, os: [windows], arch: [arm64], addon: nowhere, command: 'pip install nowhere', "
+               "refs: [https://example.org/c]}\n")
+    planted_text = text.replace(anchor, anchor + planted).replace(tf_anchor, tf_anchor + nowhere)
+    frameworks.write_text(planted_text, encoding="utf-8")
     findings = _lint(base_copy, seeds)
     line = text.splitlines().index(anchor.rstrip("\n")) + 2
+    tf_line = planted_text.splitlines().index(tf_anchor.rstrip("\n")) + 2
     codes = {(f.code, f.severity, int(f.location.rsplit(":", 2)[1])) for f in findings if str(frameworks) in f.location}
-    assert ("addon-overlap", "error", line + 4) in codes, format_report(findings)  # the shipped row repeats row 0
+    assert ("addon-overlap", "error", line + 3) in codes, format_report(findings)  # the shipped row repeats row 0
     assert ("install-overlap", "error", line + 1) not in codes
     assert ("addon-shadowed", "warning", line + 1) in codes, format_report(findings)  # the cuda install row wins
     assert ("addon-platform-device", "warning", line + 1) in codes, format_report(findings)
-    assert ("addon-unused", "warning", line + 2) in codes, format_report(findings)
-    assert ("ref-format", "warning", line + 3) in codes, format_report(findings)
+    assert ("addon-unused", "warning", tf_line) in codes, format_report(findings)
+    assert ("ref-format", "warning", line + 2) in codes, format_report(findings)
 
 
 def test_a_reason_without_a_remedy_is_an_error(base_copy, seeds):

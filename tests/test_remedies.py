@@ -12,7 +12,7 @@ from framework_advisor.probes.inventory import take_inventory
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, device_label, framework_name
 from framework_advisor.probes.access import CAUSES
 from framework_advisor.probes.worker.records import UNUSED_REASONS, UnusedAccelerator
-from framework_advisor.rules.catalog import install_row
+from framework_advisor.rules.catalog import install_row, matching_row
 from framework_advisor.rules.remedies import fix_for, install_text
 from hardware_fixtures import FIXTURES, fixture_machine
 
@@ -54,23 +54,23 @@ def test_every_machine_framework_and_reason_gets_a_fix_composed_from_the_catalog
             context = (hardware.os, hardware.arch, framework_id, kind, reason, fix)
             assert fix and "{" not in fix and "}" not in fix, context
             assert framework_name(framework_id) in fix or device_label(kind) in fix, context
-            row = install_row(rulebase.frameworks[framework_id], kind, hardware.os, hardware.arch, with_addons=True)
+            row = install_row(rulebase.frameworks[framework_id], kind, hardware, with_addons=True)
             if row is not None and "{install}" in rulebase.remedies[reason].fix_for(kind, True):
                 assert install_text(row) in fix, context
             assert "what the worker saw" not in fix, "the fix is catalog data; the detail is the worker's"
-    assert seen_kinds == {"apple-gpu", "cuda", "rocm", "tpu", "intel-xpu"}
+    assert seen_kinds == {"apple-gpu", "cuda", "rocm", "tpu", "gaudi", "intel-xpu"}
 
 
 def test_the_command_in_a_fix_is_the_install_command_shown_for_that_device(rulebase, profiles):
-    """One answer never shows two commands for one thing: an install row wins over an add-on."""
+    """One answer never shows two commands for one thing: an install row wins over an add-on (and a no_build row
+    leaves the device without a command, add-ons included)."""
     for hardware in (*profiles.values(), WINDOWS_RTX, LINUX_ARC):
         for framework_id, kind in itertools.product(FRAMEWORK_IDS, hardware.accelerator_kinds()):
             entry = rulebase.frameworks[framework_id]
-            own = [row for row in entry.install if row.device == kind and hardware.os in row.os
-                   and hardware.arch in row.arch]
-            row = install_row(entry, kind, hardware.os, hardware.arch, with_addons=True)
-            if own:
-                assert row is own[0]
+            own = matching_row(entry, kind, hardware)
+            row = install_row(entry, kind, hardware, with_addons=True)
+            if own is not None:
+                assert row is (None if own.no_build else own)
 
 
 @pytest.mark.parametrize("machine,framework_id,kind,reason,expected", [
@@ -80,14 +80,20 @@ def test_the_command_in_a_fix_is_the_install_command_shown_for_that_device(ruleb
     ("mi300x-8x", "tensorflow", "rocm", "cpu-only-build",
      "pip install tensorflow-rocm  # AMD's build; upstream TensorFlow has no ROCm wheels"),
     ("mi300x-8x", "pytorch", "rocm", "driver-mismatch", "pip install torch --index-url https://download.pytorch.org/whl/rocm7.2"),
-    ("mi300x-8x", "jax", "rocm", "not-visible", "pip install -U 'jax[rocm7-local]' optax  # needs ROCm installed"),
-    ("h100-sxm-8x", "pytorch", "cuda", "cpu-only-build", ": pip install torch"),
+    ("mi300x-8x", "jax", "rocm", "not-visible",
+     "pip install -U 'jax[rocm7-local]' optax  # the plugin for the ROCm 7.x installed on the host"),
+    # The H100 fixture's driver is 560: CUDA 12 builds (PyTorch's cu126, mlx[cuda12]), not CUDA 13.
+    ("h100-sxm-8x", "pytorch", "cuda", "cpu-only-build",
+     ": pip install 'torch==2.14.*' --index-url https://download.pytorch.org/whl/cu126  # a driver older than 580"),
     ("h100-sxm-8x", "tensorflow", "cuda", "not-visible", "pip install 'tensorflow[and-cuda]'"),
-    ("h100-sxm-8x", "mlx", "cuda", "cpu-only-build", "pip install 'mlx[cuda12]'  # or 'mlx[cuda13]' with driver >= 580"),
+    ("h100-sxm-8x", "mlx", "cuda", "cpu-only-build", "pip install 'mlx[cuda12]'  # a driver older than 580"),
+    ("h100-sxm-8x", "jax", "cuda", "cpu-only-build", "pip install -U 'jax[cuda12]' optax"),
+    ("jetson-agx-orin", "pytorch", "cuda", "cpu-only-build", "pip install torch --index-url https://pypi.jetson-ai-lab.io/jp6/cu126"),
+    ("gaudi3-8x", "pytorch", "gaudi", "cpu-only-build", "habanalabs-installer.sh install --type pytorch"),
     ("h100-sxm-8x", "pytorch", "cuda", "hidden", "Unset CUDA_VISIBLE_DEVICES"),
     ("h100-sxm-8x", "jax", "cuda", "busy", "Another process holds the NVIDIA CUDA device"),
     ("apple-m2-max", "pytorch", "apple-gpu", "cpu-only-build", "pip install torch  # with a native arm64 Python on macOS 14+"),
-    ("apple-m2-max", "tensorflow", "apple-gpu", "cpu-only-build", "pip install tensorflow tensorflow-metal"),
+    ("apple-m2-max", "tensorflow", "apple-gpu", "cpu-only-build", "pip install keras torch  # then set KERAS_BACKEND=torch"),
     ("apple-m2-max", "mlx", "apple-gpu", "unsupported", "pip install mlx  # with a native arm64 Python on macOS 14+"),
     ("apple-m2-max", "jax", "apple-gpu", "unsupported", "JAX has no Apple GPU support: use a framework with a backend"),
     ("h100-sxm-8x", "numpy", "cuda", "unsupported", "NumPy has no NVIDIA CUDA support: use a framework with a backend"),
@@ -98,12 +104,13 @@ def test_fixes_on_the_fixture_machines(rulebase, profiles, machine, framework_id
 
 
 def test_add_ons_the_workers_knew_are_catalog_rows(rulebase):
-    assert "WSL2" in install_text(install_row(rulebase.frameworks["tensorflow"], "cuda", "windows", "x86_64", with_addons=True))
+    assert "WSL2" in install_text(install_row(rulebase.frameworks["tensorflow"], "cuda", WINDOWS_RTX, with_addons=True))
     fix = fix_for(rulebase, "tensorflow", _unused("cuda", "unsupported"), WINDOWS_RTX)
     assert "pip install 'tensorflow[and-cuda]'  # inside WSL2" in fix, fix
     fix = fix_for(rulebase, "tensorflow", _unused("intel-xpu", "cpu-only-build"), LINUX_ARC)
     assert "pip install 'intel-extension-for-tensorflow[xpu]'" in fix, fix
-    for framework_id, device in (("pytorch", "tpu"), ("tensorflow", "rocm"), ("tensorflow", "intel-xpu")):
+    for framework_id, device in (("pytorch", "tpu"), ("tensorflow", "rocm"), ("tensorflow", "intel-xpu"),
+                                 ("tensorflow", "apple-gpu")):
         addon = next(a for a in rulebase.frameworks[framework_id].addons if a.device == device)
         assert addon.refs and all(ref.startswith("https://") for ref in addon.refs)
 

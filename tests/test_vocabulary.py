@@ -85,7 +85,7 @@ def tree(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("path,planted", [
     ("service/static/app.js", "const GOALS = ['learning', 'research', 'production', 'mobile-edge', 'apple-on-device',"
                               " 'scientific-computing', 'large-scale-training', 'pretrained-models'];\n"),
-    ("service/audit/checks.py", 'KINDS = ("cuda", "rocm", "tpu", "apple-gpu", "intel-xpu")\n'),
+    ("service/audit/checks.py", 'KINDS = ("cuda", "rocm", "tpu", "apple-gpu", "gaudi", "intel-xpu")\n'),
     ("rules/base/facts.yaml", "extra: {type: enum, source: user, description: x, "
                               "values: [pytorch, jax, mlx, tensorflow, numpy]}\n"),
 ])

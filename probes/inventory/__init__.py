@@ -9,9 +9,11 @@ know (`warnings`): a device that is present but unusable must not look the same 
 Memory is reported in GiB (2**30 bytes), the unit the contract calls "GB", as nvidia-smi and most
 tools do.
 
-The detectors live in one module each (host, cpu, memory, nvidia, rocm, tpu, apple, intel) over the
-shared `findings` helpers and the `pci` listings; `hardware_profile` runs them and fits the result
-to the contract.
+The detectors live in one module each (host, cpu, memory, nvidia, jetson, rocm, tpu, gaudi, apple, intel)
+over the shared `findings` helpers and the `pci` listings; `hardware_profile` runs them and fits the result
+to the contract. Each accelerator's `driver` is the version its builds depend on: the NVIDIA driver (NVML, else
+the driver's /sys or /proc files), the ROCm release (/opt/rocm/.info/version), the habanalabs driver; a Jetson's
+GPU is `integrated`, with the compute capability of its SoC.
 """
 
 from framework_advisor.probes.inventory.hardware_profile import fit_to_schema, take_inventory

@@ -22,6 +22,7 @@ FLAG_ALIASES = {
 # (CPU implementer, CPU part) from arm64 /proc/cpuinfo, which has no "model name" line. Best-known values.
 ARM_CPU_PARTS = {
     (0x41, 0xD0C): "Arm Neoverse-N1",
+    (0x41, 0xD42): "Arm Cortex-A78AE",
     (0x41, 0xD40): "Arm Neoverse-V1",
     (0x41, 0xD49): "Arm Neoverse-N2",
     (0x41, 0xD4F): "Arm Neoverse-V2",

@@ -9,8 +9,10 @@ from framework_advisor.probes.hardware import (MAX_DRIVER_CHARS, MAX_LIST_ITEMS,
 from framework_advisor.probes.inventory.apple import detect_apple_gpu
 from framework_advisor.probes.inventory.cpu import detect_cpu
 from framework_advisor.probes.inventory.findings import Findings, clip
+from framework_advisor.probes.inventory.gaudi import detect_gaudi
 from framework_advisor.probes.inventory.host import MacFacts, detect_arch, detect_os, read_mac_facts
 from framework_advisor.probes.inventory.intel import detect_intel_xpu
+from framework_advisor.probes.inventory.jetson import detect_jetson
 from framework_advisor.probes.inventory.memory import detect_memory
 from framework_advisor.probes.inventory.nvidia import detect_nvidia
 from framework_advisor.probes.inventory.pci import Scan
@@ -22,12 +24,12 @@ from framework_advisor.probes.system import System
 
 def detect_accelerators(scan: Scan, mac: MacFacts | None) -> list[dict[str, Any]]:
     accelerators = [
-        *detect_nvidia(scan), *detect_rocm(scan), *detect_tpu(scan),
+        *detect_jetson(scan, detect_nvidia(scan)), *detect_rocm(scan), *detect_tpu(scan), *detect_gaudi(scan),
         *detect_apple_gpu(scan, mac), *detect_intel_xpu(scan),
     ]
     if not accelerators:
         scan.findings.source("accelerators", "none found: /dev, PCI ids, /proc/driver/nvidia, NVML where "
-                             "NVIDIA signs exist, KFD topology, sysctl on macOS")
+                             "NVIDIA signs exist, the Tegra device tree, KFD topology, sysctl on macOS")
     return accelerators
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from framework_advisor.probes.inventory.findings import accelerator, gib, group_identical
@@ -91,9 +92,25 @@ def detect_rocm(scan: Scan) -> list[dict[str, Any]]:
                                "so ROCm cannot see it")
         return []
     check_kfd_access(scan)
-    driver = (scan.system.read_text("sys/module/amdgpu/version", limit=256) or "").strip() or None
-    if driver:
-        gpus = [{**gpu, "driver": driver} for gpu in gpus]
+    release, where = rocm_release(scan.system)
+    if release:
+        gpus = [{**gpu, "driver": release} for gpu in gpus]
+        scan.findings.source("accelerators.rocm.driver", f"ROCm release from {where}")
+    module = (scan.system.read_text("sys/module/amdgpu/version", limit=256) or "").strip()
+    if module:  # the kernel driver's own version is not the ROCm release the catalog's rows compare
+        scan.findings.source("accelerators.rocm.amdgpu", f"amdgpu kernel module {module} (/sys/module/amdgpu/version)")
     scan.findings.source("accelerators.rocm", "KFD topology nodes with simd_count > 0; cores = simd_count / "
                          "simd_per_cu (CUs); memory from mem_banks; names from PCI device ids (best-known)")
     return group_identical(gpus)
+
+
+def rocm_release(system: System) -> tuple[str | None, str | None]:
+    """The ROCm release installed on the host ("7.2.0" from "7.2.0-56") and the file it came from: $ROCM_PATH's
+    .info/version, else /opt/rocm's. None without a system ROCm (pip-installed ROCm wheels bring their own)."""
+    roots = [root for root in (system.environ.get("ROCM_PATH"), "/opt/rocm") if root]
+    for root in roots:
+        relative = f"{root.strip('/')}/.info/version"
+        match = re.match(r"\s*([0-9]+\.[0-9]+(?:\.[0-9]+)?)", system.read_text(relative, limit=256) or "")
+        if match:
+            return match.group(1), f"/{relative}"
+    return None, None

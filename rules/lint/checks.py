@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from framework_advisor.probes.hardware import HardwareProfile
+from framework_advisor.probes.hardware import HardwareProfile, impossible_accelerator
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS, framework_name
 from framework_advisor.probes.access import CAUSES
 from framework_advisor.rules.engine import holds, recommend
@@ -31,7 +31,8 @@ from framework_advisor.rules.rulebase import (
 )
 from framework_advisor.rules.mentions import subject
 from framework_advisor.rules.safe_yaml import Location, RuleFileError, load_rule_yaml, locate
-from framework_advisor.rules.schema import AllOf, AnyOf, NotOf, Rule
+from framework_advisor.rules.catalog import DeviceFacts, row_holds
+from framework_advisor.rules.schema import INSTALL_BOUNDS, VERSION_PARTS, AllOf, AnyOf, NotOf, Rule, version_key
 
 STALE_AFTER_DAYS = 365
 # A sentence that says a framework is fast or slow ("MLX is the fastest", "JAX may be faster"), and the words that
@@ -112,6 +113,10 @@ class Linter:
         owners += [("framework", fid, entry, ()) for fid, entry in rulebase.frameworks.items()]
         owners += [("add-on", f"{fid} {addon.addon}", addon, ("addons", position))
                    for fid, entry in rulebase.frameworks.items() for position, addon in enumerate(entry.addons)]
+        owners += [({"install": "install row", "platforms": "platform"}[table], f"{fid} {table} {position}", row,
+                    (table, position))
+                   for fid, entry in rulebase.frameworks.items() for table in ("install", "platforms")
+                   for position, row in enumerate(getattr(entry, table)) if row.refs]
         seeds_present = self.seeds_dir.is_dir()
         warned_absent = False
         for kind, name, item, prefix in owners:
@@ -152,7 +157,7 @@ class Linter:
                     and not any(ref.startswith(("https://", "http://")) for ref in item.refs):
                 self.add("warning", "seed-only", at("refs"),
                          f"rule {name!r} cites only seed articles, which users do not have: link a public source too")
-            if not hasattr(item, "reviewed"):
+            if getattr(item, "reviewed", None) is None:
                 continue  # add-on rows are reviewed with their framework's entry
             age = (self.today - item.reviewed).days
             if age > STALE_AFTER_DAYS:
@@ -308,15 +313,15 @@ class Linter:
                              f"{framework_id}: platform {position} lists {devices[devices.index('cpu') + 1:]} after cpu; "
                              f"they are never chosen")
             rows: dict[tuple[str, str, str], int] = {}
+            groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
             for position, row in enumerate(entry.install):
                 for os_name, arch in itertools.product(row.os, row.arch):
                     key = (row.device, os_name, arch)
-                    if key in rows:
-                        self.add("error", "install-overlap",
-                                 self.index.entry_at("frameworks", framework_id, "install", position),
-                                 f"{framework_id}: install rows {rows[key]} and {position} both cover {row.device} on "
-                                 f"{os_name}/{arch}; row {position} is never used there")
+                    groups[key].append(position)
                     rows.setdefault(key, position)
+            for key, positions in groups.items():
+                self._check_install_conditions(framework_id, entry, key, positions)
+            for position, row in enumerate(entry.install):
                 reachable = any(row.device in p.devices and set(p.os) & set(row.os) and set(p.arch) & set(row.arch)
                                 for p in entry.platforms)
                 if not reachable:
@@ -338,6 +343,60 @@ class Linter:
                         else:
                             self.add("error", "install-missing", where,
                                      f"{framework_id}: no install command at all for {device} on {os_name}/{arch}")
+
+    def _check_install_conditions(self, framework_id: str, entry: Any, key: tuple[str, str, str],
+                                  positions: Sequence[int]) -> None:
+        """The rows for one device, OS and architecture must cover every machine exactly once: at every compute
+        capability and driver (each bound the rows use, none, and unstated, which counts as current) and both
+        integrated and discrete (where such a machine can exist), one row holds. Rows without conditions cover
+        everything, so two of them overlap."""
+        device, os_name, arch = key
+        members = [(position, entry.install[position]) for position in positions]
+        if len(members) == 1 and not members[0][1].conditional:
+            return
+        points: dict[str, list[tuple[int, ...] | None]] = {}
+        for fact, (low, high) in INSTALL_BOUNDS.items():
+            bounds = {version_key(getattr(row, name)) for _, row in members for name in (low, high)
+                      if getattr(row, name) is not None}
+            points[fact] = [(0,) * VERSION_PARTS, *sorted(bounds), None]  # None: unstated, taken as current
+        gaps: list[str] = []
+        overlapping: set[tuple[int, int]] = set()
+        for capability, driver, integrated in itertools.product(points["compute_capability"], points["driver"],
+                                                                (False, True)):
+            if impossible_accelerator(os_name, arch, device, integrated):
+                continue  # no such machine (an integrated NVIDIA GPU on x86_64)
+            facts = DeviceFacts(capability, driver, integrated)
+            holding = [position for position, row in members if row_holds(row, facts)]
+            where = self._condition_words(device, facts)
+            if not holding:
+                gaps.append(where)
+            for first, second in itertools.combinations(holding, 2):
+                if (first, second) in overlapping:
+                    continue  # one finding per pair, at the first machine both hold for
+                overlapping.add((first, second))
+                detail = f" ({where})" if entry.install[first].conditional or entry.install[second].conditional else ""
+                self.add("error", "install-overlap", self.index.entry_at("frameworks", framework_id, "install", second),
+                         f"{framework_id}: install rows {first} and {second} both cover {device} on "
+                         f"{os_name}/{arch}{detail}; row {second} is never used there")
+        if gaps:
+            more = f", and {len(gaps) - 1} more combination{'s' if len(gaps) > 2 else ''}" if len(gaps) > 1 else ""
+            self.add("error", "install-gap", self.index.entry_at("frameworks", framework_id, "install", positions[0]),
+                     f"{framework_id}: no install row for {device} on {os_name}/{arch} holds for {gaps[0]}{more}; "
+                     f"the rows' conditions must cover every machine")
+
+    @staticmethod
+    def _condition_words(device: str, facts: DeviceFacts) -> str:
+        def shown(value: tuple[int, ...] | None) -> str:
+            if value is None:
+                return "unstated"
+            while len(value) > 2 and value[-1] == 0:
+                value = value[:-1]
+            return ".".join(str(part) for part in value)
+
+        words = [f"driver {shown(facts.driver)}", "integrated" if facts.integrated else "discrete"]
+        if device == "cuda":
+            words.insert(0, f"compute capability {shown(facts.compute_capability)}")
+        return ", ".join(words)
 
     def _check_addons(self, framework_id: str, entry: Any, rows: Mapping[tuple[str, str, str], int]) -> None:
         """Add-on rows: devices the framework reaches only through an add-on. They are not install rows (so

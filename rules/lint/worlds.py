@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from framework_advisor.probes.comparisons import Interval
-from framework_advisor.probes.hardware import Accelerator, Cpu, HardwareProfile
+from framework_advisor.probes.hardware import Accelerator, Cpu, HardwareProfile, impossible_accelerator
 from framework_advisor.probes.report import DerivedFacts
 from framework_advisor.probes.vocabulary import ACCELERATOR_KINDS, ARCHITECTURES, FRAMEWORK_IDS, OPERATING_SYSTEMS
 from framework_advisor.probes.worker.records import UnusedAccelerator
@@ -95,10 +95,9 @@ class WorldModel:
 
     @staticmethod
     def _plausible(os_name: str, arch: str, kinds: tuple[str, ...]) -> bool:
-        # Apple GPUs only in arm64 Macs, nothing else in a Mac; TPU hosts run Linux.
-        if os_name == "darwin":
-            return set(kinds) <= ({"apple-gpu"} if arch == "arm64" else set())
-        return "apple-gpu" not in kinds and ("tpu" not in kinds or os_name == "linux")
+        # Machines that can exist, as the HardwareProfile validator says (Apple GPUs only in arm64 Macs, nothing
+        # else in a Mac; TPU hosts run Linux; Gaudi servers are Linux x86_64).
+        return all(impossible_accelerator(os_name, arch, kind) is None for kind in kinds)
 
     @staticmethod
     def _hardware(os_name: str, arch: str, kinds: Sequence[str], count: float | None = None,

@@ -8,6 +8,7 @@ backend's synchronize() before each clock read.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from typing import Any
 
@@ -121,6 +122,12 @@ class Adapter(BaseAdapter):
                 "apple-gpu", "MPS is built but not available (needs macOS 12.3+ on Apple silicon, native arm64)"))
         if kind == "intel-xpu":
             return unused(kind, "cpu-only-build", f"torch {version} has no XPU support")
+        if kind == "gaudi":  # Gaudi is Intel's own PyTorch stack (habana_frameworks.torch, device "hpu")
+            if importlib.util.find_spec("habana_frameworks") is None:
+                return unused(kind, "cpu-only-build", f"torch {version} without Intel Gaudi's PyTorch bridge "
+                                                      "(habana_frameworks.torch)")
+            return unused(kind, "unsupported", "Intel Gaudi's PyTorch bridge is installed, but the probe does not "
+                                               "measure Gaudi (HPU) devices")
         return unused(kind, "unsupported", "PyTorch reaches TPUs only through PyTorch/XLA (torch_xla)")
 
     def _missing_arch(self, index: int) -> str | None:

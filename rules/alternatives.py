@@ -84,7 +84,8 @@ class RuleIndex:
     priors: dict[str, float]
     by_goal: dict[str, tuple[int, ...]]
     by_level: dict[str, tuple[int, ...]]
-    members: dict[tuple[str, str], tuple[tuple[int, float], ...]]  # (framework, group key) -> (position, points)
+    # (framework, group key) -> (position, points, rule id, points x certainty when the certainty is the rule's own)
+    members: dict[tuple[str, str], tuple[tuple[int, float, str, float], ...]]
     leaves: tuple[Predicate, ...]  # every distinct leaf over a fact the question does not set
     certainty_facts: tuple[str, ...]
     positions: dict[str, int]  # rule id -> position
@@ -124,10 +125,12 @@ class RuleIndex:
                     certainty_facts.append(rule.certainty_from)
             for framework_id, points in (rule.then.points or {}).items():
                 scoring[framework_id].append((position, points, rule.group or f"rule:{rule.id}"))
-        members: dict[tuple[str, str], list[tuple[int, float]]] = {}
+        members: dict[tuple[str, str], list[tuple[int, float, str, float]]] = {}
         for framework_id, rows in scoring.items():
             for position, points, group in rows:
-                members.setdefault((framework_id, group), []).append((position, points))
+                rule = rules[position]
+                members.setdefault((framework_id, group), []).append(
+                    (position, points, rule.id, round(points * rule.certainty, 6)))
         tested = sorted({leaf.fact for rule in rules for leaf in iter_leaves(rule.when)})
         probe_facts = tuple((fact, spec.description) for fact in tested
                             if (spec := rulebase.fact_spec(fact)) is not None and spec.source == "probe"
@@ -248,12 +251,13 @@ def _group_points(index: RuleIndex, framework_id: str, group: str, state: Mappin
     """The points a group gives a framework (the engine's model: the strongest rule of the group that fires)."""
     best: tuple[float, str] | None = None
     value = 0.0
-    for position, points in index.members[framework_id, group]:
+    plan = index.plan
+    for position, points, rule_id, own in index.members[framework_id, group]:
         certainty = state.get(position)
         if certainty is None:
             continue
-        scored = round(points * certainty, 6)
-        candidate = (abs(scored), index.rules[position].id)
+        scored = own if certainty == plan[position][1] else round(points * certainty, 6)
+        candidate = (abs(scored), rule_id)
         if best is None or candidate > best:
             best, value = candidate, scored
     return value

@@ -183,7 +183,14 @@ def _all(parts: list[Predicate]) -> Predicate:
     if len(parts) == 3:
         first, second, third = parts
         return lambda facts: first(facts) and second(facts) and third(facts)
-    return lambda facts: all(part(facts) for part in parts)
+
+    def every(facts: Mapping[str, Any]) -> bool:
+        for part in parts:
+            if not part(facts):
+                return False
+        return True
+
+    return every
 
 
 def _any(parts: list[Predicate]) -> Predicate:
@@ -192,7 +199,14 @@ def _any(parts: list[Predicate]) -> Predicate:
     if len(parts) == 2:
         first, second = parts
         return lambda facts: first(facts) or second(facts)
-    return lambda facts: any(part(facts) for part in parts)
+
+    def some(facts: Mapping[str, Any]) -> bool:
+        for part in parts:
+            if part(facts):
+                return True
+        return False
+
+    return some
 
 
 def compile_condition(condition: Any) -> Predicate:

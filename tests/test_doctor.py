@@ -158,7 +158,7 @@ def test_a_cpu_only_build(tmp_path, rulebase):
                     "jax", "cuda")
     assert (found.works, found.cause) == (False, "cpu-only-build")
     # The fixture's driver is 560: jax[cuda13] needs >= 580, so the fix is the CUDA 12 wheel.
-    assert "pip install -U 'jax[cuda12]' optax  # a driver older than 580" in found.fix
+    assert "pip install -U 'jax[cuda12]' flax optax  # a driver older than 580" in found.fix
 
 
 def test_a_driver_older_than_the_wheels_cuda(tmp_path, rulebase):
@@ -229,7 +229,7 @@ def test_jax_parts_at_different_versions(tmp_path, rulebase):
     packages = {"jax": "0.10.2", "jaxlib": "0.10.2", "jax-cuda13-plugin": "0.9.1", "jax-cuda13-pjrt": "0.9.1"}
     found = verdict(doctor(tmp_path, rulebase, fixture_machine("h100-sxm-8x"), {"jax": result}, packages), "jax", "cuda")
     assert found.cause == "jax-versions-disagree" and "jax-cuda13-plugin 0.9.1" in found.why
-    assert "pip install -U 'jax[cuda12]' optax" in found.fix
+    assert "pip install -U 'jax[cuda12]' flax optax" in found.fix
     # The same worker output with matching versions: JAX sees no device, and nothing says the versions disagree.
     agreeing = {**packages, "jax-cuda13-plugin": "0.10.2", "jax-cuda13-pjrt": "0.10.2"}
     found = verdict(doctor(tmp_path / "agree", rulebase, fixture_machine("h100-sxm-8x"), {"jax": result}, agreeing),

@@ -76,18 +76,18 @@ def test_the_command_in_a_fix_is_the_install_command_shown_for_that_device(ruleb
 @pytest.mark.parametrize("machine,framework_id,kind,reason,expected", [
     # The workers' old fix strings, now catalog data.
     ("tpu-v4-8", "pytorch", "tpu", "unsupported", "pip install torch 'torch_xla[tpu]'  # PyTorch reaches TPUs only through PyTorch/XLA"),
-    ("tpu-v4-8", "jax", "tpu", "cpu-only-build", "pip install -U 'jax[tpu]' optax"),
+    ("tpu-v4-8", "jax", "tpu", "cpu-only-build", "pip install -U 'jax[tpu]' flax optax"),
     ("mi300x-8x", "tensorflow", "rocm", "cpu-only-build",
      "pip install tensorflow-rocm  # AMD's build; upstream TensorFlow has no ROCm wheels"),
     ("mi300x-8x", "pytorch", "rocm", "driver-mismatch", "pip install torch --index-url https://download.pytorch.org/whl/rocm7.2"),
     ("mi300x-8x", "jax", "rocm", "not-visible",
-     "pip install -U 'jax[rocm7-local]' optax  # the plugin for the ROCm 7.x installed on the host"),
+     "pip install -U 'jax[rocm7-local]' flax optax  # the plugin for the ROCm 7.x installed on the host"),
     # The H100 fixture's driver is 560: CUDA 12 builds (PyTorch's cu126, mlx[cuda12]), not CUDA 13.
     ("h100-sxm-8x", "pytorch", "cuda", "cpu-only-build",
      ": pip install 'torch==2.14.*' --index-url https://download.pytorch.org/whl/cu126  # a driver older than 580"),
     ("h100-sxm-8x", "tensorflow", "cuda", "not-visible", "pip install 'tensorflow[and-cuda]'"),
     ("h100-sxm-8x", "mlx", "cuda", "cpu-only-build", "pip install 'mlx[cuda12]'  # a driver older than 580"),
-    ("h100-sxm-8x", "jax", "cuda", "cpu-only-build", "pip install -U 'jax[cuda12]' optax"),
+    ("h100-sxm-8x", "jax", "cuda", "cpu-only-build", "pip install -U 'jax[cuda12]' flax optax"),
     ("jetson-agx-orin", "pytorch", "cuda", "cpu-only-build", "pip install torch --index-url https://pypi.jetson-ai-lab.io/jp6/cu126"),
     ("gaudi3-8x", "pytorch", "gaudi", "cpu-only-build", "habanalabs-installer.sh install --type pytorch"),
     ("h100-sxm-8x", "pytorch", "cuda", "hidden", "Unset CUDA_VISIBLE_DEVICES"),

@@ -1,5 +1,8 @@
 """Prints the in-process latency of a recommendation: one repeated question (H100 server, research +
-production, expert) and 200 distinct questions (goals x experience x machines), each evaluated once per pass.
+production, expert) and 200 distinct questions (goals x experience x machines), each evaluated once per pass,
+then the 200 again with every cache that shares work across questions emptied before each (the user's
+alternatives by signature, other machines' first places, reasons; rules/alternatives.py), keeping what is made
+once per rule base (compiled conditions, the facts of each kind of other machine, starters).
 
     .venv/bin/python benchmarks/recommendation_latency.py               # this checkout
     .venv/bin/python benchmarks/recommendation_latency.py --against REV # and a git revision, interleaved
@@ -69,7 +72,21 @@ questions += [([goal], level, machine) for goal in GOALS for level in LEVELS for
 questions = questions[:200]
 repeated = (["research", "production"], "expert", machines[0])
 
-def timed(question):
+try:  # the caches that share work across questions (issue 12); older trees have none
+    from framework_advisor.rules import alternatives as shared_work
+
+    def clear_shared_work():
+        for index in list(shared_work._INDEXES.values()):
+            index.user_changes.clear()
+            index.other_machines.clear()
+            index.reasons.clear()  # kept: what is made once per rule base (compiled rules, other machines' facts)
+except ImportError:
+    def clear_shared_work():
+        pass
+
+def timed(question, cold=False):
+    if cold:
+        clear_shared_work()
     started = time.perf_counter()
     recommend(rulebase, *question)
     return (time.perf_counter() - started) * 1000
@@ -78,6 +95,7 @@ for question in questions[:20]:
     recommend(rulebase, *question)
 print(json.dumps({"repeated": statistics.median(timed(repeated) for _ in range(int(sys.argv[1]))),
                   "distinct": statistics.median(timed(question) for question in questions),
+                  "cold": statistics.median(timed(question, cold=True) for question in questions),
                   "questions": len(questions), "rules": len(rulebase.rules),
                   "engine": recommend.__code__.co_filename}))
 """
@@ -120,13 +138,15 @@ def main() -> int:
                                check=False, capture_output=True)
     for name, rounds in results.items():
         print(f"{name} ({Path(rounds[0]['engine']).relative_to(trees[name])}): {rounds[0]['rules']} rules; repeated question {spread([r['repeated'] for r in rounds])}; "
-              f"{rounds[0]['questions']} distinct questions {spread([r['distinct'] for r in rounds])}"
+              f"{rounds[0]['questions']} distinct questions {spread([r['distinct'] for r in rounds])}; "
+              f"the same with the shared caches emptied before each {spread([r.get('cold', r['distinct']) for r in rounds])}"
               f" (median of {args.rounds} rounds)")
     ours = results["this checkout"]
     if args.against:
         theirs = results[args.against]
-        for key, label in (("repeated", "repeated question"), ("distinct", "distinct questions")):
-            ratios = [mine[key] / base[key] for mine, base in zip(ours, theirs)]
+        for key, label in (("repeated", "repeated question"), ("distinct", "distinct questions"),
+                           ("cold", "distinct questions, shared caches emptied")):
+            ratios = [mine.get(key, mine["distinct"]) / base.get(key, base["distinct"]) for mine, base in zip(ours, theirs)]
             print(f"{label}: this checkout / {args.against} = {statistics.median(ratios):.2f} "
                   f"(range {min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} rounds)")
     median = statistics.median(r["repeated"] for r in ours)

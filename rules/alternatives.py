@@ -6,11 +6,12 @@ change the rules with a leaf that reads that value: ``goals contains learning``,
 ...]``. Every other rule fires or not as in the question's own evaluation, so an alternative costs the
 handful of rules it can reach, and a framework whose rules did not change keeps its score.
 
-The outcome of an evaluation (which rules fire, with what certainty, which frameworks have a build) depends on
-the facts only through which condition leaves hold, the numbers that scale certainties and which frameworks
-have a device: the *signature* of the facts. Two questions with the same goals, experience and signature (a
-machine with 64 GB and one with 96 GB, when no rule tests a threshold between them) have the same
-alternatives, so those are cached by signature (bounded, least recently used first), per rule base. Another
+The alternatives of a question depend on its facts only through the rules that fired (with their certainties),
+which frameworks have a device, and, for the rules a change of goals or experience reaches, which of their
+other condition leaves hold and the numbers that scale their certainty: the *signature* of the facts. Two
+questions with the same goals, experience and signature (a machine with 64 GB and one with 96 GB, when no
+rule tests a threshold between them) have the same alternatives, so those are cached by signature (bounded,
+least recently used first), per rule base. Another
 kind of machine (rules.counterfactuals) is judged as that kind, with nothing of this machine but its OS and
 architecture, so its first place is cached by the alternative, the OS, the architecture, goals and experience.
 """
@@ -86,7 +87,9 @@ class RuleIndex:
     by_level: dict[str, tuple[int, ...]]
     # (framework, group key) -> (position, points, rule id, points x certainty when the certainty is the rule's own)
     members: dict[tuple[str, str], tuple[tuple[int, float, str, float], ...]]
-    leaves: tuple[Predicate, ...]  # every distinct leaf over a fact the question does not set
+    # every distinct leaf, over a fact the question does not set, of a rule that a change of goals or experience
+    # reaches; and the facts that scale such a rule's certainty
+    leaves: tuple[Predicate, ...]
     certainty_facts: tuple[str, ...]
     positions: dict[str, int]  # rule id -> position
     probe_facts: tuple[tuple[str, str], ...]  # machine facts a condition reads: (fact, description)
@@ -109,19 +112,23 @@ class RuleIndex:
         leaves: dict[tuple[str, str, str], Predicate] = {}
         certainty_facts: list[str] = []
         for position, rule in enumerate(rules):
+            reached = False
             for leaf in iter_leaves(rule.when):
                 if leaf.fact == "goals":
                     for goal in goals:
                         if _mentions(leaf, goal):
                             by_goal[goal].append(position)
+                            reached = True
                 elif leaf.fact == "experience":
                     for level in levels:
                         if _mentions(leaf, level):
                             by_level[level].append(position)
-                else:
-                    leaves.setdefault((leaf.fact, leaf.op, repr(leaf.value)), compile_leaf(leaf))
-            if rule.certainty_from is not None:
-                if rule.certainty_from not in certainty_facts:
+                            reached = True
+            if reached:
+                for leaf in iter_leaves(rule.when):
+                    if leaf.fact not in USER_FACTS:
+                        leaves.setdefault((leaf.fact, leaf.op, repr(leaf.value)), compile_leaf(leaf))
+                if rule.certainty_from is not None and rule.certainty_from not in certainty_facts:
                     certainty_facts.append(rule.certainty_from)
             for framework_id, points in (rule.then.points or {}).items():
                 scoring[framework_id].append((position, points, rule.group or f"rule:{rule.id}"))
@@ -147,12 +154,15 @@ class RuleIndex:
                    leaves=tuple(leaves.values()), certainty_facts=tuple(certainty_facts),
                    positions={rule.id: position for position, rule in enumerate(rules)})
 
-    def signature(self, facts: Mapping[str, Any]) -> tuple:
-        """What an evaluation's outcome depends on besides the goals and experience: which leaves hold, the
-        numbers that scale certainties, and which frameworks have a build (a device) here."""
-        return (tuple(leaf(facts) for leaf in self.leaves),
-                tuple(facts.get(name) for name in self.certainty_facts),
-                tuple(f"{framework_id}.device" in facts for framework_id in FRAMEWORK_IDS))
+    def signature(self, facts: Mapping[str, Any], fired: Mapping[str, float]) -> tuple:
+        """What the user's alternatives of a question depend on besides its goals and experience: the rules that
+        fired (with their certainties: so the scores), which frameworks have a build (a device) here, and for
+        the rules a change of goals or experience reaches, which of their other leaves hold and the numbers
+        that scale their certainty. ``fired``: rule id -> certainty, the question's own evaluation."""
+        return (frozenset(fired.items()),
+                tuple(f"{framework_id}.device" in facts for framework_id in FRAMEWORK_IDS),
+                tuple(leaf(facts) for leaf in self.leaves),
+                tuple(facts.get(name) for name in self.certainty_facts))
 
     def first_place(self, facts: Mapping[str, Any]) -> str:
         """The first place for a whole set of facts (every rule evaluated; the engine's model, without the

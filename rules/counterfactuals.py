@@ -59,7 +59,7 @@ def what_would_change(rulebase: RuleBase, goals: Sequence[str], experience: str,
     first place is shared by every question with the same goals, experience, OS and architecture."""
     index = index_for(rulebase)
     state = BaseState(index, facts, evaluation.certainty, evaluation.scores, evaluation.knocked_out, first)
-    key = (index.signature(facts), frozenset(goals), experience)
+    key = (index.signature(facts, evaluation.certainty), frozenset(goals), experience)
     user = index.user_changes.get(key)
     if user is None:
         user = _user_changes(rulebase, index, state, goals, experience, MAX_CHANGES)

@@ -89,6 +89,12 @@ def _idle(entry: FrameworkEntry, device: str, hardware: HardwareProfile) -> int:
     return sum(a.count for a in hardware.accelerators if a.kind not in usable)
 
 
+def _how_many(needed_gb: float, each_gb: float) -> int:
+    """Devices (or hosts) of ``each_gb`` that hold ``needed_gb``; a described memory of a few bytes (5e-324 GB)
+    would make it infinite, so it stops at a billion."""
+    return min(math.ceil(min(needed_gb / each_gb, 1e9)), 10**9)
+
+
 def capacity_facts(framework_id: str, entry: FrameworkEntry, device: str, hardware: HardwareProfile
                    ) -> dict[str, Any]:
     """The per-framework capacity facts (declared in rules/base/facts.yaml) for a framework that runs here on
@@ -100,15 +106,13 @@ def capacity_facts(framework_id: str, entry: FrameworkEntry, device: str, hardwa
     if one:
         facts[f"{framework_id}.device_memory_gb"] = round(one, 1)
         facts[f"{framework_id}.fit_16bit_b"] = round(one / _gb_per_billion(BYTES_16BIT), 1)
-        facts[f"{framework_id}.devices_for_70b"] = math.ceil(
-            REFERENCE_MODEL_B * _gb_per_billion(BYTES_16BIT) / one)
+        facts[f"{framework_id}.devices_for_70b"] = _how_many(REFERENCE_MODEL_B * _gb_per_billion(BYTES_16BIT), one)
     if pool:
         facts[f"{framework_id}.pool_memory_gb"] = round(pool, 1)
         facts[f"{framework_id}.fit_16bit_all_b"] = round(pool / _gb_per_billion(BYTES_16BIT), 1)
         facts[f"{framework_id}.fit_4bit_b"] = round(pool / _gb_per_billion(BYTES_4BIT), 1)
         facts[f"{framework_id}.train_fit_b"] = round(pool / _gb_per_billion(BYTES_TRAINING), 1)
-        facts[f"{framework_id}.hosts_for_405b"] = math.ceil(
-            LARGEST_OPEN_MODEL_B * _gb_per_billion(BYTES_16BIT) / pool)
-        facts[f"{framework_id}.hosts_for_70b_training"] = math.ceil(
-            REFERENCE_MODEL_B * _gb_per_billion(BYTES_TRAINING) / pool)
+        facts[f"{framework_id}.hosts_for_405b"] = _how_many(LARGEST_OPEN_MODEL_B * _gb_per_billion(BYTES_16BIT), pool)
+        facts[f"{framework_id}.hosts_for_70b_training"] = _how_many(
+            REFERENCE_MODEL_B * _gb_per_billion(BYTES_TRAINING), pool)
     return facts

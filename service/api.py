@@ -30,6 +30,7 @@ from framework_advisor.storage import QueueFull, Store
 
 api = Blueprint("api", __name__)
 PROBE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+LIMIT_TEXT = re.compile(r"[0-9]{1,4}")
 
 
 def _rulebase() -> RuleBase:
@@ -204,7 +205,7 @@ def _store_uploaded_report(report: ProbeReport) -> Response:
 def list_probes() -> Response:
     host = request.args.get("host")
     limit_text = request.args.get("limit", "50")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 500:
+    if not LIMIT_TEXT.fullmatch(limit_text) or not 1 <= int(limit_text) <= 500:  # ASCII digits only: not '²'
         raise Problem(400, f"limit must be an integer from 1 to 500, not {limit_text!r}")
     if host is not None and len(host) > 255:
         raise Problem(400, "host is at most 255 characters")

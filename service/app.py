@@ -8,6 +8,7 @@ from framework_advisor.rules.rulebase import load_rulebase
 from framework_advisor.answer_cache import AnswerCache
 from framework_advisor.api import api
 from framework_advisor.config import Settings
+from framework_advisor.json_body import StrictJSONProvider
 from framework_advisor.machine import ThisMachine
 from framework_advisor.probe_jobs import ProbeJobs, ProbeRunner, latest_own_probe
 from framework_advisor.problems import register_problem_handlers
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
         FRAMEWORK_ADVISOR_MAX_REPORT=settings.max_report_bytes,
         JSON_SORT_KEYS=False,
     )
+    app.json = StrictJSONProvider(app)  # never writes NaN or Infinity
     app.json.sort_keys = False
     app.extensions["framework_advisor.settings"] = settings
     app.extensions["framework_advisor.rulebase"] = rulebase

@@ -11,7 +11,7 @@ from framework_advisor.config import DATA_DIR_ENV, Settings
 
 
 def _limit(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 500:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 500:  # not '²'
         raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 500, not {text!r}")
     return int(text)
 

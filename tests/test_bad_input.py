@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 GOOD = {"goals": ["learning"], "experience": "beginner"}
@@ -185,3 +187,121 @@ def test_a_null_is_not_an_absent_field(client, field, value):
 def test_integral_numbers_are_integers_as_in_json_schema(client):
     hardware = {"os": "linux", "arch": "x86_64", "cpu": {"model": "x", "cores": 8.0}}
     assert client.post("/v1/recommendations", json={**GOOD, "hardware": hardware}).status_code == 200
+
+
+# --- JSON stays JSON (issue 13, 2) ------------------------------------------------------------------------------
+
+def _upload(client, text: str):
+    return client.post("/v1/probes", data=text, content_type="application/json")
+
+
+def _stored(client) -> list:
+    return client.get("/v1/probes").get_json()["probes"]
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1" + "0" * 400 + ".0"])
+def test_a_number_beyond_a_double_is_a_400_not_an_infinity(client, number):
+    hardware = '{"os": "linux", "arch": "x86_64", "cpu": {"model": "x", "cores": 2}, "memory_gb": %s}' % number
+    assert_problem(post(client, '{"goals": ["learning"], "experience": "beginner", "hardware": %s}' % hardware), 400,
+                   "out of range")
+
+
+def test_an_upload_with_an_infinite_figure_is_refused_not_stored_as_null(tmp_path):
+    # It used to be stored as null, and the stored report could then never be read again (409 on every use).
+    from framework_advisor.app import create_app
+    from tests.service_fixtures import canned_report_json, settings_for
+
+    client = create_app(settings_for(tmp_path)).test_client()
+    report = canned_report_json(quick=True)
+    report["frameworks"][0]["benchmarks"][0]["timing"]["total_s"] = 12345.5
+    assert_problem(_upload(client, json.dumps(report).replace("12345.5", "1e400")), 400, "out of range")
+    assert _stored(client) == []
+
+
+@pytest.mark.parametrize("body,where", [
+    ('{"goals": ["learning"], "experience": "beginner\\ud800"}', "/experience"),
+    ('{"goals": ["learning\\udfff"], "experience": "beginner"}', "/goals/0"),
+    ('{"goals": ["learning"], "experience": "beginner", "\\ud83d": 1}', "(the key)"),
+    ('{"goals": ["learning"], "experience": "beginner", "x": "\\udc00\\ud800"}', "/x"),  # a pair the wrong way round
+])
+def test_a_lone_surrogate_is_a_400_naming_where(client, body, where):
+    assert_problem(post(client, body), 400, "lone surrogate", where)
+
+
+def test_an_escaped_pair_is_one_character_and_fine(client):
+    body = '{"goals": ["learning"], "experience": "beginner", "hardware": {"os": "linux", "arch": "x86_64", ' \
+           '"cpu": {"model": "\\ud83d\\ude80 chip", "cores": 2}}}'
+    response = post(client, body)
+    assert response.status_code == 200 and response.get_json()["hardware"]["cpu"]["model"] == "\U0001F680 chip"
+
+
+def test_a_lone_surrogate_in_an_upload_is_refused_not_stored(tmp_path):
+    from framework_advisor.app import create_app
+    from tests.service_fixtures import canned_report_json, settings_for
+
+    client = create_app(settings_for(tmp_path)).test_client()
+    report = canned_report_json(quick=True)
+    report["host"] = "node\ud800"
+    assert_problem(_upload(client, json.dumps(report)), 400, "lone surrogate", "/host")
+    assert _stored(client) == []
+
+
+@pytest.mark.parametrize("limit", ["²", "٣", "５", "+5", " 5", "5 ", "1e2", "0x10", "99999"])
+def test_a_limit_that_is_not_ascii_digits_in_range_is_a_400(client, limit):
+    from urllib.parse import quote
+
+    assert_problem(client.get(f"/v1/probes?limit={quote(limit)}"), 400, "limit must be an integer")
+
+
+@pytest.mark.parametrize("where", ["top", "framework", "benchmark", "timing", "hardware", "accelerator"])
+def test_unknown_fields_in_an_uploaded_report_are_refused_and_nothing_is_stored(tmp_path, where):
+    from framework_advisor.app import create_app
+    from tests.service_fixtures import canned_report_json, settings_for
+
+    client = create_app(settings_for(tmp_path)).test_client()
+    report = canned_report_json(quick=True)
+    report["hardware"]["accelerators"] = [{"kind": "cuda", "name": "NVIDIA H100"}]
+    target = {"top": report, "framework": report["frameworks"][0],
+              "benchmark": report["frameworks"][0]["benchmarks"][0],
+              "timing": report["frameworks"][0]["benchmarks"][0]["timing"], "hardware": report["hardware"],
+              "accelerator": report["hardware"]["accelerators"][0]}[where]
+    target["surprise"] = {"nested": [1, 2, 3]}
+    body = assert_problem(_upload(client, json.dumps(report)), 422, "unknown field")
+    assert body["errors"][0]["pointer"].endswith("/surprise") and body["errors"][0]["message"] == "unknown field"
+    assert _stored(client) == []
+
+
+def test_nan_and_infinity_are_never_written(app):
+    import math
+
+    from framework_advisor.contract import ContractViolation, validate
+    from framework_advisor.probes.hardware import HardwareProfile
+
+    with pytest.raises(ValueError):
+        app.json.dumps({"x": math.nan})  # Flask's own JSON (jsonify) refuses rather than write NaN
+    hardware = {"os": "linux", "arch": "x86_64", "cpu": {"model": "x", "cores": 2}, "memory_gb": math.inf}
+    with pytest.raises(ContractViolation, match="NaN and Infinity"):  # from a YAML .inf or Python: refused too
+        validate(HardwareProfile, hardware)
+
+
+def test_every_json_answer_parses_without_nan_or_infinity(client):
+    def strict(text: str):
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} written"))
+
+    for response in (client.get("/v1/vocabulary"), client.get("/v1/hardware"), client.get("/v1/frameworks"),
+                     client.get("/v1/rules"), client.post("/v1/recommendations", json=GOOD),
+                     client.get("/v1/probes")):
+        assert response.status_code == 200
+        strict(response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("where", ["memory_gb", "accelerator"])
+def test_a_memory_of_a_few_bytes_is_answered_not_a_500(client, where):
+    # Found by make fuzz: 5e-324 GB made the capacity facts' device counts infinite (OverflowError, 500).
+    hardware = {"os": "linux", "arch": "x86_64", "cpu": {"model": "x", "cores": 2}, "memory_gb": 5e-324}
+    if where == "accelerator":
+        hardware = {**hardware, "memory_gb": 64,
+                    "accelerators": [{"kind": "cuda", "name": "NVIDIA H100", "memory_gb": 5e-324}]}
+    response = client.post("/v1/recommendations", json={"goals": ["pretrained-models", "large-scale-training"],
+                                                        "experience": "expert", "hardware": hardware})
+    assert response.status_code == 200, response.get_data(as_text=True)

@@ -92,7 +92,8 @@ def test_a_64_kib_mixed_array_under_a_uniqueness_constraint_is_refused_at_once()
     assert len(json.dumps(body)) <= MAX_BODY and len(body["goals"]) > 8_000
     violation, peak = refused(RecommendationRequest, body)
     assert violation.total == 1 and violation.errors[0].pointer == "/goals"
-    assert "at most 8" in violation.errors[0].message
+    # refused by the shape pre-check: no array of a recommendation request holds more than 64 items
+    assert f"{len(body['goals'])} items" in violation.errors[0].message
     assert peak < 8 * 2**20  # the document itself is the bulk of it; no per-item error is ever built
 
 
@@ -140,3 +141,52 @@ def test_an_upload_whose_every_list_is_full_of_bad_records_costs_a_few_errors():
     violation, _ = refused(ProbeReport, report)
     # Each list of records stops at its first bad item: a few errors per list, not one per bad item (over 2,000).
     assert violation.total <= 40
+
+
+# --- the shape pre-check (issue 13, 1): sizes no model has are refused before the validator sees a member ---
+
+@pytest.mark.parametrize("where", ["top", "hardware", "build"])
+def test_an_upload_of_75000_unknown_members_is_one_error_not_75000(where):
+    report = canned_report_json(quick=True)
+    target = {"top": report, "hardware": report["hardware"],
+              "build": report["frameworks"][0].setdefault("build", {})}[where]
+    target.update({f"k{index}": 0 for index in range(75_000)})
+    assert len(json.dumps(report)) <= MAX_REPORT
+    violation, peak = refused(ProbeReport, report)
+    # before: one 'unknown field' error built per member to show 20 (90,000 of them: about 57 MB, over a second)
+    assert violation.total == 1 and "members" in violation.errors[0].message
+    assert violation.errors[0].pointer == {"top": "", "hardware": "/hardware", "build": "/frameworks/0/build"}[where]
+    assert peak < 4 * 2**20
+
+
+def test_the_pre_check_bounds_come_from_the_models():
+    from framework_advisor.contract.validation import shape_of
+    from framework_advisor.probes.report import ProbeOptions
+
+    for model in (RecommendationRequest, ProbeOptions, ProbeReport):
+        shape = shape_of(model)
+        assert shape.members is not None and shape.items is not None, model  # every object and array bounded
+    assert shape_of(RecommendationRequest).items <= 64 and shape_of(ProbeReport).members <= 64
+
+
+def test_the_largest_document_the_models_allow_still_passes_the_pre_check():
+    report = canned_report_json(quick=True)
+    timing = report["frameworks"][0]["benchmarks"][0]["timing"]
+    from framework_advisor.contract.validation import shape_of
+
+    timing["per_call_s"] = [0.06] * shape_of(ProbeReport).items  # the longest array a report may carry
+    timing["samples"] = len(timing["per_call_s"])
+    try:
+        validate(ProbeReport, report)
+    except ContractViolation as violation:  # only the model's own rules may refuse it, never the pre-check
+        assert all("none here has more than" not in error.message for error in violation.errors)
+
+
+def test_over_http_unknown_members_by_the_thousand_are_one_422(client):
+    body = {"goals": ["learning"], "experience": "beginner", **{f"k{index}": 0 for index in range(5_000)}}
+    response = client.post("/v1/recommendations", json=body)
+    assert response.status_code == 422 and len(response.get_json()["errors"]) == 1
+    report = {**canned_report_json(quick=True), **{f"k{index}": 0 for index in range(80_000)}}
+    upload = client.post("/v1/probes", json=report)
+    assert upload.status_code == 422 and len(upload.get_json()["errors"]) == 1
+    assert client.get("/v1/probes").get_json()["probes"] == []

@@ -4,6 +4,8 @@ sentence per problem, at most MAX_ERRORS of them."""
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
@@ -50,7 +52,7 @@ def _message(error: dict[str, Any]) -> str:
     kind, context = error["type"], error.get("ctx") or {}
     if kind == "literal_error":
         return f"{_shown(error['input'])} is not allowed here; expected one of: {context.get('expected', '')}"
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):  # the second: in a dataclass
         return "unknown field"
     if kind == "missing":
         return "required field"
@@ -71,42 +73,102 @@ def _adapter(model: Any) -> TypeAdapter:
     return TypeAdapter(model)
 
 
-def _integral(document: Any) -> Any:
-    """A copy with integral floats as ints (JSON Schema counts 44.0 as an integer; pydantic's strict mode
-    would not). Iterative, and refusing documents nested deeper than any model (MAX_DEPTH)."""
-    def convert(value: Any) -> Any:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        return value
+@dataclass(frozen=True)
+class Shape:
+    """The most members any object, and the most items any array, of a model's documents may have (None: not
+    bounded): the cheap pre-check, over the whole document before the validator sees it."""
 
+    members: int | None
+    items: int | None
+
+
+_NOT_SHAPES = frozenset({"if", "then", "else", "not"})  # conditions on a document, not its shape
+
+
+@cache
+def shape_of(model: Any) -> Shape:
+    """From the model's JSON Schema: the largest maxProperties (or property count of a closed object), and the
+    largest maxItems (or prefixItems count); None where some object or array has no bound."""
+    members: list[int | None] = []
+    items: list[int | None] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        if node.get("type") == "object":
+            if "maxProperties" in node:
+                members.append(node["maxProperties"])
+            elif "properties" in node and node.get("additionalProperties") is False:
+                members.append(len(node["properties"]))
+            else:
+                members.append(None)
+        if node.get("type") == "array":
+            bound = node.get("maxItems", len(node["prefixItems"]) if "prefixItems" in node else None)
+            items.append(bound)
+        for key, value in node.items():
+            if key not in _NOT_SHAPES:
+                walk(value)
+
+    walk(_adapter(model).json_schema())
+    return Shape(members=None if None in members else max(members, default=0),
+                 items=None if None in items else max(items, default=0))
+
+
+def _step(key: Any) -> str:
+    return "/" + str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _refused(pointer: str, message: str) -> ContractViolation:
+    return ContractViolation([FieldError(pointer=pointer, message=message)])
+
+
+def _integral(document: Any, shape: Shape | None = None) -> Any:
+    """A copy with integral floats as ints (JSON Schema counts 44.0 as an integer; pydantic's strict mode
+    would not). Iterative, and refusing at once, before any validation, a document nested deeper than any model
+    (MAX_DEPTH), an object or array larger than any the model has (``shape``), and NaN or an infinity."""
     root: list[Any] = [document]
-    stack: list[tuple[Any, Any, int]] = [(root, 0, 0)]  # (container, key, depth) of each slot to convert
+    # (container, key, depth, the container's pointer) of each slot to convert; the root's container is None
+    stack: list[tuple[Any, Any, int, str | None]] = [(root, 0, 0, None)]
     while stack:
-        container, key, depth = stack.pop()
+        container, key, depth, parent = stack.pop()
         value = container[key]
-        if isinstance(value, dict):
+        if isinstance(value, (dict, list)):
+            here = "" if parent is None else parent + _step(key)
             if depth >= MAX_DEPTH:
-                raise ContractViolation([FieldError(pointer="", message=f"nested deeper than {MAX_DEPTH} levels")])
-            value = container[key] = dict(value)
-            stack.extend((value, item, depth + 1) for item in value)
-        elif isinstance(value, list):
-            if depth >= MAX_DEPTH:
-                raise ContractViolation([FieldError(pointer="", message=f"nested deeper than {MAX_DEPTH} levels")])
-            value = container[key] = list(value)
-            stack.extend((value, index, depth + 1) for index in range(len(value)))
-        else:
-            container[key] = convert(value)
+                raise _refused(here, f"nested deeper than {MAX_DEPTH} levels")
+            if isinstance(value, dict):
+                if shape is not None and shape.members is not None and len(value) > shape.members:
+                    raise _refused(here, f"an object of {len(value)} members; none here has more than {shape.members}")
+                value = container[key] = dict(value)
+                stack.extend((value, item, depth + 1, here) for item in value)
+            else:
+                if shape is not None and shape.items is not None and len(value) > shape.items:
+                    raise _refused(here, f"an array of {len(value)} items; none here has more than {shape.items}")
+                value = container[key] = list(value)
+                stack.extend((value, index, depth + 1, here) for index in range(len(value)))
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise _refused("" if parent is None else parent + _step(key), "NaN and Infinity are not JSON numbers")
+            if value.is_integer():
+                container[key] = int(value)
     return root[0]
 
 
-def _json_text(document: Any) -> str:
-    return json.dumps(_integral(document))
+def _json_text(document: Any, shape: Shape | None = None) -> str:
+    try:
+        return json.dumps(_integral(document, shape), allow_nan=False)
+    except ValueError:  # a float subclass _integral did not see: JSON has no NaN or Infinity either way
+        raise _refused("", "NaN and Infinity are not JSON numbers") from None
 
 
 def validate(model: type[Model], document: Any) -> Model:
     """``document`` (data parsed from JSON or YAML) as an instance of ``model``; raises
     ContractViolation. Strict, as JSON Schema is: "8" is not an integer and 1 is not true (8.0 is 8)."""
-    text = _json_text(document)
+    text = _json_text(document, shape_of(model))
     try:
         if isinstance(model, type) and issubclass(model, BaseModel):
             return model.model_validate_json(text, strict=True)

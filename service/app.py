@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask
 
 from framework_advisor.rules.rulebase import load_rulebase
 from framework_advisor.answer_cache import AnswerCache
 from framework_advisor.api import api
 from framework_advisor.config import Settings
+from framework_advisor.http_guard import install_http_guard
 from framework_advisor.json_body import StrictJSONProvider
 from framework_advisor.machine import ThisMachine
 from framework_advisor.probe_jobs import ProbeJobs, ProbeRunner, latest_own_probe
 from framework_advisor.problems import register_problem_handlers
 from framework_advisor.rate_limit import RateLimit
+from framework_advisor.request_body import BufferedBody
 from framework_advisor.storage import Store
 from framework_advisor.web import web
 
@@ -63,12 +65,9 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
     app.register_blueprint(api)
     app.register_blueprint(web)
     register_problem_handlers(app)
-
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
-        return response
-
+    install_http_guard(app)  # Host (421), cross-site (403), JSON POSTs (415); security headers on every response
+    # The whole body is read before any route runs (under serve, within the read deadline): no route blocks on
+    # a client's socket.
+    app.wsgi_app = BufferedBody(app.wsgi_app, max(settings.max_body_bytes, settings.max_report_bytes),
+                                settings.read_timeout_s)
     return app

@@ -114,6 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help=f"where the SQLite store lives (env {DATA_DIR_ENV})")
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     serve.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    serve.add_argument("--read-timeout", dest="read_timeout_s", type=_positive_seconds, metavar="SECONDS",
+                       help="seconds a client has to send a request's headers and whole body once a worker thread "
+                            "takes it; later, 408 and the connection is closed (default 10; env "
+                            "FRAMEWORK_ADVISOR_READ_TIMEOUT_S)")
+    serve.add_argument("--max-connections-per-peer", dest="max_peer_connections", type=int, metavar="N",
+                       help="open connections one client address may hold per worker process; one more is "
+                            "answered 429 and closed (0: no cap; default 64; env "
+                            "FRAMEWORK_ADVISOR_MAX_CONNECTIONS_PER_PEER)")
+    serve.add_argument("--allowed-host", dest="allowed_hosts", action="append", default=[], metavar="NAME",
+                       help="a host name requests may use besides localhost and loopback addresses, as in "
+                            "http://NAME:PORT/ (repeatable; '*': any; env FRAMEWORK_ADVISOR_ALLOWED_HOSTS); "
+                            "other Host headers get 421")
     _add_rules_option(serve)
 
     hardware = commands.add_parser("hardware", help="this machine's HardwareProfile (imports no framework)")
@@ -362,7 +374,9 @@ def _cmd_starter(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from framework_advisor.server import serve
 
-    settings = Settings.from_env(data_dir=args.data_dir, rules_dirs=tuple(args.rules) or None)
+    settings = Settings.from_env(data_dir=args.data_dir, rules_dirs=tuple(args.rules) or None,
+                                 allowed_hosts=tuple(args.allowed_hosts) or None, read_timeout_s=args.read_timeout_s,
+                                 max_peer_connections=args.max_peer_connections)
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be 1-65535, not {args.port}")
     return serve(settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads)

@@ -11,6 +11,9 @@ from framework_advisor.rules.rulebase import extra_dirs_from_env
 
 DATA_DIR_ENV = "FRAMEWORK_ADVISOR_DATA_DIR"
 TOKEN_ENV = "FRAMEWORK_ADVISOR_TOKEN"
+ALLOWED_HOSTS_ENV = "FRAMEWORK_ADVISOR_ALLOWED_HOSTS"
+READ_TIMEOUT_ENV = "FRAMEWORK_ADVISOR_READ_TIMEOUT_S"
+MAX_PEER_CONNECTIONS_ENV = "FRAMEWORK_ADVISOR_MAX_CONNECTIONS_PER_PEER"
 # One probe at a time per machine, whichever service or CLI starts it: the lock is machine-wide.
 MACHINE_LOCK_PATH = Path(tempfile.gettempdir()) / "framework-advisor-probe.lock"
 
@@ -37,6 +40,12 @@ class Settings:
     upload_rate_limit: int = 600
     # Cap on the SQLite store's size (uploads could fill a disk); None: only the disk limits it.
     max_store_bytes: int | None = None
+    # Host names a request may name besides loopback ones (serve --allowed-host; "*": any); 421 otherwise.
+    allowed_hosts: tuple[str, ...] = ()
+    # Seconds for a request's headers and body once a worker thread takes it (serve's guarded worker; 408 after).
+    read_timeout_s: float = 10.0
+    # Open connections per client address and worker process (429 beyond); 0: no cap.
+    max_peer_connections: int = 64
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -44,10 +53,20 @@ class Settings:
             "data_dir": Path(os.environ[DATA_DIR_ENV]) if os.environ.get(DATA_DIR_ENV) else default_data_dir(),
             "rules_dirs": tuple(extra_dirs_from_env()),
             "api_token": os.environ.get(TOKEN_ENV) or None,
+            "allowed_hosts": host_list(os.environ.get(ALLOWED_HOSTS_ENV, "")),
         }
+        if os.environ.get(READ_TIMEOUT_ENV, "").strip():
+            values["read_timeout_s"] = float(os.environ[READ_TIMEOUT_ENV])
+        if os.environ.get(MAX_PEER_CONNECTIONS_ENV, "").strip():
+            values["max_peer_connections"] = int(os.environ[MAX_PEER_CONNECTIONS_ENV])
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
 
     @property
     def database_path(self) -> Path:
         return self.data_dir / "framework-advisor.sqlite3"
+
+
+def host_list(text: str) -> tuple[str, ...]:
+    """Host names from a comma- or space-separated list (FRAMEWORK_ADVISOR_ALLOWED_HOSTS)."""
+    return tuple(name for name in text.replace(",", " ").split() if name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import sys
 
@@ -9,6 +10,7 @@ from gunicorn.app.base import BaseApplication
 
 from framework_advisor.rules.rulebase import RuleFileError
 from framework_advisor.config import TOKEN_ENV, Settings
+from framework_advisor.guarded_worker import guarded_worker_class
 from framework_advisor.storage import StoreError
 
 
@@ -48,6 +50,10 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int, 
               f"{TOKEN_ENV}, or serve on 127.0.0.1", file=sys.stderr)
         return 2
 
+    # The address served on is a name requests may use (a wildcard address is not a name: --allowed-host).
+    if not is_loopback(host) and host.strip("[]") not in ("0.0.0.0", "::"):
+        settings = dataclasses.replace(settings, allowed_hosts=(*settings.allowed_hosts, host))
+
     # Build the app once, in the master, so a bad rule file or store stops start-up with one message
     # instead of workers failing to boot in a loop.
     try:
@@ -59,7 +65,8 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int, 
     _Gunicorn(application, {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        # gthread with a read deadline, fair threads per client and a connection cap (guarded_worker.py)
+        "worker_class": guarded_worker_class(settings.read_timeout_s, settings.max_peer_connections, threads),
         "threads": threads,
         "preload_app": True,
         "accesslog": "-",

@@ -22,13 +22,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(data_dir: Path, timeout: float = 30.0):
-    """Yield (base_url, process, seconds until /healthz first answered 200)."""
+def running_server(data_dir: Path, timeout: float = 30.0, args: tuple[str, ...] = (), env: dict | None = None):
+    """Yield (base_url, process, seconds until /healthz first answered 200). ``args`` go to ``serve``,
+    ``env`` is added to the environment."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, **(env or {}),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "framework_advisor", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "framework_advisor", "serve", "--port", str(port), "--data-dir", str(data_dir),
+         *args],
         cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     base_url = f"http://127.0.0.1:{port}"

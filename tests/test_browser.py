@@ -13,6 +13,7 @@ Debian/Ubuntu. Without it this test skips, saying how to get it; with CI=true it
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -572,3 +573,122 @@ def test_a_person_compares_two_stored_probes_side_by_side(page, served):
                          "return w.scrollWidth > w.clientWidth; }"), "the table is wider than the screen: it scrolls"
     page.locator("#compare").screenshot(path=str(_artifact("compare-390px.png")))
     assert page.problems == []
+
+
+# ---- A page on another origin tries to turn the browser against the service (issue 13, 4) ----
+
+ATTACK_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>not the advisor</title></head><body>
+<iframe name="sink1"></iframe><iframe name="sink2"></iframe>
+<form id="plain" method="POST" action="TARGET/v1/probes" target="sink1" enctype="text/plain">
+  <input name='{"quick": true, "pad": "' value='"}'>
+</form>
+<form id="urlencoded" method="POST" action="TARGET/v1/probes" target="sink2"><input name="quick" value="true"></form>
+<script>
+window.attack = async () => {
+  const outcome = {};
+  const tryFetch = async (name, init) => {
+    try { const r = await fetch('TARGET/v1/probes', init); outcome[name] = r.type === 'opaque' ? 'opaque' : r.status; }
+    catch (e) { outcome[name] = 'blocked'; }
+  };
+  await tryFetch('empty no-cors', {method: 'POST', mode: 'no-cors'});
+  await tryFetch('text no-cors', {method: 'POST', mode: 'no-cors', headers: {'Content-Type': 'text/plain'},
+                                  body: '{"quick": true}'});
+  await tryFetch('json cors', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{"quick": true}'});
+  outcome['beacon'] = navigator.sendBeacon('TARGET/v1/probes', '{"quick": true}');
+  document.getElementById('plain').submit();
+  document.getElementById('urlencoded').submit();
+  return outcome;
+};
+</script></body></html>"""
+
+
+@contextlib.contextmanager
+def _attacker_site(target: str):
+    """A second HTTP server, on another port: the page of someone else's site."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    page = ATTACK_PAGE.replace("TARGET", target).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@contextlib.contextmanager
+def _browser(*extra_args: str):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright package is not installed (pip install -e '.[test]')")
+    executable = _chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True,
+                                             args=[*CHROMIUM_ARGS, *extra_args])
+        try:
+            page = browser.new_context().new_page()
+            page.set_default_timeout(15_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def _stored_probe_ids(base_url: str) -> list[str]:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base_url}/v1/probes", timeout=10) as response:
+        return [probe["id"] for probe in json.load(response)["probes"]]
+
+
+@pytest.mark.parametrize("attacker_host", ["127.0.0.1", "localhost"], ids=["same-site", "cross-site"])
+def test_a_page_on_another_origin_starts_no_probe(served, attacker_host):
+    """Another port of the same host is the same *site* to a browser; another host name is another site. From
+    either, an empty no-cors POST, a text/plain body, a JSON POST (CORS preflight), a beacon and two form posts
+    try to start a probe: none does (before, the empty one started a full probe)."""
+    base_url, seed_id = served
+    with _attacker_site(base_url) as port, _browser() as page:
+        answers = []
+        page.on("response", lambda response: response.request.method == "POST"
+                and response.url.startswith(base_url) and answers.append(response.status))
+        page.goto(f"http://{attacker_host}:{port}/")
+        outcome = page.evaluate("window.attack()")
+        page.wait_for_timeout(1500)  # the forms' navigations and the beacon land
+    assert outcome["json cors"] == "blocked"  # the preflight got no Access-Control-Allow-Origin: never sent
+    assert answers and set(answers) == {403}, answers  # everything that reached the service was refused
+    assert _stored_probe_ids(base_url) == [seed_id]
+
+
+def test_a_rebound_host_name_reads_nothing_and_starts_nothing(served):
+    """DNS rebinding: a site's name now resolves to 127.0.0.1, so its page is "same-origin" with the service and
+    may read what it answers. Chromium maps the name (--host-resolver-rules) as a rebinding DNS server would."""
+    base_url, seed_id = served
+    port = base_url.rsplit(":", 1)[1]
+    with _browser("--host-resolver-rules=MAP rebind.test 127.0.0.1") as page:
+        response = page.goto(f"http://rebind.test:{port}/")
+        assert response.status == 421 and response.headers["content-type"] == "application/problem+json"
+        seen = page.evaluate("""async () => {
+            const hardware = await fetch('/v1/hardware');
+            const probe = await fetch('/v1/probes', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                                     body: '{"quick": true}'});
+            return {hardware: hardware.status, probe: probe.status, body: await hardware.text()};
+        }""")
+    assert seen["hardware"] == 421 and seen["probe"] == 421
+    assert "cpu" not in seen["body"] and "does not answer for the host 'rebind.test'" in seen["body"]
+    assert _stored_probe_ids(base_url) == [seed_id]

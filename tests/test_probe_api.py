@@ -63,7 +63,7 @@ def test_a_different_request_queues_behind_and_the_queue_is_bounded(probe_client
 
 def test_list_and_filter_by_host(probe_client, fake_probe):
     fake_probe.release.set()
-    probe_id = probe_client.post("/v1/probes").get_json()["id"]
+    probe_id = probe_client.post("/v1/probes", content_type="application/json").get_json()["id"]
     wait_for(probe_client, f"/v1/probes/{probe_id}", "finished")
     listed = probe_client.get(f"/v1/probes?host={HOST}").get_json()["probes"]
     assert [p["id"] for p in listed] == [probe_id] and "report" not in listed[0]
@@ -73,7 +73,7 @@ def test_list_and_filter_by_host(probe_client, fake_probe):
 
 def test_this_machine_recommendation_uses_the_latest_probe(probe_client, fake_probe):
     fake_probe.release.set()
-    probe_id = probe_client.post("/v1/probes").get_json()["id"]
+    probe_id = probe_client.post("/v1/probes", content_type="application/json").get_json()["id"]
     wait_for(probe_client, f"/v1/probes/{probe_id}", "finished")
     answer = probe_client.post("/v1/recommendations", json={"goals": ["research"], "experience": "expert"}).get_json()
     assert answer["probe_id"] == probe_id

@@ -24,6 +24,7 @@ from framework_advisor.probes.conditions import LoadWatch
 from framework_advisor.probes.derived import derive, understated_cpu_peak
 from framework_advisor.probes.hardware import HardwareProfile
 from framework_advisor.probes.history import StoredProbe, reusable
+from framework_advisor.probes.hygiene import remove_stale_scratch
 from framework_advisor.probes.target import TargetPython, WorkerTree, this_python
 from framework_advisor.probes.inventory import take_inventory
 from framework_advisor.probes.peaks import accelerator_peak, cpu_peak_gflops, measured_cpu_ghz
@@ -151,6 +152,7 @@ def run_probe(options: ProbeOptions, progress: Optional[ProgressCallback] = None
     (fault-injection tests and recorded fixture machines)."""
     started = time.monotonic()
     report_progress = progress or (lambda event: None)
+    remove_stale_scratch()  # what killed probes left in the temporary directory (their owners are gone)
     watch = LoadWatch(cpus=usable_cpus())
     wanted = list(FRAMEWORK_IDS if options.frameworks is None else options.frameworks)
 

@@ -14,12 +14,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from framework_advisor.probes.hygiene import scratch_dir, worker_environment
 from framework_advisor.probes.installed import distributions, installed_versions
 from framework_advisor.probes.report import PythonUsed
 
@@ -99,7 +99,7 @@ def this_python() -> TargetPython:
 def _run_json(command: list[str], doing: str) -> dict:
     try:
         completed = subprocess.run(command, capture_output=True, text=True, timeout=QUERY_TIMEOUT_S,
-                                   stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+                                   stdin=subprocess.DEVNULL, env=worker_environment(PYTHONIOENCODING="utf-8"))
     except subprocess.TimeoutExpired:
         raise TargetPythonError(f"--python {command[0]}: it did not {doing} within {QUERY_TIMEOUT_S:g} s") from None
     except OSError as exc:
@@ -144,7 +144,7 @@ class WorkerTree:
     """A copy of the worker package in a scratch directory, for another interpreter to run (``with``)."""
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="framework-advisor-worker-code-"))
+        self.root = scratch_dir("worker-code")  # named after this process: see hygiene.remove_stale_scratch
         package = self.root / "framework_advisor"
         (package / "probes").mkdir(parents=True)
         (package / "__init__.py").write_text('"""The worker package only, copied for another interpreter."""\n')

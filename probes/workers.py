@@ -1,7 +1,11 @@
 """The worker processes of one probe: started together (their imports overlap), then talked to one at a time.
 
 Each ``WorkerProcess`` is one framework's worker subprocess in its own process group, with a reply channel (a
-pipe the worker writes ``messages`` to) and its commands on stdin. Every wait for a reply is bounded, and the
+pipe the worker writes ``messages`` to) and its commands on stdin. It gets this process's environment without
+its secrets (``hygiene.worker_environment``), a scratch directory named after this process (removed by the
+next start if this process is killed first: ``hygiene.remove_stale_scratch``), and a watchdog pipe whose end
+only this process holds: when this process dies, however, the worker kills its process group
+(``worker/watchdog.py``). Every wait for a reply is bounded, and the
 worker's memory is watched while it lasts: a hang, a crash, runaway memory or a reply that is not one becomes
 the worker's ``Failure`` (the same kinds as ever), the worker is killed with everything it started, and the
 probe goes on with the others.
@@ -15,7 +19,6 @@ import os
 import queue
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -26,12 +29,14 @@ from typing import Any, Optional
 import psutil
 from pydantic import TypeAdapter, ValidationError
 
+from framework_advisor.probes.hygiene import scratch_dir, worker_environment
 from framework_advisor.probes.report import FailedFramework, Failure, FrameworkRun
 from framework_advisor.probes.runner import (POLL_SECONDS, ProgressCallback, StderrReader, WorkerLimits,
                                              classify_exit, describe_problems, failure, kill_group, read_result,
                                              tree_rss)
 from framework_advisor.probes.worker.messages import REPLIES, Ready
 from framework_advisor.probes.worker.records import WorkerResult
+from framework_advisor.probes.worker.watchdog import WATCHDOG_ENV
 
 # argv(out, reply_fd) -> the worker's command line
 WorkerArgv = Callable[[Path, int], list[str]]
@@ -59,16 +64,24 @@ class WorkerProcess:
         self.peak_rss = 0
         self._exited_at: Optional[float] = None
         self._started = time.monotonic()
-        self._scratch = Path(tempfile.mkdtemp(prefix="framework-advisor-worker-"))
+        self._scratch = scratch_dir("worker")
         self._out = self._scratch / "result.json"
         read_fd, write_fd = os.pipe()
-        worker_env = {**os.environ, **(env or {}), "TMPDIR": str(self._scratch)}
+        # The watchdog: the worker reads its end, this process alone holds the other (os.pipe's ends are not
+        # inherited by other children) until _release; nothing is written, its end of file is the message.
+        watch_fd, self._watchdog = os.pipe()
+        worker_env = worker_environment(**(env or {}), TMPDIR=str(self._scratch), **{WATCHDOG_ENV: str(watch_fd)})
         try:
             self.process = subprocess.Popen(argv(self._out, write_fd), stdin=subprocess.PIPE,
                                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=worker_env,
-                                            start_new_session=True, pass_fds=(write_fd,))
+                                            start_new_session=True, pass_fds=(write_fd, watch_fd))
+        except BaseException:
+            os.close(self._watchdog)
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            raise
         finally:
             os.close(write_fd)
+            os.close(watch_fd)
         self._watched = psutil.Process(self.process.pid)
         self._stderr = StderrReader(self.process.stderr, framework, progress)
         self._stderr.start()
@@ -221,12 +234,15 @@ class WorkerProcess:
         self._release()
 
     def _release(self) -> None:
-        """Close the pipes to the worker and remove its scratch directory."""
+        """Close the pipes to the worker (the watchdog's too) and remove its scratch directory."""
         for stream in (self.process.stdin, self.process.stderr):
             try:
                 stream.close()
             except (OSError, ValueError):
                 pass
+        if self._watchdog is not None:
+            os.close(self._watchdog)
+            self._watchdog = None
         shutil.rmtree(self._scratch, ignore_errors=True)
 
 

@@ -12,13 +12,14 @@ from werkzeug.datastructures import MIMEAccept
 from framework_advisor import __version__
 from framework_advisor.advice import UnknownProbe, UnusableProbe, answer, resolve
 from framework_advisor.answer_cache import AnswerCache
-from framework_advisor.auth import require_token, token_status
+from framework_advisor.auth import caller, probe_start_refusal, require_read, unauthorized, upload_refusal
+from framework_advisor.config import TOKEN_ENV
 from framework_advisor.contract import ContractViolation, read_report, validate
 from framework_advisor.contract.document import openapi_text
 from framework_advisor.json_body import parse_json_body, read_raw_json_body
 from framework_advisor.machine import ThisMachine
 from framework_advisor.models import (FieldError, FrameworkInfo, FrameworkList, Health, ProbeList, RuleInfo, RuleList,
-                                      Vocabulary)
+                                      StoreHealth, Vocabulary)
 from framework_advisor.probes.report import ProbeOptions, ProbeParams, ProbeReport
 from framework_advisor.problems import Problem
 from framework_advisor.probe_jobs import ProbeJobs, new_probe_id
@@ -66,9 +67,15 @@ def _rulebase_version() -> RulebaseVersion:
 
 @api.get("/healthz")
 def health() -> Response:
-    if not _store().healthy():
-        raise Problem(503, f"the store {_store().path} cannot be read")
-    return json_response(Health(status="ok", version=__version__, rulebase=_rulebase_version()))
+    """Up, and the store readable and writable with room for the largest report accepted: 503 otherwise, so a
+    container's HEALTHCHECK says so. Reads the store's header and the file system's figures; writes nothing."""
+    state = _store().state(min_free_bytes=current_app.config["FRAMEWORK_ADVISOR_MAX_REPORT"])
+    if not state.writable:
+        raise Problem(503, f"the store cannot be {'written' if state.readable else 'read'}: {state.problem}",
+                      headers={"Retry-After": "30"})
+    store = StoreHealth(readable=state.readable, writable=state.writable, size_bytes=state.size_bytes,
+                        max_bytes=state.max_bytes, free_bytes=state.free_bytes)
+    return json_response(Health(status="ok", version=__version__, rulebase=_rulebase_version(), store=store))
 
 
 @api.get("/openapi.yaml")
@@ -110,6 +117,8 @@ def recommendations() -> Response:
     if cached is not None:
         return _recommendation_response(cached)
     question_asked = _valid(RecommendationRequest, parse_json_body(raw))
+    if question_asked.probe_id is not None:
+        require_read()  # a stored report's hardware and figures: private with --private-reads
     try:
         question = resolve(question_asked, _machine(), _store())
     except UnknownProbe as unknown:
@@ -163,25 +172,38 @@ def _is_uploaded_report(body: object) -> bool:
 
 @api.post("/v1/probes")
 def start_probe() -> Response:
-    """Start a probe of this machine, or store a report uploaded from another one (fleet collection)."""
+    """Start a probe of this machine, or store a report uploaded from another one (fleet collection).
+
+    Who may do which is auth's: a probe start needs the service token (when there is one), an upload a token
+    of the report's own host; a refused token counts against the probe limit, which slows guessing."""
     probe_limit = current_app.extensions["framework_advisor.probe_rate_limit"]
-    status = token_status()
-    if status in ("missing", "wrong"):
-        probe_limit.check(_store())  # guessing tokens is rate-limited too (per client: it slows the guesser)
-        require_token(status)
+    who = caller()
+
+    def refuse(problem: Problem | None) -> None:
+        if problem is not None:
+            if problem.status == 401:
+                probe_limit.check(_store(), who.identity)  # counted by network: it slows a guesser
+            raise problem
+
+    if who.kind == "wrong" or (who.kind == "anonymous" and current_app.extensions["framework_advisor.settings"].api_token):
+        refuse(unauthorized(who, f"the service token ({TOKEN_ENV}) to start a probe, or the uploading machine's own "
+                                 f"token to upload its report"))  # no body is read for a caller nothing here accepts
     raw = _optional_raw_body(current_app.config["FRAMEWORK_ADVISOR_MAX_REPORT"])  # chunked bodies counted too
     body = parse_json_body(raw) if raw else {}
     if _is_uploaded_report(body):
-        # Uploads are cheap and a fleet may share one address (NAT): their own, higher limit.
-        current_app.extensions["framework_advisor.upload_rate_limit"].check(_store())
+        refuse(upload_refusal(who))
+        # Uploads are cheap and a fleet may share one address (NAT): their own, higher limit, per token.
+        current_app.extensions["framework_advisor.upload_rate_limit"].check(_store(), who.identity)
         try:
             report = read_report(body)
         except ContractViolation as violation:
             raise Problem(422, f"invalid report: {violation}", violation.errors) from None
+        refuse(upload_refusal(who, report.host))  # 403: a token speaks only for its own host
         return _store_uploaded_report(report)
+    refuse(probe_start_refusal(who))
     if len(raw) > current_app.config["FRAMEWORK_ADVISOR_MAX_BODY"]:
         raise Problem(413, f"a probe request is at most {current_app.config['FRAMEWORK_ADVISOR_MAX_BODY']} bytes")
-    probe_limit.check(_store())
+    probe_limit.check(_store(), who.identity)
     options: ProbeOptions = _valid(ProbeOptions, body)
     try:
         probe_id, _ = _jobs().submit(socket.gethostname(), ProbeParams.asked(options))
@@ -209,12 +231,14 @@ def list_probes() -> Response:
         raise Problem(400, f"limit must be an integer from 1 to 500, not {limit_text!r}")
     if host is not None and len(host) > 255:
         raise Problem(400, "host is at most 255 characters")
+    require_read()
     _jobs().ensure_worker()
     return json_response(ProbeList(probes=tuple(_store().list_probes(host=host, limit=int(limit_text)))))
 
 
 @api.get("/v1/probes/<probe_id>")
 def get_probe(probe_id: str) -> Response:
+    require_read()
     probe = _store().get_probe(probe_id) if PROBE_ID.fullmatch(probe_id) else None
     if probe is None:
         raise Problem(404, f"no probe with id {probe_id!r}; list them with GET /v1/probes")
@@ -225,6 +249,7 @@ def get_probe(probe_id: str) -> Response:
 @api.get("/v1/probes/<probe_id>/diff/<other_id>")
 def diff_probes(probe_id: str, other_id: str) -> Response:
     """What changed from probe ``probe_id`` (A) to ``other_id`` (B): versions, devices and figures."""
+    require_read()
     for named in (probe_id, other_id):
         if not PROBE_ID.fullmatch(named):
             raise Problem(404, f"no probe with id {named!r}; list them with GET /v1/probes")

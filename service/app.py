@@ -11,6 +11,7 @@ from framework_advisor.config import Settings
 from framework_advisor.http_guard import install_http_guard
 from framework_advisor.json_body import StrictJSONProvider
 from framework_advisor.machine import ThisMachine
+from framework_advisor.probes.hygiene import remove_stale_scratch
 from framework_advisor.probe_jobs import ProbeJobs, ProbeRunner, latest_own_probe
 from framework_advisor.problems import register_problem_handlers
 from framework_advisor.rate_limit import RateLimit
@@ -33,10 +34,13 @@ def create_app(settings: Settings | None = None, run_probe: ProbeRunner | None =
 
     ``run_probe`` replaces the real probe (tests inject a fast, deterministic one)."""
     settings = settings or Settings.from_env()
+    settings.check_token()  # config.SettingsError: too short to resist guessing
     rulebase = load_rulebase(settings.rules_dirs)
-    store = Store.open(settings.database_path, max_bytes=settings.max_store_bytes)
-    jobs = ProbeJobs(store, run_probe or _real_probe(store), lock_path=settings.probe_lock_path)
+    store = Store.for_settings(settings)  # its size cap and retention per host
+    jobs = ProbeJobs(store, run_probe or _real_probe(store), max_queued=settings.max_queued_probes,
+                     lock_path=settings.probe_lock_path)
     jobs.interrupt_orphans_at_start()
+    remove_stale_scratch()  # scratch folders of probes killed before they could remove them
 
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     # Werkzeug would answer '//x' and '/a//b' with an HTML 308 (to another host, for '//host'); a path

@@ -7,6 +7,7 @@ and exit status 2 (a bad input file: one line per mistake, each at its file:line
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -18,7 +19,8 @@ from framework_advisor.probes.vocabulary import DEVICES, EXPERIENCE_LEVELS, FRAM
 from framework_advisor.rules.rulebase import RuleFileError, load_rulebase
 from framework_advisor.cli_input import HardwareFileError, load_hardware_file, name_list, unknown_names
 from framework_advisor.audit import REQUIRE_GRAMMAR
-from framework_advisor.config import DATA_DIR_ENV, TOKEN_ENV, Settings
+from framework_advisor.config import (DATA_DIR_ENV, LIMITS, PRIVATE_READS_ENV, TOKEN_ENV, Limit, Settings,
+                                      SettingsError, probe_lock_path)
 
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
@@ -99,6 +101,24 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _limit_type(limit: Limit):
+    def parse(text: str):
+        try:
+            return limit.parse(text, limit.flag)
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{limit.flag} ")) from None
+
+    return parse
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """One option per limit of config.LIMITS (its flag, variable and default; docs/security.md lists them)."""
+    defaults = Settings(data_dir=Path("."))
+    for limit in LIMITS:
+        parser.add_argument(limit.flag, dest=limit.dest, type=_limit_type(limit), metavar=limit.metavar,
+                            help=f"{limit.help} (default {limit.default_text(defaults)}; env {limit.env})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="framework-advisor", description=__doc__.splitlines()[0],
                             formatter_class=_CommandsFormatter,
@@ -114,14 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help=f"where the SQLite store lives (env {DATA_DIR_ENV})")
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     serve.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
-    serve.add_argument("--read-timeout", dest="read_timeout_s", type=_positive_seconds, metavar="SECONDS",
-                       help="seconds a client has to send a request's headers and whole body once a worker thread "
-                            "takes it; later, 408 and the connection is closed (default 10; env "
-                            "FRAMEWORK_ADVISOR_READ_TIMEOUT_S)")
-    serve.add_argument("--max-connections-per-peer", dest="max_peer_connections", type=int, metavar="N",
-                       help="open connections one client address may hold per worker process; one more is "
-                            "answered 429 and closed (0: no cap; default 64; env "
-                            "FRAMEWORK_ADVISOR_MAX_CONNECTIONS_PER_PEER)")
+    serve.add_argument("--private-reads", action="store_true", default=None,
+                       help=f"stored probes (GET /v1/probes..., a probe_id in a recommendation) need a token too: "
+                            f"the service's or a machine's upload token (env {PRIVATE_READS_ENV}=1)")
+    _add_limit_options(serve)
     serve.add_argument("--allowed-host", dest="allowed_hosts", action="append", default=[], metavar="NAME",
                        help="a host name requests may use besides localhost and loopback addresses, as in "
                             "http://NAME:PORT/ (repeatable; '*': any; env FRAMEWORK_ADVISOR_ALLOWED_HOSTS); "
@@ -220,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     from framework_advisor.cli_probes import add_probes_parser  # probes list | show | diff
 
     add_probes_parser(commands)
+    from framework_advisor.cli_tokens import add_tokens_parser  # tokens add | list | revoke
+
+    add_tokens_parser(commands)
     return parser
 
 
@@ -303,7 +322,7 @@ def probe_and_store(options, store=None, lock_timeout_s: float | None = None, py
     from framework_advisor.probe_jobs import new_probe_id
     from framework_advisor.probes.report import ProbeParams
 
-    report = _probe_with_progress(options, store, lock_timeout_s, python)
+    report = _probe_with_progress(options, store, lock_timeout_s, python)  # the lock of the store's data directory
     if store is None:
         return report, None
     probe_id = new_probe_id()
@@ -320,7 +339,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     store = None
     if not args.no_store:
         try:
-            store = Store.open(Settings.from_env(data_dir=args.data_dir).database_path)
+            store = Store.for_settings(Settings.from_env(data_dir=args.data_dir))  # its size cap and retention
         except StoreError as exc:
             raise UsageError(str(exc)) from None
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -336,6 +355,8 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     except ProbeLockTimeout as exc:
         print(f"framework-advisor: error: {exc}; nothing was measured", file=sys.stderr)
         return EXIT_UNRUNNABLE
+    except StoreError as exc:  # the probe lock cannot be used safely (probe_jobs.ProbeLockError), or the store
+        raise UsageError(f"{exc}; nothing was measured") from None
     if args.json_out == "-":
         _print_json(report)
     else:
@@ -375,11 +396,25 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from framework_advisor.server import serve
 
     settings = Settings.from_env(data_dir=args.data_dir, rules_dirs=tuple(args.rules) or None,
-                                 allowed_hosts=tuple(args.allowed_hosts) or None, read_timeout_s=args.read_timeout_s,
-                                 max_peer_connections=args.max_peer_connections)
+                                 allowed_hosts=tuple(args.allowed_hosts) or None)
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be 1-65535, not {args.port}")
+    limits = {limit.field: getattr(args, limit.dest) for limit in LIMITS if getattr(args, limit.dest) is not None}
+    settings = dataclasses.replace(settings, **limits, **({"private_reads": True} if args.private_reads else {}))
+    settings.check_token()
+    if settings.private_reads and not settings.api_token and not _has_upload_tokens(settings):
+        raise UsageError(f"--private-reads with no token nobody could read the stored probes: set {TOKEN_ENV}, or "
+                         f"give machines upload tokens (framework-advisor tokens add HOST)")
     return serve(settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+
+
+def _has_upload_tokens(settings: Settings) -> bool:
+    from framework_advisor.storage import Store, StoreError
+
+    try:
+        return settings.database_path.exists() and Store.open(settings.database_path).has_tokens()
+    except StoreError:
+        return False  # serve says what is wrong with the store
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
@@ -419,13 +454,14 @@ def _probe_with_progress(options, store=None, lock_timeout_s: float | None = Non
     from framework_advisor.probes.progress import ProgressFolder
     from framework_advisor.render import ProgressBar
 
+    lock_path = probe_lock_path(store.path.parent if store is not None else None)  # config.probe_lock_path
     if options.benchmarks:
-        with machine_probe_lock(blocking=False) as free:
+        with machine_probe_lock(blocking=False, path=lock_path) as free:
             if not free:
                 bound = f" (at most {lock_timeout_s:g} s)" if lock_timeout_s is not None else ""
                 print(f"framework-advisor: another probe is running on this machine; waiting for it to "
                       f"finish{bound}", file=sys.stderr)
-    lock = machine_probe_lock(timeout_s=lock_timeout_s) if options.benchmarks else nullcontext()
+    lock = machine_probe_lock(timeout_s=lock_timeout_s, path=lock_path) if options.benchmarks else nullcontext()
     with lock, ProgressBar(enabled=sys.stderr.isatty()) as bar:
         previous = latest_own_probe(store) if store is not None else None
         return run_probe(options, progress=ProgressFolder(bar.show), previous=previous, python=python)
@@ -475,11 +511,17 @@ def _cmd_probes(args: argparse.Namespace) -> int:
     return cmd_probes(args)
 
 
+def _cmd_tokens(args: argparse.Namespace) -> int:
+    from framework_advisor.cli_tokens import cmd_tokens
+
+    return cmd_tokens(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"serve": _cmd_serve, "hardware": _cmd_hardware, "recommend": _cmd_recommend,
                "probe": _cmd_probe, "audit": _cmd_audit, "rules": _cmd_rules, "starter": _cmd_starter,
-               "probes": _cmd_probes, "doctor": _cmd_doctor}[args.command]
+               "probes": _cmd_probes, "doctor": _cmd_doctor, "tokens": _cmd_tokens}[args.command]
     try:
         return handler(args)
     except UsageError as exc:
@@ -488,6 +530,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except RuleFileError as exc:
         print(f"framework-advisor: error: rule base: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SettingsError as exc:  # a FRAMEWORK_ADVISOR_* variable or the token
+        print(f"framework-advisor: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C: a probe's workers are already stopped (probes.probe.run_probe)
         print("framework-advisor: interrupted", file=sys.stderr)

@@ -88,10 +88,23 @@ class RuleList(Strict):
     rules: tuple[RuleInfo, ...]
 
 
+class StoreHealth(Strict):
+    """The store as /healthz reads it (nothing written): a store that cannot be written answers 503 instead."""
+
+    readable: bool
+    writable: bool = Field(description="The file and its directory may be written, the file system is not "
+                                       "read-only and free_bytes holds at least the largest report accepted.")
+    size_bytes: Annotated[int, Field(ge=0)]
+    max_bytes: Optional[Annotated[int, Field(ge=0)]] = Field(None, description="The size cap; absent: only the disk.")
+    free_bytes: Annotated[int, Field(ge=0)] = Field(
+        description="Room left: the disk's free space or the room under the cap, whichever is less.")
+
+
 class Health(Strict):
     status: Literal["ok"]
     version: str
     rulebase: RulebaseVersion
+    store: Optional[StoreHealth] = None
 
 
 class FieldError(Strict):

@@ -1,16 +1,18 @@
 """Probe jobs: queued in SQLite, run one at a time per machine, progress readable from any process.
 
-Concurrent probes spoil each other's measurements, so a machine-wide file lock (shared with the
-CLI's `probe`) lets only one run at a time; a request for a probe with the same parameters as a
+Concurrent probes spoil each other's measurements, so a file lock in the data directory (shared with the
+CLI's `probe` on the same data directory: config.probe_lock_path) lets only one run at a time; a request for a probe with the same parameters as a
 queued or running one joins it. Each gunicorn worker process runs a small daemon thread that
 claims queued jobs when it can take the lock.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import socket
+import stat
 import threading
 import time
 import uuid
@@ -21,7 +23,7 @@ from typing import Optional
 
 import psutil
 
-from framework_advisor.config import MACHINE_LOCK_PATH
+from framework_advisor.config import probe_lock_path
 from framework_advisor.models import ProbeJob
 from framework_advisor.probes.history import StoredProbe
 from framework_advisor.probes.progress import ProbeProgress, ProgressFolder
@@ -41,13 +43,53 @@ class ProbeLockTimeout(Exception):
     """Another probe held this machine's probe lock for longer than the caller would wait."""
 
 
+class ProbeLockError(StoreError):
+    """The probe lock file cannot be used safely (a symbolic link, not a file, another user's); nothing ran."""
+
+
+def _open_lock_file(path: Path):
+    """The lock file, opened for locking only if it is a regular file of this user's: never through a symbolic
+    link (O_NOFOLLOW: a link planted there could make us create or lock a file elsewhere), never one another
+    user owns (holding it, they could keep every probe of ours from running)."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ProbeLockError(f"the probe lock {path} is a symbolic link: refusing to follow it; remove it (or "
+                                 f"use another data directory)") from None
+        raise ProbeLockError(f"cannot open the probe lock {path}: {exc.strerror}") from None
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = "is not a regular file"
+    elif info.st_uid != os.geteuid():
+        problem = f"belongs to another user ({_user_name(info.st_uid)}), not to this one ({_user_name(os.geteuid())})"
+    if problem:
+        os.close(fd)
+        raise ProbeLockError(f"the probe lock {path} {problem}: refusing to use it; remove it, or use a data "
+                             f"directory of your own (--data-dir)")
+    return os.fdopen(fd, "r+b")
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name}, uid {uid}"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
 @contextmanager
-def machine_probe_lock(blocking: bool = True, path: Path = MACHINE_LOCK_PATH,
+def machine_probe_lock(blocking: bool = True, path: Optional[Path] = None,
                        timeout_s: Optional[float] = None) -> Iterator[bool]:
-    """Hold the machine-wide probe lock; yields False when ``blocking`` is off and it is taken.
+    """Hold the probe lock (``path``; default: config.probe_lock_path()); yields False when ``blocking`` is off
+    and it is taken. A lock file that is a symbolic link, not a file, or another user's raises ProbeLockError.
 
     With ``timeout_s``, waits at most that long, then raises ProbeLockTimeout."""
-    with open(path, "a+b") as handle:
+    path = probe_lock_path() if path is None else Path(path)
+    with _open_lock_file(path) as handle:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             try:
@@ -95,9 +137,9 @@ class ThrottledWriter:
 
 class ProbeJobs:
     def __init__(self, store: Store, run_probe: ProbeRunner, max_queued: int = 4, poll_s: float = 1.0,
-                 lock_path: Path = MACHINE_LOCK_PATH):
+                 lock_path: Optional[Path] = None):
         self._store = store
-        self._lock_path = lock_path
+        self._lock_path = lock_path if lock_path is not None else probe_lock_path()
         self._run_probe = run_probe
         self.max_queued = max_queued
         self._poll_s = poll_s

@@ -145,7 +145,8 @@ def probe(quick: bool = False, frameworks: Union[str, Iterable[str], None] = Non
 
     Raises InputError for bad arguments (an unknown framework, an interpreter that is not Python),
     probe_jobs.ProbeLockTimeout when the wait ran out (nothing measured), storage.StoreError when the store
-    cannot be opened.
+    cannot be opened or the probe lock cannot be used safely (probe_jobs.ProbeLockError: a symbolic link, or
+    another user's file), config.SettingsError for a bad FRAMEWORK_ADVISOR_* variable.
     """
     from framework_advisor.cli import probe_and_store
     from framework_advisor.config import Settings
@@ -167,8 +168,8 @@ def probe(quick: bool = False, frameworks: Union[str, Iterable[str], None] = Non
         target = resolve_python(os.fspath(python) if python is not None else os.environ.get(PYTHON_ENV))
     except TargetPythonError as exc:
         raise InputError(str(exc).replace("--python ", "python=", 1), [("/python", "not usable")]) from None
-    kept = Store.open(Settings.from_env(data_dir=Path(data_dir) if data_dir is not None else None).database_path) \
-        if store else None
+    kept = Store.for_settings(Settings.from_env(data_dir=Path(data_dir) if data_dir is not None else None)) \
+        if store else None  # with the store's size cap and retention, as the CLI
     report, _ = probe_and_store(options, kept, lock_timeout, target)
     return report
 

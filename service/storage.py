@@ -5,20 +5,30 @@ being silently replaced: stored probe reports are user data. At request time, a 
 optional size cap, ``max_bytes``) raises StoreFull and any other SQLite failure StoreUnavailable; both
 name the file, and the HTTP layer answers 507 / 503 problem+json. Writes are single statements or
 explicit transactions, so a failed write leaves the previous, consistent state.
+
+The store is bounded: a size cap (``max_bytes``) and a retention per host (``keep_per_host``: the newest N
+probes of each host, this machine's own and uploaded ones counted apart, so that uploads naming this host
+cannot push its own probes out); the oldest are deleted in the transaction that stores a new one. A probe's
+report lives in a table of its own (``probe_reports``), apart from the metadata a listing reads, so a listing
+never reads a report: the frameworks a report holds are written beside its metadata when it is stored.
+Upload tokens (``tokens``: one per host, only its SHA-256 kept) live here too, shared by every process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections import OrderedDict
 from datetime import datetime, timezone
 from contextlib import closing, contextmanager
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from pydantic import ValidationError
 
@@ -29,7 +39,7 @@ from framework_advisor.probes.report import ProbeParams, ProbeReport
 from framework_advisor.probes.vocabulary import FRAMEWORK_IDS
 
 _log = logging.getLogger(__name__)
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _MIGRATIONS = {
     1: """
         CREATE TABLE probes (
@@ -57,13 +67,37 @@ _MIGRATIONS = {
             hits         INTEGER NOT NULL
         );
     """,
+    # Reports apart from the metadata (a listing reads no report; a row's columns after a large report are
+    # reached only by walking its overflow pages); the frameworks a report holds beside its metadata; tokens.
+    # probes.report stays, always NULL (SQLite before 3.35 cannot drop a column).
+    4: """
+        CREATE TABLE probe_reports (
+            id      TEXT PRIMARY KEY,
+            report  TEXT NOT NULL
+        );
+        INSERT INTO probe_reports (id, report) SELECT id, report FROM probes WHERE report IS NOT NULL;
+        ALTER TABLE probes ADD COLUMN frameworks TEXT NOT NULL DEFAULT '[]';
+        UPDATE probes SET frameworks = COALESCE((
+            SELECT json_group_array(json_extract(value, '$.framework')) FROM json_each(probes.report, '$.frameworks')
+            WHERE type = 'object'), '[]')
+        WHERE json_valid(report) AND json_type(report, '$.frameworks') = 'array';
+        UPDATE probes SET report = NULL WHERE report IS NOT NULL;
+        CREATE INDEX probes_created ON probes (created_at);
+        CREATE TABLE tokens (
+            host        TEXT PRIMARY KEY COLLATE NOCASE,
+            sha256      TEXT NOT NULL UNIQUE,
+            created_at  TEXT NOT NULL
+        );
+    """,
 }
 ACTIVE_STATUSES = ("queued", "running")
-_COLUMNS = "id, created_at, host, status, report, params, progress, error, owner_pid, started_at, finished_at"
-# The frameworks a stored report holds, read by SQLite's JSON functions (a listing parses no report in Python); a
-# damaged report holds none.
-_FRAMEWORKS_HELD = ("(SELECT json_group_array(json_extract(value, '$.framework')) FROM json_each("
-                    "CASE WHEN json_valid(report) THEN report ELSE '{}' END, '$.frameworks'))")
+# Metadata only: what a listing reads (the report is in probe_reports).
+_COLUMNS = "id, created_at, host, status, params, progress, error, owner_pid, started_at, finished_at, frameworks"
+_REPORT = "(SELECT report FROM probe_reports WHERE probe_reports.id = probes.id)"
+# The probes of one host and source (own or uploaded) past the newest N: what retention deletes.
+_BEYOND_KEPT = ("SELECT id FROM probes WHERE host = ? AND status NOT IN ('queued', 'running') "
+                "AND (json_extract(params, '$.uploaded') IS 1) = ? ORDER BY created_at DESC, rowid DESC "
+                "LIMIT -1 OFFSET ?")
 
 
 class StoreError(Exception):
@@ -78,6 +112,28 @@ class StoreFull(StoreError):
     """The disk under the store (or the store's configured size cap) is full; nothing was written."""
 
 
+class TokenExists(StoreError):
+    """The host has an upload token already."""
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """What /healthz says about the store, read without writing anything."""
+
+    readable: bool
+    writable: bool
+    size_bytes: int
+    max_bytes: Optional[int]  # the cap; None: only the disk
+    free_bytes: int  # room left: the disk's free space, or the cap's, whichever is less
+    problem: Optional[str] = None  # why it is not readable or not writable
+
+
+def token_digest(token: str) -> str:
+    """What the store keeps of an upload token: its SHA-256 (a token is 256 random bits: no salt or stretching
+    needed to keep it from being guessed back)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _is_full(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
 
@@ -87,27 +143,37 @@ FINISHED_CACHE_ENTRIES = 64
 
 
 class Store:
-    def __init__(self, path: Path, max_bytes: int | None = None):
+    def __init__(self, path: Path, max_bytes: int | None = None, keep_per_host: int | None = None):
         self.path = path
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes or None  # 0: no cap
+        self.keep_per_host = keep_per_host or None  # 0: keep all
         self._finished: OrderedDict[str, ProbeJob] = OrderedDict()
         self._finished_lock = threading.Lock()
 
     @classmethod
-    def open(cls, path: Path, max_bytes: int | None = None) -> Store:
-        """Open (creating and migrating if needed); ``max_bytes`` caps the database file's size."""
+    def open(cls, path: Path, max_bytes: int | None = None, keep_per_host: int | None = None) -> Store:
+        """Open (creating and migrating if needed); ``max_bytes`` caps the database file's size, ``keep_per_host``
+        the probes kept per host and source (0 or None: no cap, keep all)."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the data directory {path.parent}: {exc.strerror}") from None
-        store = cls(path, max_bytes)
+        store = cls(path, max_bytes, keep_per_host)
         store._migrate()
         return store
+
+    @classmethod
+    def for_settings(cls, settings) -> Store:
+        """The store of ``settings`` (a config.Settings) with its size cap and retention."""
+        return cls.open(settings.database_path, max_bytes=settings.max_store_bytes,
+                        keep_per_host=settings.keep_per_host)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            # mode=rw: a store file removed under a running service is an error, never silently an empty new one.
+            connection = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=rw", uri=True, timeout=10,
+                                         isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from None
         with closing(connection):
@@ -163,20 +229,48 @@ class Store:
             yield connection
 
     def healthy(self) -> bool:
+        return self.state().readable
+
+    def state(self, min_free_bytes: int = 0) -> StoreState:
+        """Readable (its header and schema read), writable (the file and its directory may be written, the file
+        system is not read-only, and at least ``min_free_bytes`` are left under the cap and on the disk) and the
+        room left. Writes nothing: cheap enough for every /healthz."""
         try:
             with self._connect() as db:
-                db.execute("SELECT 1").fetchone()
-            return True
-        except (sqlite3.Error, StoreError):
-            return False
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                page_size, pages, unused = (db.execute(f"PRAGMA {name}").fetchone()[0]
+                                            for name in ("page_size", "page_count", "freelist_count"))
+                max_pages = db.execute("PRAGMA max_page_count").fetchone()[0]
+        except StoreError as exc:
+            return StoreState(False, False, 0, self.max_bytes, 0, str(exc))
+        size = pages * page_size
+        try:
+            disk = os.statvfs(self.path.parent)
+        except OSError as exc:
+            return StoreState(True, False, size, self.max_bytes, 0,
+                              f"cannot read the free space under {self.path}: {exc.strerror}")
+        on_disk = disk.f_bavail * disk.f_frsize + unused * page_size  # free pages inside the file are room too
+        under_cap = (max_pages - pages + unused) * page_size if self.max_bytes is not None else on_disk
+        free = max(0, min(on_disk, under_cap))
+        problem = None
+        if disk.f_flag & os.ST_RDONLY:
+            problem = f"the file system under {self.path} is read-only"
+        elif not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
+            problem = f"this process may not write the store {self.path} or its directory"
+        elif free < min_free_bytes:
+            where = "under the store's size cap" if under_cap < on_disk else "on the disk"
+            problem = (f"the store {self.path} has {free} bytes left {where}, less than the largest report it "
+                       f"accepts ({min_free_bytes} bytes)")
+        return StoreState(True, problem is None, size, self.max_bytes, free, problem)
 
     def get_probe(self, probe_id: str) -> ProbeJob | None:
         with self._connect() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM probes WHERE id = ?", (probe_id,)).fetchone()
+            row = db.execute(f"SELECT {_COLUMNS}, {_REPORT} FROM probes WHERE id = ?", (probe_id,)).fetchone()
         return _probe_from_row(row) if row else None
 
     def list_probes(self, host: str | None = None, limit: int = 50) -> list[ProbeSummary]:
-        query = f"SELECT {_COLUMNS}, {_FRAMEWORKS_HELD} FROM probes"
+        """The newest probes' metadata (no report is read)."""
+        query = f"SELECT {_COLUMNS} FROM probes"
         args: tuple[Any, ...] = ()
         if host is not None:
             query, args = query + " WHERE host = ?", (host,)
@@ -204,7 +298,7 @@ class Store:
                     if probe is not None:
                         self._finished.move_to_end(probe_id)
                 if probe is None:
-                    row = db.execute(f"SELECT {_COLUMNS} FROM probes WHERE id = ?", (probe_id,)).fetchone()
+                    row = db.execute(f"SELECT {_COLUMNS}, {_REPORT} FROM probes WHERE id = ?", (probe_id,)).fetchone()
                     if row is None:
                         continue  # deleted meanwhile
                     probe = _probe_from_row(row)
@@ -258,16 +352,72 @@ class Store:
     def finish_probe(self, probe_id: str, report: ProbeReport | None, error: str | None = None) -> None:
         status = "finished" if error is None else "failed"
         with self._connect() as db:
-            db.execute("UPDATE probes SET status = ?, report = ?, error = ?, finished_at = ? WHERE id = ?",
-                       (status, _report_json(report) if report is not None else None, error, _now(), probe_id))
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT host, json_extract(params, '$.uploaded') IS 1 FROM probes WHERE id = ?",
+                             (probe_id,)).fetchone()
+            if row is not None:
+                self._make_room(db, row[0], bool(row[1]))
+            db.execute("DELETE FROM probe_reports WHERE id = ?", (probe_id,))
+            if report is not None:
+                db.execute("INSERT INTO probe_reports (id, report) VALUES (?, ?)", (probe_id, _report_json(report)))
+            db.execute("UPDATE probes SET status = ?, error = ?, finished_at = ?, frameworks = ? WHERE id = ?",
+                       (status, error, _now(), _frameworks_json(report), probe_id))
+            db.execute("COMMIT")
 
     def save_finished_probe(self, probe_id: str, host: str, params: ProbeParams, report: ProbeReport) -> None:
         """Store a probe run outside the job queue (the CLI) or uploaded from elsewhere."""
         now = _now()
         with self._connect() as db:
-            db.execute("INSERT INTO probes (id, created_at, host, status, report, params, started_at, finished_at) "
+            db.execute("BEGIN IMMEDIATE")
+            self._make_room(db, host, params.uploaded)
+            db.execute("INSERT INTO probes (id, created_at, host, status, params, started_at, finished_at, frameworks) "
                        "VALUES (?, ?, ?, 'finished', ?, ?, ?, ?)",
-                       (probe_id, now, host, _report_json(report), _params_json(params), now, now))
+                       (probe_id, now, host, _params_json(params), now, now, _frameworks_json(report)))
+            db.execute("INSERT INTO probe_reports (id, report) VALUES (?, ?)", (probe_id, _report_json(report)))
+            db.execute("COMMIT")
+
+    def _make_room(self, db: sqlite3.Connection, host: str, uploaded: bool) -> None:
+        """Retention, inside the caller's write transaction: delete this host's (and source's) probes past the
+        newest ``keep_per_host - 1``, so that with the one being stored it keeps ``keep_per_host``. Deleting first
+        lets a store at its cap reuse the pages; a failed write rolls the deletion back with it."""
+        if self.keep_per_host is None:
+            return
+        beyond = (host, int(bool(uploaded)), self.keep_per_host - 1)
+        db.execute(f"DELETE FROM probe_reports WHERE id IN ({_BEYOND_KEPT})", beyond)
+        db.execute(f"DELETE FROM probes WHERE id IN ({_BEYOND_KEPT})", beyond)
+
+    # --- upload tokens: one per host, only its SHA-256 kept ------------------------------------------------------
+
+    def add_token(self, host: str, digest: str, replace: bool = False) -> None:
+        """Bind the token whose SHA-256 is ``digest`` to ``host``; TokenExists when it has one (unless ``replace``)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            if db.execute("SELECT 1 FROM tokens WHERE host = ?", (host,)).fetchone() and not replace:
+                db.execute("ROLLBACK")
+                raise TokenExists(f"{host} has an upload token already: revoke it first, or replace it")
+            db.execute("INSERT OR REPLACE INTO tokens (host, sha256, created_at) VALUES (?, ?, ?)",
+                       (host, digest, _now()))
+            db.execute("COMMIT")
+
+    def revoke_token(self, host: str) -> bool:
+        with self._connect() as db:
+            return db.execute("DELETE FROM tokens WHERE host = ?", (host,)).rowcount > 0
+
+    def list_tokens(self) -> list[tuple[str, str, str]]:
+        """(host, created_at, the first 12 hex digits of the token's SHA-256) per host, by host."""
+        with self._connect() as db:
+            return [(host, created, digest[:12]) for host, created, digest in
+                    db.execute("SELECT host, created_at, sha256 FROM tokens ORDER BY host")]
+
+    def token_host(self, digest: str) -> Optional[str]:
+        """The host the token with this SHA-256 was issued to; None for an unknown token."""
+        with self._connect() as db:
+            row = db.execute("SELECT host FROM tokens WHERE sha256 = ?", (digest,)).fetchone()
+        return row[0] if row else None
+
+    def has_tokens(self) -> bool:
+        with self._connect() as db:
+            return db.execute("SELECT 1 FROM tokens LIMIT 1").fetchone() is not None
 
     def hit_rate_limit(self, key: str, limit: int, window_s: float, now: float) -> float | None:
         """Count one request for ``key`` in its fixed window; None when allowed, else seconds until the
@@ -317,6 +467,10 @@ def _report_json(report: ProbeReport) -> str:
     return report.model_dump_json(exclude_none=True)
 
 
+def _frameworks_json(report: ProbeReport | None) -> str:
+    return json.dumps([entry.framework for entry in report.frameworks] if report is not None else [])
+
+
 def _stored(model: type, text: str | None, what: str, probe_id: str, problems: list[str]) -> Any:
     """A column's JSON as ``model``; a row another version wrote, or a damaged one, gives the model's default
     and a problem, so that the row still lists (one bad row must not take every listing down)."""
@@ -340,17 +494,18 @@ def _frameworks_held(text: str | None) -> list[str]:
 
 
 def _probe_from_row(row: tuple, with_report: bool = True) -> ProbeJob | ProbeSummary:
-    (probe_id, created_at, host, status, report, params, progress, error, owner_pid, started_at,
-     finished_at) = row[:11]
+    """A row of _COLUMNS (then its report, with ``with_report``)."""
+    (probe_id, created_at, host, status, params, progress, error, owner_pid, started_at,
+     finished_at, frameworks) = row[:11]
     problems: list[str] = []
     fields: dict[str, Any] = {"id": probe_id, "created_at": created_at, "host": host, "status": status,
                               "params": _stored(ProbeParams, params, "parameters", probe_id, problems),
                               "progress": _stored(ProbeProgress, progress, "progress", probe_id, problems),
                               "started_at": started_at, "finished_at": finished_at}
     if with_report:
-        fields["report"] = _stored(ProbeReport, report, "report", probe_id, problems)
+        fields["report"] = _stored(ProbeReport, row[11], "report", probe_id, problems)
         fields["frameworks"] = [entry.framework for entry in fields["report"].frameworks] if fields["report"] else []
-    elif len(row) > 11:
-        fields["frameworks"] = _frameworks_held(row[11])
+    else:
+        fields["frameworks"] = _frameworks_held(frameworks)
     fields["error"] = "; ".join(filter(None, [error, *problems])) or None
     return (ProbeJob if with_report else ProbeSummary)(**fields)

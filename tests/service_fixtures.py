@@ -15,6 +15,8 @@ from framework_advisor.config import Settings
 from framework_advisor.probes.report import ProbeOptions, ProbeReport
 
 HOST = socket.gethostname()
+# A service token long enough for create_app (config.MIN_TOKEN_CHARS).
+SERVICE_TOKEN = "service-token-for-tests-0123456789abcdef"
 
 
 def canned_report_json(quick: bool) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -265,6 +266,9 @@ def test_real_audit_of_numpy_on_this_machine(tmp_path):
 
 # --- fleet collection: --post to a service with a token ------------------------------------------------
 
+FLEET_TOKEN = "fleet-token-0123456789abcdef0123456789"  # a service token is at least 32 characters
+
+
 @pytest.fixture()
 def fleet_service(tmp_path):
     import threading
@@ -274,7 +278,7 @@ def fleet_service(tmp_path):
     from framework_advisor.app import create_app
     from framework_advisor.config import Settings
 
-    settings = Settings(data_dir=tmp_path / "fleet", probe_lock_path=tmp_path / "fleet.lock", api_token="fleet-token")
+    settings = Settings(data_dir=tmp_path / "fleet", probe_lock_path=tmp_path / "fleet.lock", api_token=FLEET_TOKEN)
     server = make_server("127.0.0.1", 0, create_app(settings))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -286,7 +290,7 @@ def test_reports_are_uploaded_with_the_token_and_found_by_host(tmp_path, fleet_s
     import requests
 
     options = AuditOptions(requirements=[parse_require("accelerator:cuda>=8")], post_url=fleet_service,
-                           environ={"FRAMEWORK_ADVISOR_TOKEN": "fleet-token"})
+                           environ={"FRAMEWORK_ADVISOR_TOKEN": FLEET_TOKEN})
     stderr = io.StringIO()
     assert run_audit(options, probe=fixture_probe("h100-sxm-8x"), stdout=io.StringIO(), stderr=stderr) == 0
     assert "report uploaded to" in stderr.getvalue()
@@ -411,14 +415,16 @@ def test_a_noisy_figure_that_settles_when_re_measured_is_judged_on_the_new_figur
 
 def test_an_audit_of_accelerators_and_frameworks_runs_no_benchmark_and_takes_no_lock(tmp_path):
     """The real NumPy worker, set-up only, while another process holds this machine's probe lock."""
-    from framework_advisor.config import MACHINE_LOCK_PATH
     from framework_advisor.probe_jobs import machine_probe_lock
 
-    with machine_probe_lock(path=MACHINE_LOCK_PATH):
+    data = tmp_path / "data"  # the audit's lock is that data directory's (config.probe_lock_path)
+    data.mkdir()
+    with machine_probe_lock(path=data / "probe.lock"):
         completed = subprocess.run(
             [sys.executable, "-m", "framework_advisor", "audit", "--require", "framework:numpy>=2",
              "--lock-timeout", "1", "--json", str(tmp_path / "audit.json")],
-            capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+            capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
+            env={**os.environ, "FRAMEWORK_ADVISOR_DATA_DIR": str(data)})
     assert completed.returncode == 0, completed.stderr
     report = json.loads((tmp_path / "audit.json").read_text())["report"]
     [numpy] = report["frameworks"]
@@ -427,14 +433,16 @@ def test_an_audit_of_accelerators_and_frameworks_runs_no_benchmark_and_takes_no_
 
 
 def test_lock_timeout_bounds_the_wait_for_another_probe(tmp_path):
-    from framework_advisor.config import MACHINE_LOCK_PATH
     from framework_advisor.probe_jobs import machine_probe_lock
 
-    with machine_probe_lock(path=MACHINE_LOCK_PATH):
+    data = tmp_path / "data"
+    data.mkdir()
+    with machine_probe_lock(path=data / "probe.lock"):
         completed = subprocess.run(
             [sys.executable, "-m", "framework_advisor", "audit", "--policy", "docs/ci/cpu-policy.yaml", "--quick",
              "--lock-timeout", "0.5", "--json", str(tmp_path / "audit.json")],
-            capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+            capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
+            env={**os.environ, "FRAMEWORK_ADVISOR_DATA_DIR": str(data)})
     assert completed.returncode == 3, completed.stderr
     verdict = json.loads((tmp_path / "audit.json").read_text())
     assert verdict["status"] == "error" and "for more than 0.5 s; nothing was measured" in verdict["error"]

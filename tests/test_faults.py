@@ -144,7 +144,9 @@ def test_a_full_store_answers_507_naming_it_and_keeps_its_data(tmp_path):
     assert _integrity(settings.database_path) == "ok"
     assert full_client.get("/v1/probes").get_json()["probes"] == before  # no half-written row
     assert full_client.get(first.headers["Location"]).get_json()["report"]["host"] == "node-1"
-    assert full_client.get("/healthz").status_code == 200  # reading still works
+    assert full_client.get("/v1/probes").status_code == 200  # reading still works
+    health = full_client.get("/healthz")  # but no room for another report: the health check says so
+    assert health.status_code == 503 and "size cap" in health.get_json()["detail"]
     # Once there is room again, the same upload goes through.
     assert client.post("/v1/probes", json=big).status_code == 201
 

@@ -17,7 +17,7 @@ import pytest
 from framework_advisor.app import create_app
 from framework_advisor.rate_limit import RateLimit
 from framework_advisor.storage import Store
-from tests.service_fixtures import FakeProbe, canned_report_json, settings_for, wait_for
+from tests.service_fixtures import SERVICE_TOKEN, FakeProbe, canned_report_json, settings_for, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +67,7 @@ def test_the_limit_is_per_client(tmp_path):
 
 
 def test_bad_tokens_count_against_the_probe_limit(tmp_path):
-    app = create_app(settings_for(tmp_path, probe_rate_limit=2, api_token="t0ken"), run_probe=FakeProbe())
+    app = create_app(settings_for(tmp_path, probe_rate_limit=2, api_token=SERVICE_TOKEN), run_probe=FakeProbe())
     client = app.test_client()
     for _ in range(2):
         assert client.post("/v1/probes", json={}, headers={"Authorization": "Bearer guess"}).status_code == 401
@@ -203,7 +203,7 @@ def test_serve_on_a_public_address_with_a_token_starts(tmp_path, monkeypatch):
             pass
 
     monkeypatch.setattr(server, "_Gunicorn", NoGunicorn)
-    settings = settings_for(tmp_path, api_token="t0ken")
+    settings = settings_for(tmp_path, api_token=SERVICE_TOKEN)
     assert server.serve(settings, host="0.0.0.0", port=8123, workers=1, threads=1) == 0
     assert started["bind"] == "0.0.0.0:8123"
 

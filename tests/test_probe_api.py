@@ -11,7 +11,7 @@ import pytest
 from framework_advisor.app import create_app
 from tests.openapi_schemas import validate
 from framework_advisor.probes.report import ProbeParams, ProbeReport
-from tests.service_fixtures import HOST, FakeProbe, canned_report_json, settings_for, wait_for
+from tests.service_fixtures import HOST, SERVICE_TOKEN, FakeProbe, canned_report_json, settings_for, wait_for
 
 @pytest.fixture()
 def fake_probe():
@@ -182,15 +182,15 @@ def test_an_invalid_uploaded_report_names_the_field(probe_client):
 
 
 def test_with_a_token_configured_probes_and_uploads_need_it(tmp_path, fake_probe):
-    settings = settings_for(tmp_path, api_token="s3cret")
+    settings = settings_for(tmp_path, api_token=SERVICE_TOKEN)
     client = create_app(settings, run_probe=fake_probe).test_client()
     report = canned_report_json(quick=True)
     missing = client.post("/v1/probes", json=report)
     assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer")
     assert missing.content_type == "application/problem+json"
     wrong = client.post("/v1/probes", json=report, headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401 and "not the one" in wrong.get_json()["detail"]
-    right = client.post("/v1/probes", json=report, headers={"Authorization": "Bearer s3cret"})
+    assert wrong.status_code == 401 and "not one this service knows" in wrong.get_json()["detail"]
+    right = client.post("/v1/probes", json=report, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
     assert right.status_code == 201
     assert client.get("/v1/probes").status_code == 200  # reading stays open
 

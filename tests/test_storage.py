@@ -35,9 +35,11 @@ def test_unknown_probe_is_none(tmp_path):
 
 def _row(store: Store, probe_id: str, report: str | None, params: str = "{}", progress: str = "{}") -> None:
     with sqlite3.connect(store.path) as db:
-        db.execute("INSERT INTO probes (id, created_at, host, status, report, params, progress, finished_at) "
-                   "VALUES (?, '2026-12-01T00:00:00+00:00', 'node', 'finished', ?, ?, ?, "
-                   "'2026-12-01T00:00:00+00:00')", (probe_id, report, params, progress))
+        db.execute("INSERT INTO probes (id, created_at, host, status, params, progress, finished_at) "
+                   "VALUES (?, '2026-12-01T00:00:00+00:00', 'node', 'finished', ?, ?, "
+                   "'2026-12-01T00:00:00+00:00')", (probe_id, params, progress))
+        if report is not None:
+            db.execute("INSERT INTO probe_reports (id, report) VALUES (?, ?)", (probe_id, report))
 
 
 def test_a_version_1_report_is_read_in_todays_shape(tmp_path):

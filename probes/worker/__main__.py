@@ -17,6 +17,9 @@ is imported the worker
   CUDA JIT cache, XDG caches) at a fresh temporary directory, turns JAX's persistent cache off, and removes
   that directory at the end: compile figures are cold, and nothing is left behind.
 
+It dies with its parent: a parent that passed a watchdog pipe (``watchdog``) is watched from the first line,
+and when it is gone, however it went, the worker's whole process group is killed.
+
 With ``--reply-fd`` the parent drives it (``messages``): after its set-up it sends a Ready on that file
 descriptor and carries out the commands it reads on stdin until "exit"; stdin closed without one means the
 parent is gone, and the worker leaves at once with status ``PARENT_GONE_STATUS``, writing nothing. Without
@@ -47,6 +50,7 @@ from .protocol import PARENT_GONE_STATUS, ParentGone, ReplyChannel, write_result
 from .records import WorkerResult
 from .setup import set_up
 from .suite import run_standalone
+from .watchdog import watch_parent
 
 
 def run(options: WorkerOptions, started: float | None = None) -> WorkerResult:
@@ -72,6 +76,7 @@ def _leave(scratch: Path, status: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
+    watch_parent()  # before anything that could take long: the options, the scratch, the framework's import
     options = WorkerOptions.from_argv(argv, list(ADAPTERS))
     scratch = isolate_caches()
     try:

@@ -81,7 +81,8 @@ def pin_cpus(threads: int, cpus: Sequence[int] = ()) -> dict[str, Any]:
 
 def isolate_caches() -> Path:
     """A fresh scratch directory for TMPDIR and the compile caches (cold compiles, nothing left behind)."""
-    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    # Named after this process, so that the parent's next start removes it if this worker is killed first.
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     for name in ("TMPDIR", "TMP", "TEMP"):
         os.environ[name] = str(scratch)
     tempfile.tempdir = str(scratch)  # gettempdir() is cached: frameworks that ask it must see the scratch

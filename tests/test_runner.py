@@ -154,9 +154,10 @@ def test_progress_lines_reach_the_callback_and_stay_out_of_the_tail():
 
 def test_waiting_for_all_catches_runaway_memory_while_another_worker_still_imports():
     hanging, hoarding = start("hang", "pytorch"), start("alloc", "jax")
+    window = 8.0  # room for the hoarder to reach its cap on a loaded 2-core machine (2 s was not, once)
     started = time.monotonic()
-    wait_until_ready([hanging, hoarding], 2.0)
-    assert time.monotonic() - started < 2.0 + 2
+    wait_until_ready([hanging, hoarding], window)
+    assert time.monotonic() - started < window + 2
     assert hoarding.failure.kind == "out-of-memory" and hanging.failure.kind == "timeout"
     # caught while it passed the limit, not seconds later: a 64 MiB step or two beyond it at most
     assert hoarding.peak_rss < LIMITS.memory_bytes + 3 * 64 * 2**20

@@ -89,13 +89,14 @@ def test_a_bad_limit_variable_is_one_line_and_exit_2(served, capsys, tmp_path, m
                                  ">= 1 (or 0: keep all), not 'many'\n")
 
 
-def test_every_limit_is_documented_with_its_flag_variable_and_default():
-    page = (REPO_ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("page_path", ["docs/security.md", "README.md"])
+def test_every_limit_is_documented_with_its_flag_variable_and_default(page_path):
+    page = (REPO_ROOT / page_path).read_text(encoding="utf-8")
     rows = [line for line in page.splitlines() if line.startswith("|")]
     defaults = Settings(data_dir=Path("x"))
     for limit in LIMITS:
         row = next((line for line in rows if f"`serve {limit.flag}`" in line), None)
-        assert row is not None, f"docs/security.md has no row for serve {limit.flag}"
+        assert row is not None, f"{page_path} has no row for serve {limit.flag}"
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert cells[2] == f"`{limit.env}`", row
         assert cells[3].split()[0] == limit.default_text(defaults).split()[0], row

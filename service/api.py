@@ -65,11 +65,16 @@ def _rulebase_version() -> RulebaseVersion:
     return RulebaseVersion(version=_rulebase().version, sha256=_rulebase().sha256)
 
 
+HEALTH_CACHE_S = 2.0  # /healthz reads the store's state at most this often per process (a HEALTHCHECK: every 30 s)
+
+
 @api.get("/healthz")
 def health() -> Response:
     """Up, and the store readable and writable with room for the largest report accepted: 503 otherwise, so a
-    container's HEALTHCHECK says so. Reads the store's header and the file system's figures; writes nothing."""
-    state = _store().state(min_free_bytes=current_app.config["FRAMEWORK_ADVISOR_MAX_REPORT"])
+    container's HEALTHCHECK says so. Reads the store's header and the file system's figures (at most every
+    HEALTH_CACHE_S per process); writes nothing."""
+    state = _store().state(min_free_bytes=current_app.config["FRAMEWORK_ADVISOR_MAX_REPORT"],
+                           max_age_s=HEALTH_CACHE_S)
     if not state.writable:
         raise Problem(503, f"the store cannot be {'written' if state.readable else 'read'}: {state.problem}",
                       headers={"Retry-After": "30"})

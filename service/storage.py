@@ -22,6 +22,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 from contextlib import closing, contextmanager
@@ -149,6 +150,7 @@ class Store:
         self.keep_per_host = keep_per_host or None  # 0: keep all
         self._finished: OrderedDict[str, ProbeJob] = OrderedDict()
         self._finished_lock = threading.Lock()
+        self._state: Optional[tuple[int, float, StoreState]] = None  # (min_free_bytes, when, state): see state()
 
     @classmethod
     def open(cls, path: Path, max_bytes: int | None = None, keep_per_host: int | None = None) -> Store:
@@ -231,16 +233,28 @@ class Store:
     def healthy(self) -> bool:
         return self.state().readable
 
-    def state(self, min_free_bytes: int = 0) -> StoreState:
+    def state(self, min_free_bytes: int = 0, max_age_s: float = 0.0) -> StoreState:
         """Readable (its header and schema read), writable (the file and its directory may be written, the file
         system is not read-only, and at least ``min_free_bytes`` are left under the cap and on the disk) and the
-        room left. Writes nothing: cheap enough for every /healthz."""
+        room left. Writes nothing: one query and a statvfs, and with ``max_age_s`` the last answer (for the same
+        ``min_free_bytes``) is reused for that long, so /healthz under load costs less than a connection."""
+        now = time.monotonic()
+        with self._finished_lock:
+            cached = self._state
+        if cached is not None and cached[0] == min_free_bytes and now - cached[1] < max_age_s:
+            return cached[2]
+        state = self._read_state(min_free_bytes)
+        with self._finished_lock:
+            self._state = (min_free_bytes, now, state)
+        return state
+
+    def _read_state(self, min_free_bytes: int) -> StoreState:
         try:
             with self._connect() as db:
-                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                page_size, pages, unused = (db.execute(f"PRAGMA {name}").fetchone()[0]
-                                            for name in ("page_size", "page_count", "freelist_count"))
-                max_pages = db.execute("PRAGMA max_page_count").fetchone()[0]
+                page_size, pages, unused, max_pages = db.execute(
+                    "SELECT page_size, page_count, freelist_count, max_page_count, (SELECT count(*) FROM sqlite_master) "
+                    "FROM pragma_page_size, pragma_page_count, pragma_freelist_count, pragma_max_page_count"
+                ).fetchone()[:4]
         except StoreError as exc:
             return StoreState(False, False, 0, self.max_bytes, 0, str(exc))
         size = pages * page_size

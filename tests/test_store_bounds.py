@@ -339,3 +339,19 @@ def test_healthz_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(storage.sqlite3, "connect", connect)
     assert all(client.get("/healthz").status_code == 200 for _ in range(50))
     assert writes == [] and files() == before
+
+
+def test_healthz_reads_the_store_at_most_once_per_interval(tmp_path, monkeypatch):
+    from framework_advisor import api
+
+    client = create_app(settings_for(tmp_path), run_probe=FakeProbe()).test_client()
+    store = client.application.extensions["framework_advisor.store"]
+    reads = []
+    real = store._read_state
+    monkeypatch.setattr(store, "_read_state", lambda *args: reads.append(1) or real(*args))
+    clock = [1000.0]
+    monkeypatch.setattr(storage.time, "monotonic", lambda: clock[0])
+    assert all(client.get("/healthz").status_code == 200 for _ in range(100))
+    assert len(reads) == 1  # a load balancer's 100 probes: one look at the store
+    clock[0] += api.HEALTH_CACHE_S
+    assert client.get("/healthz").status_code == 200 and len(reads) == 2

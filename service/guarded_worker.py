@@ -36,6 +36,7 @@ one major version and tests/test_slow_clients.py runs the real thing.
 from __future__ import annotations
 
 import errno
+import re
 import selectors
 import socket
 import ssl
@@ -56,6 +57,8 @@ DEFAULT_MAX_PEER_CONNECTIONS = 64
 # service's 64 KiB request limit. A larger body (an uploaded report) is read on by the thread.
 BUFFERED_BYTES = 128 * 1024
 _RECV_BYTES = 64 * 1024
+# The header fields that say where a request's body ends (or that a thread must take it now).
+_FRAMING = re.compile(rb"\r\n(content-length|transfer-encoding|expect)[ \t]*:([^\r\n]*)", re.IGNORECASE)
 # A connection that ends after its response lingers this long (reading and dropping what its client still
 # sends) so the client sees the whole response rather than a reset (RFC 9112 section 9.6); in the main loop's
 # poller, not in a blocking read there as gunicorn does it (gunicorn's way stalls the worker for 2 s per client
@@ -63,6 +66,7 @@ _RECV_BYTES = 64 * 1024
 LINGER_S = 2.0
 LINGER_BYTES = 64 * 1024
 MAX_LINGERING = 256
+SWEEP_EVERY_S = 0.25  # how often deadlines are checked: a late request is cut within this of its deadline
 
 # gunicorn's classification of what it refuses before the application runs (workers/base.py handle_error),
 # most specific first; each answered as problem+json.
@@ -91,7 +95,7 @@ class RequestScanner:
     each byte is looked at a bounded number of times, however the request is split into reads."""
 
     def __init__(self) -> None:
-        self.buffer = bytearray()
+        self.buffer: bytes | bytearray = b""
         self._searched = 0  # where the search for the end of the headers resumes
         self._body_start: int | None = None
         self._length = 0
@@ -99,7 +103,12 @@ class RequestScanner:
         self._chunk_at = 0  # where the next chunk-size line starts (chunked bodies)
 
     def feed(self, data: bytes) -> bool:
-        self.buffer += data
+        if not self.buffer:
+            self.buffer = data  # usually the whole request in one read: no copy
+        else:
+            if isinstance(self.buffer, bytes):
+                self.buffer = bytearray(self.buffer)
+            self.buffer += data
         if len(self.buffer) >= BUFFERED_BYTES:
             return True
         if self._body_start is None:
@@ -116,16 +125,15 @@ class RequestScanner:
 
     def _read_headers(self, head: bytes) -> bool:
         """Note the body's framing; True when a thread should take the request now."""
-        for line in head.lower().split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            name, value = name.strip(), value.strip()
+        for name, value in _FRAMING.findall(head):
+            name, value = name.lower(), value.strip().lower()
             if name == b"expect":
                 return True  # 100-continue: the client waits for gunicorn's go-ahead before it sends the body
             if name == b"transfer-encoding":
                 self._chunked = self._chunked or b"chunked" in value
-            elif name == b"content-length":
-                if not value.isdigit():
-                    return True  # gunicorn refuses it
+            elif not value.isdigit():
+                return True  # a Content-Length gunicorn refuses
+            else:
                 self._length = int(value)
         return False
 
@@ -176,6 +184,7 @@ class _Conn(TConn):
         self.reaped = False
         self.request_read = False
         self.must_close = False
+        self.polled = False  # registered with the worker's poller while its request is buffered
         self._released = False
 
     def start_request(self, deadline: float) -> None:
@@ -224,6 +233,7 @@ class GuardedThreadWorker(ThreadWorker):
         self._buffering: set[_Conn] = set()
         self._in_thread: set[_Conn] = set()
         self._lingering: dict[socket.socket, tuple[float, int]] = {}  # socket: (deadline, bytes dropped)
+        self._next_sweep = 0.0
 
     def init_process(self) -> None:
         drop_server_header()
@@ -266,42 +276,48 @@ class GuardedThreadWorker(ThreadWorker):
         self._buffer_request(conn, fresh=False)
 
     def _buffer_request(self, conn: _Conn, fresh: bool) -> None:
-        conn.sock.setblocking(False)
+        # The socket is non-blocking here: gunicorn makes it so when it accepts it and when it keeps it alive.
         # A fresh connection may stay silent a while (browsers open spare ones); its deadline starts at its
         # first byte, and until then it is closed after read_timeout_s like any idle one.
         conn.start_request(time.monotonic() + self.read_timeout_s)
         conn.scanner = RequestScanner()
         conn.data_ready = not fresh
+        conn.polled = False
         self._buffering.add(conn)
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_request_bytes, conn))
-        if not fresh:
-            self._on_request_bytes(conn, conn.sock)
+        self._on_request_bytes(conn)  # what has arrived already; usually the whole request, then no polling
 
-    def _on_request_bytes(self, conn: _Conn, _sock) -> None:
+    def _on_request_bytes(self, conn: _Conn, _sock=None) -> None:
         try:
             data = conn.sock.recv(_RECV_BYTES)
         except (BlockingIOError, InterruptedError):
-            return
+            data = None
         except OSError:
             data = b""
-        if not data:  # the client went away before its request was in
+        if data == b"":  # the client went away before its request was in
             self._stop_buffering(conn)
             self.nr_conns -= 1
             conn.close()
             return
-        if not conn.data_ready:  # its first byte: the deadline runs from here
-            conn.data_ready = True
-            conn.read_deadline = time.monotonic() + self.read_timeout_s
-        if conn.scanner.feed(data):
-            self._stop_buffering(conn)
-            self.enqueue_req(conn)
+        if data is not None:
+            if not conn.data_ready:  # its first byte: the deadline runs from here
+                conn.data_ready = True
+                conn.read_deadline = time.monotonic() + self.read_timeout_s
+            if conn.scanner.feed(data):
+                self._stop_buffering(conn)
+                self.enqueue_req(conn)
+                return
+        if not conn.polled:  # the rest comes later: the loop's poller says when
+            conn.polled = True
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_request_bytes, conn))
 
     def _stop_buffering(self, conn: _Conn) -> None:
         self._buffering.discard(conn)
-        try:
-            self.poller.unregister(conn.sock)
-        except (KeyError, ValueError, OSError):
-            pass
+        if conn.polled:
+            conn.polled = False
+            try:
+                self.poller.unregister(conn.sock)
+            except (KeyError, ValueError, OSError):
+                pass
 
     def enqueue_req(self, conn: _Conn) -> None:
         if self._busy[conn.peer] >= self.peer_busy_limit:
@@ -380,9 +396,13 @@ class GuardedThreadWorker(ThreadWorker):
             pass
 
     def murder_pending(self) -> None:
+        """Called by gunicorn's loop after every batch of events: the deadlines are swept a few times a second."""
         super().murder_pending()
-        self.sweep_late_requests()
         now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_EVERY_S
+        self.sweep_late_requests()
         for sock in [sock for sock, (deadline, _) in self._lingering.items() if now > deadline]:
             self._end_linger(sock)
 

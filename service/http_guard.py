@@ -18,9 +18,10 @@ but it can send a request (a form POST, a fetch with ``mode: 'no-cors'``) and it
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, current_app, request
 
 from framework_advisor.json_body import _is_json_media_type as is_json_media_type
 from framework_advisor.problems import Problem
@@ -50,6 +51,7 @@ def is_loopback_name(name: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=1024)
 def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
     name = host_name(host)
     if is_loopback_name(name):
@@ -69,41 +71,55 @@ def _origin_netloc(origin: str) -> str | None:
 
 
 def _check_request() -> None:
-    allowed = current_app.extensions["framework_advisor.settings"].allowed_hosts
-    if not host_allowed(request.host, allowed):
-        raise Problem(421, f"this service does not answer for the host {host_name(request.host)!r}; it answers "
+    environ = request.environ  # read directly: this runs on every request
+    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+    if not host_allowed(host, current_app.extensions["framework_advisor.settings"].allowed_hosts):
+        raise Problem(421, f"this service does not answer for the host {host_name(host)[:100]!r}; it answers "
                            "for localhost and its loopback addresses, and for the names it is started with "
                            "(serve --allowed-host NAME, FRAMEWORK_ADVISOR_ALLOWED_HOSTS)")
-    if request.method in STATE_CHANGING:
-        site = request.headers.get("Sec-Fetch-Site")
+    method = environ.get("REQUEST_METHOD", "")
+    if method in STATE_CHANGING:
+        site = environ.get("HTTP_SEC_FETCH_SITE")
         if site is not None and site.strip().lower() not in SAME_ORIGIN_FETCH_SITES:
-            raise Problem(403, f"a {request.method} from another site (Sec-Fetch-Site: {site[:40]}) is refused; "
+            raise Problem(403, f"a {method} from another site (Sec-Fetch-Site: {site[:40]}) is refused; "
                                "only this service's own pages and non-browser clients may change its state")
-        origin = request.headers.get("Origin")
-        if origin is not None and _origin_netloc(origin) != request.host.lower():
-            raise Problem(403, f"a {request.method} from the origin {origin[:100]!r} is refused; only this "
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and _origin_netloc(origin) != host.strip().lower():
+            raise Problem(403, f"a {method} from the origin {origin[:100]!r} is refused; only this "
                                "service's own pages and non-browser clients may change its state")
-    if request.method == "POST" and request.routing_exception is None and not is_json_media_type(request.mimetype):
-        shown = request.mimetype or "none"
-        raise Problem(415, f"a POST must be application/json (got {shown}), an empty one too")
+    if method == "POST" and request.routing_exception is None:
+        mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        if not is_json_media_type(mimetype):
+            raise Problem(415, f"a POST must be application/json (got {mimetype[:100] or 'none'}), an empty one too")
 
 
-def _is_page_or_static() -> bool:
-    return request.path == "/" or request.path.startswith("/static/")
+class SecurityHeaders:
+    """WSGI middleware: the security headers on every response of the application it wraps, added to the header
+    list as the response starts (no header parsing; this runs on every request)."""
 
+    def __init__(self, app):
+        self.app = app
 
-def _headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", HTML_POLICY)
-    if not _is_page_or_static():  # the API: answers about this machine, never kept by a cache
-        for name, value in NO_STORE.items():
-            response.headers[name] = value
-    return response
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        api = not (path == "/" or path.startswith("/static/"))  # the form page and its files may be revalidated
+
+        def start(status, headers, exc_info=None):
+            names = {name.lower() for name, _ in headers}
+            if api:  # answers about this machine: never kept by a cache
+                if "cache-control" in names:
+                    headers = [(name, value) for name, value in headers if name.lower() != "cache-control"]
+                headers.extend(NO_STORE.items())
+            headers.extend(item for item in SECURITY_HEADERS.items() if item[0].lower() not in names)
+            if "content-security-policy" not in names and any(
+                    name.lower() == "content-type" and value.startswith("text/html") for name, value in headers):
+                headers.append(("Content-Security-Policy", HTML_POLICY))
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
 
 
 def install_http_guard(app: Flask) -> None:
     """Register the checks (before every request, first) and the headers (on every response)."""
     app.before_request_funcs.setdefault(None, []).insert(0, _check_request)
-    app.after_request(_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
